@@ -1,0 +1,7 @@
+"""``python -m bench`` → :func:`bench.cli.main`."""
+
+import sys
+
+from bench.cli import main
+
+sys.exit(main())

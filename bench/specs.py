@@ -1,0 +1,151 @@
+"""Framework-neutral descriptions of what is trained, how, and what came out.
+
+These are plain frozen dataclasses so that the parent process, the workers, the store and the
+report all share one vocabulary without any of them importing a framework.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+#: Version of the result record written to results.jsonl. Readers refuse other versions.
+SCHEMA_VERSION = 1
+
+OPTIMIZERS = ("sgd", "momentum", "adam", "adagrad", "rmsprop")
+SCHEDULES = ("constant", "step", "cosine")
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """What the network is, in no framework's terms.
+
+    ``input_shape`` is one sample, channels-last (``(40,)`` for a dense model on MNIST-1D,
+    ``(40, 1)`` for a conv or recurrent one, ``(8, 8, 1)`` for a 2-D conv). Adapters convert.
+    """
+
+    name: str
+    input_shape: tuple[int, ...]
+    num_classes: int
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "input_shape": list(self.input_shape)}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ModelSpec:
+        return cls(d["name"], tuple(d["input_shape"]), int(d["num_classes"]), dict(d["params"]))
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How a model is trained, with every default written out.
+
+    ``optimizer_args`` always carries every hyper-parameter of the optimizer (eps, betas, alpha,
+    momentum, initial accumulator), so no framework's default ever decides an outcome. The
+    arithmetic is PyTorch's (coupled L2 weight decay, eps added to sqrt(v_hat) in Adam); the TF
+    and Keras adapters implement the same formulas.
+    """
+
+    optimizer: str = "adam"
+    lr: float = 1e-2
+    batch_size: int = 100
+    steps: int = 6000
+    schedule: str = "constant"
+    weight_decay: float = 0.0
+    optimizer_args: dict[str, float] = field(default_factory=dict)
+    schedule_args: dict[str, float] = field(default_factory=dict)
+    eval_every: int = 250
+    warmup_steps: int = 10
+
+    def __post_init__(self) -> None:
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"unknown optimizer {self.optimizer!r}; choose from {OPTIMIZERS}")
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"unknown schedule {self.schedule!r}; choose from {SCHEDULES}")
+        # Write every optimizer default out, so records say exactly what ran.
+        full = {**default_optimizer_args(self.optimizer), **self.optimizer_args}
+        object.__setattr__(self, "optimizer_args", full)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Recipe:
+        return cls(**d)
+
+
+def default_optimizer_args(optimizer: str) -> dict[str, float]:
+    """PyTorch's defaults, written out. Keras/TF defaults differ and are never used."""
+    return {
+        "sgd": {},
+        "momentum": {"momentum": 0.9},
+        "adam": {"beta1": 0.9, "beta2": 0.999, "eps": 1e-8},
+        "adagrad": {"eps": 1e-10, "initial_accumulator": 0.0},
+        "rmsprop": {"alpha": 0.99, "eps": 1e-8},
+    }[optimizer]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Process-wide settings every framework is put into before it builds anything."""
+
+    device: str = "cpu"  # "cpu" | "cuda"
+    threads: int = 1  # intra-op threads
+    interop_threads: int = 1
+    precision: str = "float32"
+    tf32: bool = False  # TF enables TF32 by default on Ampere+; the suite turns it off everywhere
+    deterministic: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Settings:
+        return cls(**d)
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One (framework variant, model, dataset, recipe, device) combination."""
+
+    framework: str  # a variant name: "torch", "torch:compile", "tf", "keras", "keras:torch" ...
+    model: str
+    dataset: str
+    suite: str
+    recipe: Recipe
+    seed: int = 0
+
+    @property
+    def key(self) -> str:
+        """Stable identity of the cell within a run (resume and compare match on it)."""
+        return f"{self.framework}/{self.model}/{self.dataset}"
+
+    @property
+    def group(self) -> str:
+        """Cells of one group train the same model on the same data; they run interleaved."""
+        return f"{self.model}/{self.dataset}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "framework": self.framework,
+            "model": self.model,
+            "dataset": self.dataset,
+            "suite": self.suite,
+            "recipe": self.recipe.to_dict(),
+            "seed": self.seed,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Cell:
+        return cls(
+            d["framework"],
+            d["model"],
+            d["dataset"],
+            d["suite"],
+            Recipe.from_dict(d["recipe"]),
+            int(d["seed"]),
+        )
+
+
+STATUSES = ("ok", "failed", "timeout", "diverged")
