@@ -1,0 +1,112 @@
+"""The result record: one JSON object per cell, schema-versioned, validated on read.
+
+A record is a plain dict (so pandas, SQLite and JSON all take it as is). Readers refuse a
+record from another schema version with a message naming both versions, rather than guess.
+
+Fields (``SCHEMA_VERSION`` 1)::
+
+    schema            1
+    run_id            the run this cell belongs to
+    key               "<framework>/<model>/<dataset>", unique within a run
+    framework         variant name: "torch", "torch:compile", "tf", "tf:xla", "keras", ...
+    family, tier      "torch"|"tf"|"keras"; "out of the box"|"tuned"
+    model, dataset, suite, seed, device
+    recipe            Recipe.to_dict()
+    status            "ok" | "failed" | "timeout" | "diverged"
+    error             one line saying what went wrong, or None
+    diverged_at_step  first step whose loss was not finite, or None
+    synthetic_data    False for training cells (real data); True only for synthetic throughput cells
+    param_count, flops_per_sample_forward, flops_per_sample_train
+    test_accuracy, test_loss, best_test_accuracy, final_train_loss
+    throughput        {"median", "ci_low", "ci_high", "ci_level", "unit": "samples/s",
+                       "n_steps", "n_rounds", "method", "converged", "relative_half_width"}
+    step_latency_ms   {"p50", "p90", "p99", "mean", "min", "max", "n_outliers"}
+    time_to_first_step_s   the first step alone (tracing/compilation included)
+    warmup_steps      steps excluded from throughput and latency
+    train_time_s      sum of all step times (evaluation excluded)
+    eval_time_s       time spent evaluating
+    accuracy_target, time_to_accuracy_s   training seconds until test accuracy first reached the
+                      target (evaluation excluded), None if never
+    peak_rss_bytes    peak resident set of the worker during the cell (VmHWM reset at cell start)
+    baseline_rss_bytes resident set after the framework import, before the cell
+    peak_device_memory_bytes   from the framework's own counters, None on the CPU
+    curve             [{"step", "train_seconds", "train_loss", "test_loss", "test_accuracy"}]
+    step_times_s      every step's seconds, warm-up included, in order
+    round_sizes       how many steps each interleaved round ran (clusters for the statistics)
+    manifest          the fairness manifest the adapter reported (threads, precision, tf32, ...)
+    started_at, finished_at   ISO 8601 UTC
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from bench.specs import SCHEMA_VERSION, STATUSES
+
+REQUIRED = ("schema", "run_id", "key", "framework", "model", "dataset", "status")
+
+
+class SchemaError(ValueError):
+    """A results file this version cannot read (another schema, or not a results file)."""
+
+
+class TruncatedLineWarning(UserWarning):
+    """The last line of a results file was cut off (a crash mid-write); it was skipped."""
+
+
+def validate(record: dict[str, Any], where: str = "record") -> dict[str, Any]:
+    """Return ``record`` if this version can read it; raise :class:`SchemaError` otherwise."""
+    if not isinstance(record, dict):
+        raise SchemaError(f"{where}: not a result record (a JSON object was expected)")
+    version = record.get("schema")
+    if version != SCHEMA_VERSION:
+        raise SchemaError(
+            f"{where}: written with result schema version {version}, this bench reads version "
+            f"{SCHEMA_VERSION}; re-run it with a bench of the same schema version"
+        )
+    missing = [k for k in REQUIRED if k not in record]
+    if missing:
+        raise SchemaError(f"{where}: result record lacks {', '.join(missing)}")
+    if record["status"] not in STATUSES:
+        raise SchemaError(f"{where}: unknown status {record['status']!r}")
+    return record
+
+
+def read_records(path: Path) -> list[dict[str, Any]]:
+    """Every record of a results.jsonl, validated.
+
+    A cut-off *last* line (the writer died mid-line) is skipped with a warning; a bad line
+    anywhere else means the file is corrupt and raises :class:`SchemaError`.
+    """
+    return list(iter_records(path))
+
+
+def iter_records(path: Path) -> Iterator[dict[str, Any]]:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise SchemaError(f"{path}: not a results file (not UTF-8 text)") from None
+    lines = text.split("\n")
+    complete = text.endswith("\n")
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        is_last = number == len(lines) or (number == len(lines) - 1 and complete)
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            if is_last and not complete:
+                warnings.warn(
+                    f"{path}:{number}: last line is cut off (a crash while writing?); skipped it",
+                    TruncatedLineWarning,
+                    stacklevel=2,
+                )
+                return
+            raise SchemaError(
+                f"{path}:{number}: not valid JSON: the results file is corrupt"
+            ) from None
+        yield validate(record, f"{path}:{number}")
