@@ -1,0 +1,147 @@
+"""The child process that runs one framework: build, train in rounds, evaluate, report.
+
+The parent (:mod:`bench.runner`) talks to it over a pipe with small dict messages; the worker is
+the only place a framework is imported. One worker serves every cell of its framework in a run,
+so the framework is imported once, and its thread pool and memory never touch another
+framework's figures. Peak RSS is reset at the start of each cell so it is the cell's own.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import traceback
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from typing import Any
+
+import numpy as np
+
+from bench import memory
+from bench.frameworks import Adapter, get_variant, load_adapter
+from bench.specs import ModelSpec, Recipe, Settings
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception as one line: its type and first message line (no traceback for users)."""
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+
+
+@dataclass
+class _CellState:
+    model: Any
+    spec: ModelSpec
+    recipe: Recipe
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    order: np.ndarray
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Worker:
+    """Executes the parent's requests against one adapter."""
+
+    def __init__(self, adapter: Adapter) -> None:
+        self.adapter = adapter
+        self.cell: _CellState | None = None
+
+    def handle(self, msg: dict[str, Any]) -> dict[str, Any]:
+        op = msg["op"]
+        handler = getattr(self, f"op_{op}", None)
+        if handler is None:
+            raise ValueError(f"unknown worker request {op!r}")
+        return handler(msg)
+
+    def op_build(self, msg: dict[str, Any]) -> dict[str, Any]:
+        self.cell = None  # free the previous cell before measuring this one
+        memory.reset_peak_rss()
+        self.adapter.reset_peak_device_memory()
+        spec = ModelSpec.from_dict(msg["spec"])
+        recipe = Recipe.from_dict(msg["recipe"])
+        t0 = time.perf_counter()
+        model = self.adapter.build(spec, msg["weights"], recipe, msg["lr"])
+        seconds = time.perf_counter() - t0
+        self.cell = _CellState(
+            model, spec, recipe, msg["x_train"], msg["y_train"], msg["x_test"], msg["y_test"],
+            msg["order"],
+        )  # fmt: skip
+        return {"build_seconds": seconds}
+
+    def op_train(self, msg: dict[str, Any]) -> dict[str, Any]:
+        cell = self._cell()
+        idx = cell.order[msg["start"] : msg["stop"]]
+        x = cell.x_train[idx]  # gathered outside the timed steps, the same for every framework
+        y = cell.y_train[idx]
+        times, losses = self.adapter.train_round(cell.model, x, y)
+        return {"times": np.asarray(times, np.float64), "losses": np.asarray(losses, np.float32)}
+
+    def op_evaluate(self, msg: dict[str, Any]) -> dict[str, Any]:
+        cell = self._cell()
+        t0 = time.perf_counter()
+        loss, accuracy = self.adapter.evaluate(
+            cell.model, cell.x_test, cell.y_test, int(msg.get("batch_size", 1000))
+        )
+        return {
+            "loss": float(loss),
+            "accuracy": float(accuracy),
+            "seconds": time.perf_counter() - t0,
+        }
+
+    def op_predict(self, msg: dict[str, Any]) -> dict[str, Any]:
+        cell = self._cell()
+        batch, n = int(msg["batch_size"]), int(msg["n"])
+        reps = -(-batch * n // len(cell.x_test))
+        pool = np.concatenate([cell.x_test] * reps)[: batch * n]
+        x = pool.reshape((n, batch, *cell.x_test.shape[1:]))
+        return {"times": np.asarray(self.adapter.predict_round(cell.model, x), np.float64)}
+
+    def op_finish(self, msg: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "peak_rss_bytes": memory.peak_rss(),
+            "peak_device_memory_bytes": self.adapter.peak_device_memory(),
+        }
+
+    def op_ping(self, msg: dict[str, Any]) -> dict[str, Any]:
+        return {"pid": os.getpid()}
+
+    def _cell(self) -> _CellState:
+        if self.cell is None:
+            raise RuntimeError("no cell built in this worker")
+        return self.cell
+
+
+def worker_main(conn: Connection, variant_name: str, settings: dict[str, Any]) -> None:
+    """Entry point of the child process: import the framework, then serve requests."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    try:
+        variant = get_variant(variant_name)
+        t0 = time.perf_counter()
+        adapter = load_adapter(variant)
+        manifest = adapter.configure(Settings.from_dict(settings))
+        hello = {
+            "ok": True,
+            "pid": os.getpid(),
+            "manifest": manifest,
+            "import_seconds": time.perf_counter() - t0,
+            "baseline_rss_bytes": memory.current_rss(),
+        }
+    except BaseException as exc:  # report why the framework could not start, then exit
+        conn.send({"ok": False, "error": one_line(exc), "traceback": traceback.format_exc()})
+        return
+    conn.send(hello)
+    worker = Worker(adapter)
+    while True:
+        try:
+            msg = conn.recv()
+        except EOFError:  # the parent is gone
+            return
+        if msg.get("op") == "exit":
+            return
+        try:
+            reply = {"ok": True, **worker.handle(msg)}
+        except Exception as exc:  # a failing request fails its cell, not the worker
+            reply = {"ok": False, "error": one_line(exc), "traceback": traceback.format_exc()}
+        conn.send(reply)
