@@ -17,6 +17,19 @@ import numpy as np
 
 DATASET_NAMES = ("mnist1d", "digits")
 
+DATASET_DESCRIPTIONS = {
+    "mnist1d": "MNIST-1D (Greydanus 2020), generated offline by mnist1d.make_dataset: "
+    "4,000 train / 1,000 test sequences of length 40, 10 classes",
+    "digits": "scikit-learn's bundled 8x8 handwritten digits: 1,437 train / 360 test, 10 classes",
+}
+
+#: Training-set sizes, known without generating the data (for checking a batch size early).
+TRAIN_SIZES = {"mnist1d": 4000, "digits": 1437}
+
+
+def train_size(name: str) -> int:
+    return TRAIN_SIZES[name]
+
 
 @dataclass(frozen=True)
 class Dataset:

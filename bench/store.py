@@ -90,6 +90,13 @@ class RunDir:
         """The last record of every cell key (a resumed cell supersedes its failed attempt)."""
         return {r["key"]: r for r in self.records()}
 
+    def drop_records(self, keep: set[str]) -> None:
+        """Rewrite results.jsonl with only the records of cells in ``keep`` (atomically), so a
+        resumed cell ends up in the file once."""
+        kept = [r for r in self.records() if r["key"] in keep]
+        text = "".join(json.dumps(r, default=_json_default) + "\n" for r in kept)
+        self._write_atomic(RESULTS, text)
+
     def append(self, record: dict[str, Any]) -> None:
         """Append one record durably: written, flushed and fsynced before returning."""
         line = json.dumps(record, default=_json_default, allow_nan=False)

@@ -1,0 +1,357 @@
+"""``python -m bench``: run, list, report, env — a thin layer over the library.
+
+Every usage error is one line on stderr and exit status 2; nothing on disk changes before the
+input has been checked.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, NoReturn
+
+from rich.console import Console
+
+from bench import catalog, environment
+from bench.frameworks import DEFAULT_FRAMEWORKS, VARIANTS, get_variant
+from bench.results import SchemaError
+from bench.specs import Cell, Settings
+from bench.store import RunDir, new_run_id
+
+EXIT_USAGE = 2
+
+
+class UsageError(Exception):
+    """Bad input: reported as one line, exit 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:  # one line, not usage + traceback
+        raise UsageError(f"{self.prog}: {message} (see --help)")
+
+
+# -- argument types ------------------------------------------------------------------------
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text} must be greater than 0")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text} must be 0 or more")
+    return value
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text} must be a positive number of seconds")
+    return value
+
+
+def csv_list(text: str) -> list[str]:
+    items = [t.strip() for t in text.split(",") if t.strip()]
+    if not items:
+        raise argparse.ArgumentTypeError("expected a comma-separated list")
+    return items
+
+
+# -- the parser ------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="bench", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    run = sub.add_parser("run", help="train and time the models; write results and a report")
+    run.add_argument("--frameworks", type=csv_list, help="e.g. torch,tf,keras (default: "
+                     "the installed ones of torch, tf, keras)")  # fmt: skip
+    run.add_argument("--models", type=csv_list, help="default: every model of the suite")
+    run.add_argument("--dataset", type=csv_list, help="mnist1d, digits (default: the suite's)")
+    run.add_argument("--suite", default=None, help="quick (default) or paper")
+    run.add_argument("--steps", type=positive_int, help="training steps (overrides the suite)")
+    run.add_argument("--batch-size", type=positive_int, help="overrides the suite's")
+    run.add_argument("--eval-every", type=positive_int, help="steps per round/evaluation")
+    run.add_argument("--seed", type=non_negative_int, default=None, help="default 0")
+    run.add_argument("--threads", type=positive_int, help="intra-op threads in every "
+                     "framework (default: the usable cores)")  # fmt: skip
+    run.add_argument("--device", choices=("cpu", "cuda", "auto"), default=None)
+    run.add_argument("--out", type=Path, default=None, help="results root (default results/)")
+    run.add_argument("--report-dir", type=Path, default=None,
+                     help="reports root (default reports/)")  # fmt: skip
+    run.add_argument("--cell-timeout", type=positive_float, help="seconds per cell")
+    run.add_argument("--tag", default=None, help="a label for the run, shown in the report")
+    run.add_argument("--resume", type=Path, metavar="RUN_DIR",
+                     help="finish an interrupted run: only cells without a result run")  # fmt: skip
+    run.add_argument("--no-report", action="store_true", help="skip the HTML report")
+
+    sub.add_parser("list", help="frameworks (installed or not), models, datasets, suites")
+
+    report = sub.add_parser("report", help="rebuild a run's HTML report from its files")
+    report.add_argument("run_dir", type=Path)
+    report.add_argument("--out", type=Path, default=None, help="default reports/<run-id>/")
+
+    sub.add_parser("env", help="print this machine's environment as the runs record it")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    console = Console(highlight=False)
+    err = Console(stderr=True, highlight=False)
+    try:
+        args = build_parser().parse_args(argv)
+        command = {"run": cmd_run, "list": cmd_list, "report": cmd_report, "env": cmd_env}
+        return command[args.command](args, console)
+    except UsageError as exc:
+        err.print(f"bench: error: {exc}", markup=False)
+        return EXIT_USAGE
+    except SchemaError as exc:
+        err.print(f"bench: error: {exc}", markup=False)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        err.print("bench: interrupted; finished cells are saved (resume with --resume RUN_DIR)")
+        return 130
+
+
+# -- run ---------------------------------------------------------------------------------------
+
+
+def _check_out_dir(path: Path, what: str) -> None:
+    """Refuse an output root that is a file or cannot be written, before anything runs."""
+    probe = path
+    while not probe.exists():
+        probe = probe.parent
+    if not probe.is_dir():
+        raise UsageError(f"{what} {path} is not a directory ({probe} is a file)")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise UsageError(f"{what} {path} is not writable")
+
+
+def resolve_device(requested: str | None) -> str:
+    gpus = environment.gpu_names()
+    if requested in (None, "cpu"):
+        return "cpu"
+    if requested == "auto":
+        return "cuda" if gpus else "cpu"
+    if not gpus:
+        raise UsageError("--device cuda: no CUDA GPU on this machine (nvidia-smi finds none); "
+                         "use --device cpu or auto")  # fmt: skip
+    return "cuda"
+
+
+def plan_cells(args: argparse.Namespace, console: Console) -> list[Cell]:
+    """The cells the flags ask for; unknown names are usage errors, missing frameworks skips."""
+    suite_name = args.suite or "quick"
+    if suite_name not in catalog.SUITES:
+        raise UsageError(f"unknown suite {suite_name!r}; choose from {', '.join(catalog.SUITES)}")
+    suite = catalog.SUITES[suite_name]
+    requested = args.frameworks or list(DEFAULT_FRAMEWORKS)
+    for name in requested:
+        try:
+            get_variant(name)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+    for name in args.models or []:
+        if name not in catalog.MODEL_NAMES:
+            raise UsageError(
+                f"unknown model {name!r}; choose from {', '.join(catalog.MODEL_NAMES)}"
+            )
+    for name in args.dataset or []:
+        if name not in catalog.DATASET_NAMES:
+            raise UsageError(
+                f"unknown dataset {name!r}; choose from {', '.join(catalog.DATASET_NAMES)}"
+            )
+    frameworks = []
+    for name in dict.fromkeys(requested):
+        missing = VARIANTS[name].missing()
+        if missing:
+            console.print(f"skipping {name}: {', '.join(missing)} not installed "
+                          f"(install with: {VARIANTS[name].install})", markup=False)  # fmt: skip
+        else:
+            frameworks.append(name)
+    if not frameworks:
+        raise UsageError("no requested framework is installed; nothing to run")
+
+    datasets = args.dataset or list(dict.fromkeys(d for _, d in suite.pairs))
+    models = args.models or list(dict.fromkeys(m for m, _ in suite.pairs))
+    pairs = [(m, d) for d in datasets for m in catalog.MODELS_BY_DATASET[d] if m in models]
+    if not pairs:
+        raise UsageError("no (model, dataset) pair matches --models/--dataset; "
+                         f"registered: {_pairs_text()}")  # fmt: skip
+
+    recipe = suite.recipe
+    if args.steps is not None:
+        recipe = replace(recipe, steps=args.steps)
+    if args.batch_size is not None:
+        recipe = replace(recipe, batch_size=args.batch_size)
+    if args.eval_every is not None:
+        recipe = replace(recipe, eval_every=args.eval_every)
+    recipe = replace(recipe, eval_every=min(recipe.eval_every, recipe.steps),
+                     warmup_steps=min(recipe.warmup_steps, max(recipe.steps // 5, 1)))  # fmt: skip
+    from bench import data
+
+    for _, dataset in pairs:
+        n_train = data.train_size(dataset)
+        if recipe.batch_size > n_train:
+            raise UsageError(f"--batch-size {recipe.batch_size} is larger than the {n_train} "
+                             f"training samples of {dataset}")  # fmt: skip
+    seed = args.seed if args.seed is not None else 0
+    return [Cell(fw, m, d, suite_name, recipe, seed) for m, d in pairs for fw in frameworks]
+
+
+def _pairs_text() -> str:
+    return "; ".join(f"{d}: {', '.join(ms)}" for d, ms in catalog.MODELS_BY_DATASET.items())
+
+
+def _check_resume_conflicts(args: argparse.Namespace) -> None:
+    fixed = ["frameworks", "models", "dataset", "suite", "steps", "batch_size", "eval_every",
+             "seed", "threads", "device", "tag", "out"]  # fmt: skip
+    given = [f"--{name.replace('_', '-')}" for name in fixed if getattr(args, name) is not None]
+    if given:
+        raise UsageError(f"--resume continues a run exactly as it was planned; drop "
+                         f"{', '.join(given)}")  # fmt: skip
+
+
+def cmd_run(args: argparse.Namespace, console: Console) -> int:
+    from bench.progress import make_reporter, results_table
+    from bench.runner import Runner, RunOptions
+
+    if args.resume is not None:
+        _check_resume_conflicts(args)
+        run_dir, cells, settings = _load_resume(args.resume)
+        done = {k for k, r in run_dir.latest_by_key().items() if r["status"] in ("ok", "diverged")}
+        todo = [c for c in cells if c.key not in done]
+        run_dir.drop_records(keep=done)
+        console.print(f"resuming {run_dir.path}: {len(cells) - len(todo)} of {len(cells)} cells "
+                      f"have results, {len(todo)} to run", markup=False)  # fmt: skip
+    else:
+        cells = plan_cells(args, console)
+        device = resolve_device(args.device)
+        threads = args.threads or environment.usable_cores()
+        settings = Settings(device=device, threads=threads, interop_threads=1)
+        out_root = args.out or Path("results")
+        _check_out_dir(out_root, "--out")
+        if args.report_dir is not None:
+            _check_out_dir(args.report_dir, "--report-dir")
+        run_id = new_run_id()
+        env = {
+            "run_id": run_id,
+            "tag": args.tag,
+            "suite": cells[0].suite,
+            "settings": settings.to_dict(),
+            "plan": [c.to_dict() for c in cells],
+            "argv": sys.argv[1:],
+            **environment.capture(),
+        }
+        run_dir = RunDir.create(out_root / run_id, env)
+        todo = cells
+        console.print(f"run {run_id}: {len(cells)} cells, {settings.threads} threads, "
+                      f"device {settings.device} → {run_dir.path}", markup=False)  # fmt: skip
+
+    runner = Runner(run_dir, settings, RunOptions(cell_timeout=args.cell_timeout),
+                    make_reporter(console))  # fmt: skip
+    runner.run(todo)
+    records = list(run_dir.latest_by_key().values())
+    console.print(results_table(records))
+    if not args.no_report:
+        report_root = args.report_dir or Path("reports")
+        path = _write_report(run_dir, report_root / run_dir.run_id)
+        console.print(f"report: {path}", markup=False)
+    console.print(f"results: {run_dir.results_path}", markup=False)
+    bad = [r for r in records if r["status"] != "ok"]
+    return 1 if bad else 0
+
+
+def _load_resume(path: Path) -> tuple[RunDir, list[Cell], Settings]:
+    run_dir = RunDir.open(path)
+    env = run_dir.env()
+    if "plan" not in env or "settings" not in env:
+        raise UsageError(f"{path}: env.json has no run plan; this run cannot be resumed")
+    run_dir.records()  # refuses another schema or a corrupt file before anything runs
+    cells = [Cell.from_dict(c) for c in env["plan"]]
+    return run_dir, cells, Settings.from_dict(env["settings"])
+
+
+def _write_report(run_dir: RunDir, out: Path) -> Path:
+    from bench.report import build_report
+
+    return build_report(run_dir.path, out)
+
+
+# -- list, report, env -------------------------------------------------------------------------
+
+
+def cmd_list(args: argparse.Namespace, console: Console) -> int:
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(title="Frameworks")
+    for col in ("name", "tier", "installed", "what it is / how to install"):
+        table.add_column(col)
+    for v in VARIANTS.values():
+        missing = v.missing()
+        how = v.description if not missing else f"not installed: {v.install}"
+        table.add_row(v.name, v.tier, "yes" if not missing else "no", escape(how))
+    console.print(table)
+    models = Table(title="Models")
+    for col in ("model", "datasets", "architecture"):
+        models.add_column(col)
+    for m in catalog.MODEL_NAMES:
+        ds = [d for d, ms in catalog.MODELS_BY_DATASET.items() if m in ms]
+        models.add_row(m, ", ".join(ds), catalog.MODEL_DESCRIPTIONS[m])
+    console.print(models)
+    from bench.data import DATASET_DESCRIPTIONS
+
+    datasets = Table(title="Datasets")
+    datasets.add_column("dataset")
+    datasets.add_column("what it is")
+    for name, text in DATASET_DESCRIPTIONS.items():
+        datasets.add_row(name, text)
+    console.print(datasets)
+    suites = Table(title="Suites")
+    for col in ("suite", "cells per framework", "recipe", "what it is for"):
+        suites.add_column(col)
+    for s in catalog.SUITES.values():
+        r = s.recipe
+        suites.add_row(s.name, str(len(s.pairs)),
+                       f"{r.optimizer} lr {r.lr:g}, batch {r.batch_size}, {r.steps} steps",
+                       s.description)  # fmt: skip
+    console.print(suites)
+    return 0
+
+
+def cmd_report(args: argparse.Namespace, console: Console) -> int:
+    run_dir = RunDir.open(args.run_dir)
+    records = run_dir.records()
+    if not records:
+        raise UsageError(f"{args.run_dir}: the run has no results yet; nothing to report")
+    out = args.out or Path("reports") / run_dir.run_id
+    path = _write_report(run_dir, out)
+    console.print(f"report: {path}", markup=False)
+    return 0
+
+
+def cmd_env(args: argparse.Namespace, console: Console) -> int:
+    import json
+
+    env: dict[str, Any] = environment.capture()
+    console.print_json(json.dumps(env))
+    return 0

@@ -1,0 +1,100 @@
+"""Turn a cell's raw measurements (times, losses, curve) into its result record."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from bench import stats
+from bench.frameworks import get_variant
+from bench.specs import SCHEMA_VERSION
+
+if TYPE_CHECKING:
+    from bench.runner import CellProgress
+
+
+def clean(value: Any) -> Any:
+    """JSON-safe: NaN/inf become None (records are strict JSON), NumPy becomes Python."""
+    if isinstance(value, dict):
+        return {k: clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [clean(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return clean(value.tolist())
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def build_record(
+    p: CellProgress,
+    *,
+    run_id: str,
+    device: str,
+    accuracy_target: float | None,
+    param_count: int,
+    flops_forward: int,
+    flops_train: int,
+) -> dict[str, Any]:
+    cell = p.cell
+    variant = get_variant(cell.framework)
+    times = np.concatenate(p.step_times) if p.step_times else np.empty(0)
+    losses = np.concatenate(p.losses) if p.losses else np.empty(0)
+    warmup = min(cell.recipe.warmup_steps, max(len(times) - 1, 0))
+    throughput, latency = None, None
+    if len(times) - warmup >= 2:
+        throughput, latency = stats.summarize_steps(
+            times, cell.recipe.batch_size, p.round_sizes, warmup
+        )
+    last = p.curve[-1] if p.curve else {}
+    record = {
+        "schema": SCHEMA_VERSION,
+        "run_id": run_id,
+        "key": cell.key,
+        "framework": cell.framework,
+        "family": variant.family,
+        "tier": variant.tier,
+        "model": cell.model,
+        "dataset": cell.dataset,
+        "suite": cell.suite,
+        "seed": cell.seed,
+        "device": device,
+        "recipe": cell.recipe.to_dict(),
+        "status": p.status,
+        "error": p.error,
+        "diverged_at_step": p.diverged_at_step,
+        "synthetic_data": False,
+        "param_count": param_count,
+        "flops_per_sample_forward": flops_forward,
+        "flops_per_sample_train": flops_train,
+        "test_accuracy": last.get("test_accuracy"),
+        "test_loss": last.get("test_loss"),
+        "best_test_accuracy": max((c["test_accuracy"] for c in p.curve), default=None),
+        "final_train_loss": last.get("train_loss"),
+        "throughput": throughput,
+        "step_latency_ms": latency,
+        "time_to_first_step_s": float(times[0]) if len(times) else None,
+        "warmup_steps": warmup,
+        "build_seconds": p.build_seconds,
+        "train_time_s": p.train_seconds,
+        "eval_time_s": p.eval_seconds,
+        "accuracy_target": accuracy_target,
+        "time_to_accuracy_s": p.time_to_accuracy_s,
+        "peak_rss_bytes": p.finish.get("peak_rss_bytes"),
+        "baseline_rss_bytes": p.baseline_rss_bytes,
+        "peak_device_memory_bytes": p.finish.get("peak_device_memory_bytes"),
+        "curve": p.curve,
+        "step_times_s": [round(float(t), 8) for t in times],
+        "losses": [round(float(x), 6) if math.isfinite(x) else None for x in losses.tolist()],
+        "round_sizes": p.round_sizes,
+        "manifest": p.manifest,
+        "worker_pid": p.worker_pid,
+        "started_at": p.started_at,
+        "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    return clean(record)

@@ -1,0 +1,268 @@
+"""The matrix: every cell trained in its framework's worker, frameworks interleaved in rounds.
+
+Cells that train the same model on the same data form a *group*. A group's cells advance together
+round by round (one round = ``recipe.eval_every`` steps), the frameworks' order rotating each
+round (A B C, B C A, ...), so a drift of a shared, noisy machine lands on every framework alike
+and cancels in their ratios. Between rounds each cell is evaluated (evaluation time is kept out of
+training time).
+
+Nothing is lost to one bad cell: a worker that dies, times out or diverges fails only its cell,
+which is recorded with the reason; every finished cell is on disk the moment it finishes.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Protocol
+
+import numpy as np
+
+from bench import catalog, data, flops, weights
+from bench.architectures import param_count
+from bench.frameworks import get_variant
+from bench.pool import RequestTimeout, WorkerDied, WorkerError, WorkerHandle
+from bench.record import build_record
+from bench.schedules import lr_table
+from bench.specs import Cell, ModelSpec, Settings
+from bench.store import RunDir
+
+
+class Reporter(Protocol):
+    """Progress display (rich on a terminal, plain lines otherwise)."""
+
+    def start(self, cells: list[Cell]) -> None: ...
+    def advance(self, cell: Cell, step: int) -> None: ...
+    def finished(self, record: dict[str, Any]) -> None: ...
+    def note(self, message: str) -> None: ...
+    def stop(self) -> None: ...
+
+
+@dataclass
+class RunOptions:
+    cell_timeout: float | None = None  # seconds of worker time per cell; None: no limit
+    start_timeout: float = 600.0  # importing and configuring a framework
+    eval_batch_size: int = 1000
+
+
+@dataclass
+class CellProgress:
+    """What one cell has done so far, in the parent."""
+
+    cell: Cell
+    spec: ModelSpec
+    started_at: str
+    manifest: dict[str, Any] = field(default_factory=dict)
+    baseline_rss_bytes: int | None = None
+    worker_pid: int | None = None
+    step: int = 0
+    busy_seconds: float = 0.0  # worker time spent on this cell, for the time limit
+    build_seconds: float = 0.0
+    train_seconds: float = 0.0  # framework time in training rounds, evaluation excluded
+    eval_seconds: float = 0.0
+    step_times: list[np.ndarray] = field(default_factory=list)
+    losses: list[np.ndarray] = field(default_factory=list)
+    round_sizes: list[int] = field(default_factory=list)
+    curve: list[dict[str, Any]] = field(default_factory=list)
+    time_to_accuracy_s: float | None = None
+    status: str = "ok"
+    error: str | None = None
+    diverged_at_step: int | None = None
+    finish: dict[str, Any] = field(default_factory=dict)
+
+    def remaining(self, limit: float | None) -> float | None:
+        return None if limit is None else max(limit - self.busy_seconds, 0.001)
+
+
+def groups(cells: Iterable[Cell]) -> list[list[Cell]]:
+    """Cells grouped by (model, dataset), in first-seen order."""
+    out: dict[str, list[Cell]] = {}
+    for cell in cells:
+        out.setdefault(cell.group, []).append(cell)
+    return list(out.values())
+
+
+class Runner:
+    def __init__(
+        self,
+        run_dir: RunDir,
+        settings: Settings,
+        options: RunOptions,
+        reporter: Reporter,
+        on_worker_started: Callable[[str, int], None] | None = None,
+    ) -> None:
+        self.run_dir = run_dir
+        self.settings = settings
+        self.options = options
+        self.reporter = reporter
+        self.workers: dict[str, WorkerHandle] = {}
+        self.broken: dict[str, str] = {}  # variant → why its worker cannot start
+        self.on_worker_started = on_worker_started
+
+    def run(self, cells: list[Cell]) -> list[dict[str, Any]]:
+        records: list[dict[str, Any]] = []
+        self.reporter.start(cells)
+        try:
+            for group in groups(cells):
+                records.extend(self._run_group(group))
+        finally:
+            for handle in self.workers.values():
+                handle.close()
+            self.workers.clear()
+            self.reporter.stop()
+        return records
+
+    # -- one group -------------------------------------------------------------------------
+
+    def _run_group(self, cells: list[Cell]) -> list[dict[str, Any]]:
+        first = cells[0]
+        dataset = data.load(first.dataset)
+        spec = catalog.model_spec(first.model, first.dataset, dataset.num_classes)
+        recipe = first.recipe
+        inputs = {
+            "spec": spec.to_dict(),
+            "recipe": recipe.to_dict(),
+            "weights": weights.init_weights(spec, first.seed),
+            "lr": lr_table(recipe),
+            "x_train": data.as_model_input(dataset.x_train, spec.input_shape),
+            "y_train": dataset.y_train,
+            "x_test": data.as_model_input(dataset.x_test, spec.input_shape),
+            "y_test": dataset.y_test,
+            "order": data.batch_order(
+                len(dataset.y_train), recipe.batch_size, recipe.steps, first.seed
+            ),
+        }
+        target = catalog.ACCURACY_TARGETS.get((first.model, first.dataset))
+        now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        active: list[CellProgress] = []
+        records = []
+        for cell in cells:
+            progress = CellProgress(cell, spec, now)
+            if self._call(progress, {"op": "build", **inputs}, "build") is not None:
+                active.append(progress)
+            else:
+                records.append(self._finish(progress, target))
+
+        round_index = 0
+        while active:
+            start = active[0].step
+            stop = min(start + recipe.eval_every, recipe.steps)
+            rotation = round_index % len(active)
+            for progress in active[rotation:] + active[:rotation]:
+                self._train_round(progress, start, stop, target)
+            done = [p for p in active if p.status != "ok" or p.step >= recipe.steps]
+            for progress in done:
+                active.remove(progress)
+                records.append(self._finish(progress, target))
+            round_index += 1
+        return records
+
+    def _train_round(self, p: CellProgress, start: int, stop: int, target: float | None) -> None:
+        reply = self._call(p, {"op": "train", "start": start, "stop": stop}, "train")
+        if reply is None:
+            return
+        times, losses = reply["times"], reply["losses"]
+        p.step_times.append(times)
+        p.losses.append(losses)
+        p.round_sizes.append(len(times))
+        p.train_seconds += float(reply["round_seconds"])
+        p.step = stop
+        bad = np.flatnonzero(~np.isfinite(losses))
+        if bad.size:
+            p.status = "diverged"
+            p.diverged_at_step = start + int(bad[0])
+            p.error = f"loss became {losses[bad[0]]} at step {p.diverged_at_step}"
+            return
+        evaluation = self._call(p, {"op": "evaluate", "batch_size": self.options.eval_batch_size},
+                                "evaluate")  # fmt: skip
+        if evaluation is None:
+            return
+        p.eval_seconds += evaluation["seconds"]
+        p.curve.append(
+            {
+                "step": stop,
+                "train_seconds": p.train_seconds,
+                "train_loss": float(np.mean(losses)),
+                "test_loss": evaluation["loss"],
+                "test_accuracy": evaluation["accuracy"],
+            }
+        )
+        if p.time_to_accuracy_s is None and target is not None and evaluation["accuracy"] >= target:
+            p.time_to_accuracy_s = p.train_seconds
+        self.reporter.advance(p.cell, stop)
+
+    # -- talking to workers ----------------------------------------------------------------
+
+    def _worker(self, p: CellProgress) -> WorkerHandle:
+        variant = p.cell.framework
+        if variant in self.broken:
+            raise WorkerError(self.broken[variant])
+        handle = self.workers.get(variant)
+        if handle is None or not handle.alive():
+            get_variant(variant)  # unknown names were refused before the run; this is a guard
+            try:
+                handle = WorkerHandle(variant, self.settings.to_dict(), self.options.start_timeout)
+            except WorkerError as exc:
+                self.broken[variant] = f"{variant} could not start: {exc}"
+                raise WorkerError(self.broken[variant]) from None
+            self.workers[variant] = handle
+            if self.on_worker_started is not None and handle.pid is not None:
+                self.on_worker_started(variant, handle.pid)
+        p.manifest = handle.hello["manifest"]
+        p.baseline_rss_bytes = handle.hello["baseline_rss_bytes"]
+        p.worker_pid = handle.pid
+        return handle
+
+    def _call(self, p: CellProgress, msg: dict[str, Any], what: str) -> dict[str, Any] | None:
+        """One request for cell ``p``; on any failure, mark the cell and return None."""
+        if p.status != "ok":
+            return None
+        t0 = time.perf_counter()
+        try:
+            handle = self._worker(p)
+            reply = handle.request(msg, p.remaining(self.options.cell_timeout))
+        except RequestTimeout:
+            self._drop_worker(p.cell.framework)
+            p.status = "timeout"
+            p.error = f"stopped after the {self.options.cell_timeout:g} s cell time limit ({what})"
+            return None
+        except WorkerDied as exc:
+            self._drop_worker(p.cell.framework)
+            p.status, p.error = "failed", f"{exc} during {what}"
+            return None
+        except WorkerError as exc:
+            p.status, p.error = "failed", str(exc)
+            return None
+        finally:
+            p.busy_seconds += time.perf_counter() - t0
+        if what == "build":
+            p.build_seconds = reply["build_seconds"]
+        return reply
+
+    def _drop_worker(self, variant: str) -> None:
+        handle = self.workers.pop(variant, None)
+        if handle is not None:
+            handle.kill()
+
+    def _finish(self, p: CellProgress, target: float | None) -> dict[str, Any]:
+        if p.status == "ok":
+            p.finish = self._call(p, {"op": "finish"}, "finish") or {}
+        record = build_record(
+            p,
+            run_id=self.run_dir.run_id,
+            device=self.settings.device,
+            accuracy_target=target,
+            param_count=param_count(p.spec),
+            flops_forward=flops.forward_flops(p.spec),
+            flops_train=flops.train_flops(p.spec),
+        )
+        self.run_dir.append(record)
+        self.reporter.finished(record)
+        return record
+
+
+def finite_or_none(value: float | None) -> float | None:
+    return None if value is None or not math.isfinite(value) else float(value)
