@@ -114,20 +114,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    console = Console(highlight=False)
-    err = Console(stderr=True, highlight=False)
+    # Logs and CI get wide tables; a terminal gets its own width.
+    console = Console(highlight=False, width=None if sys.stdout.isatty() else 150)
     try:
         args = build_parser().parse_args(argv)
         command = {"run": cmd_run, "list": cmd_list, "report": cmd_report, "env": cmd_env}
         return command[args.command](args, console)
-    except UsageError as exc:
-        err.print(f"bench: error: {exc}", markup=False)
-        return EXIT_USAGE
-    except SchemaError as exc:
-        err.print(f"bench: error: {exc}", markup=False)
+    except (UsageError, SchemaError) as exc:
+        print(f"bench: error: {exc}", file=sys.stderr)  # one line, never wrapped
         return EXIT_USAGE
     except KeyboardInterrupt:
-        err.print("bench: interrupted; finished cells are saved (resume with --resume RUN_DIR)")
+        print("bench: interrupted; finished cells are saved (finish with --resume RUN_DIR)",
+              file=sys.stderr)  # fmt: skip
         return 130
 
 

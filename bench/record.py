@@ -48,9 +48,8 @@ def build_record(
     warmup = min(cell.recipe.warmup_steps, max(len(times) - 1, 0))
     throughput, latency = None, None
     if len(times) - warmup >= 2:
-        throughput, latency = stats.summarize_steps(
-            times, cell.recipe.batch_size, p.round_sizes, warmup
-        )
+        summary = stats.summarize_steps(times, cell.recipe.batch_size, p.round_sizes, warmup)
+        throughput, latency = summary["throughput"], summary["step_latency_ms"]
     last = p.curve[-1] if p.curve else {}
     record = {
         "schema": SCHEMA_VERSION,

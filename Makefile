@@ -1,0 +1,33 @@
+# The two commands of the README. Each builds .venv on first use (or when the dependencies change).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: bench test lint browser clean
+
+bench: $(STAMP)
+	$(BIN)/python -m bench run --suite quick
+
+test: $(STAMP) browser
+	$(BIN)/ruff check bench models tests benchmarks
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check bench models tests benchmarks
+	$(BIN)/ruff format --check bench models tests benchmarks
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[all,dev]'
+	touch $(STAMP)
+
+# The report tests open pages in headless Chromium; Debian's package, installed where missing.
+browser:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+	  { echo "installing Debian's chromium for the report tests"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+clean:
+	rm -rf $(VENV) .tox .pytest_cache .ruff_cache
