@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -133,14 +134,22 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _check_out_dir(path: Path, what: str) -> None:
-    """Refuse an output root that is a file or cannot be written, before anything runs."""
+    """Refuse an output root that is a file or cannot be written, before anything runs.
+
+    Writability is tried, not inferred from permission bits (root passes every access check
+    yet cannot write under /proc or on a read-only mount).
+    """
     probe = path
     while not probe.exists():
         probe = probe.parent
     if not probe.is_dir():
         raise UsageError(f"{what} {path} is not a directory ({probe} is a file)")
-    if not os.access(probe, os.W_OK | os.X_OK):
-        raise UsageError(f"{what} {path} is not writable")
+    try:
+        fd, name = tempfile.mkstemp(prefix=".bench-probe-", dir=probe)
+    except OSError:
+        raise UsageError(f"{what} {path} is not writable") from None
+    os.close(fd)
+    os.unlink(name)
 
 
 def resolve_device(requested: str | None) -> str:
@@ -280,10 +289,10 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
 
 def _load_resume(path: Path) -> tuple[RunDir, list[Cell], Settings]:
     run_dir = RunDir.open(path)
+    run_dir.records()  # refuses another schema or a corrupt file before anything runs
     env = run_dir.env()
     if "plan" not in env or "settings" not in env:
         raise UsageError(f"{path}: env.json has no run plan; this run cannot be resumed")
-    run_dir.records()  # refuses another schema or a corrupt file before anything runs
     cells = [Cell.from_dict(c) for c in env["plan"]]
     return run_dir, cells, Settings.from_dict(env["settings"])
 

@@ -1,0 +1,133 @@
+"""The catalogue of bad input: one row per input, each answered by one line and exit 2.
+
+Every row also checks that no traceback was printed and that nothing on disk changed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from bench import cli
+from bench.specs import SCHEMA_VERSION
+
+
+def _tree(root: Path) -> dict[str, tuple[int, float]]:
+    return {
+        str(p.relative_to(root)): (p.stat().st_size, p.stat().st_mtime)
+        for p in root.rglob("*")
+        if p.is_file()
+    }
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A scratch directory holding the fixtures the rows point at."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a_file").write_text("not a directory\n")
+    (tmp_path / "empty").mkdir()
+    corrupt = tmp_path / "corrupt"
+    corrupt.mkdir()
+    (corrupt / "results.jsonl").write_text('{"schema": 1, "run_id": "x"\n{broken\n')
+    binary = tmp_path / "binary"
+    binary.mkdir()
+    (binary / "results.jsonl").write_bytes(b"\xff\xfe\x00garbage\n")
+    future = tmp_path / "future"
+    future.mkdir()
+    record = {"schema": SCHEMA_VERSION + 1, "run_id": "r", "key": "torch/mlp/mnist1d"}
+    record.update(framework="torch", model="mlp", dataset="mnist1d", status="ok")
+    (future / "results.jsonl").write_text(json.dumps(record) + "\n")
+    (future / "env.json").write_text(json.dumps({"run_id": "r"}))
+    noplan = tmp_path / "noplan"
+    noplan.mkdir()
+    (noplan / "results.jsonl").write_text("")
+    (noplan / "env.json").write_text("{}")
+    return tmp_path
+
+
+# (id, argv, words the one-line message must contain)
+CATALOGUE = [
+    ("unknown framework", ["run", "--frameworks", "pytorch"], ["unknown framework", "torch, "]),
+    (
+        "unknown variant",
+        ["run", "--frameworks", "torch:jit"],
+        ["unknown framework", "torch:compile"],
+    ),
+    ("unknown model", ["run", "--models", "resnet"], ["unknown model", "logreg"]),
+    ("unknown dataset", ["run", "--dataset", "cifar"], ["unknown dataset", "mnist1d"]),
+    ("unknown suite", ["run", "--suite", "huge"], ["unknown suite", "quick"]),
+    ("model not on dataset", ["run", "--models", "gru", "--dataset", "digits"], ["no (model"]),
+    ("not installed only", ["run", "--frameworks", "keras:jax"], ["nothing to run"]),
+    ("zero steps", ["run", "--steps", "0"], ["--steps", "greater than 0"]),
+    ("negative steps", ["run", "--steps", "-5"], ["--steps", "greater than 0"]),
+    ("non-numeric steps", ["run", "--steps", "ten"], ["--steps", "not a whole number"]),
+    ("zero batch", ["run", "--batch-size", "0"], ["--batch-size", "greater than 0"]),
+    ("negative batch", ["run", "--batch-size", "-1"], ["--batch-size", "greater than 0"]),
+    ("fractional batch", ["run", "--batch-size", "2.5"], ["--batch-size", "not a whole number"]),
+    ("batch over train set", ["run", "--batch-size", "5000"], ["larger than the 4000"]),
+    ("negative seed", ["run", "--seed", "-1"], ["--seed", "0 or more"]),
+    ("non-numeric seed", ["run", "--seed", "abc"], ["--seed", "not a whole number"]),
+    ("zero threads", ["run", "--threads", "0"], ["--threads", "greater than 0"]),
+    ("non-numeric threads", ["run", "--threads", "two"], ["--threads", "not a whole number"]),
+    ("zero eval-every", ["run", "--eval-every", "0"], ["--eval-every", "greater than 0"]),
+    ("negative timeout", ["run", "--cell-timeout", "-5"], ["--cell-timeout", "positive"]),
+    ("non-numeric timeout", ["run", "--cell-timeout", "soon"], ["--cell-timeout", "not a number"]),
+    ("nan timeout", ["run", "--cell-timeout", "nan"], ["--cell-timeout", "positive"]),
+    ("out is a file", ["run", "--out", "a_file"], ["--out", "not a directory"]),
+    ("out under a file", ["run", "--out", "a_file/runs"], ["--out", "not a directory"]),
+    ("out unwritable", ["run", "--out", "/proc/bench-results"], ["--out", "not writable"]),
+    ("unknown device", ["run", "--device", "tpu"], ["--device", "invalid choice"]),
+    ("report missing path", ["report", "nowhere"], ["no such run directory"]),
+    ("report empty dir", ["report", "empty"], ["not a run directory"]),
+    ("report a file", ["report", "a_file"], ["not a directory"]),
+    ("report corrupt file", ["report", "corrupt"], ["corrupt"]),
+    ("report binary file", ["report", "binary"], ["not a results file"]),
+    (
+        "report newer schema",
+        ["report", "future"],
+        [f"version {SCHEMA_VERSION + 1}", f"version {SCHEMA_VERSION}"],
+    ),
+    ("report no results", ["report", "noplan"], ["no results yet"]),
+    ("resume missing path", ["run", "--resume", "nowhere"], ["no such run directory"]),
+    ("resume empty dir", ["run", "--resume", "empty"], ["not a run directory"]),
+    ("resume corrupt", ["run", "--resume", "corrupt"], ["corrupt"]),
+    ("resume newer schema", ["run", "--resume", "future"], [f"version {SCHEMA_VERSION + 1}"]),
+    ("resume no plan", ["run", "--resume", "noplan"], ["no run plan"]),
+    (
+        "resume with flags",
+        ["run", "--resume", "noplan", "--frameworks", "tf"],
+        ["drop --frameworks"],
+    ),
+    ("unknown command", ["train"], ["invalid choice"]),
+    ("no command", [], ["required"]),
+]
+
+if not os.path.exists("/dev/nvidia0"):
+    CATALOGUE.append(("cuda without gpu", ["run", "--device", "cuda"], ["no CUDA GPU"]))
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"), [c[1:] for c in CATALOGUE], ids=[c[0] for c in CATALOGUE]
+)
+def test_bad_input_is_one_line_and_exit_2(
+    workspace: Path, capsys: pytest.CaptureFixture[str], argv: list[str], words: list[str]
+) -> None:
+    before = _tree(workspace)
+    code = cli.main(argv)
+    out, err = capsys.readouterr()
+    assert code == 2, (out, err)
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    assert lines[0].startswith("bench: error: ")
+    for word in words:
+        assert word in lines[0], (word, lines[0])
+    assert "Traceback" not in out + err
+    assert _tree(workspace) == before
+    assert not (workspace / "results").exists()
+
+
+def test_catalogue_is_long_enough() -> None:
+    assert len(CATALOGUE) >= 20

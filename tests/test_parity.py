@@ -1,0 +1,128 @@
+"""Parity between frameworks: the reason anyone should believe a comparison.
+
+For every registered (model, dataset) and every pair of frameworks, the same canonical weights
+and the same batch must give the same logits, loss and gradients, and the same weights after one
+optimizer step (Adam, the paper's optimizer, plus the other four optimizers on the MLP).
+
+Tolerances (float32): logits max-abs ≤ 1e-5; loss abs ≤ 1e-5; gradients relative ≤ 1e-4 as
+max|a − b| / max|b| per tensor; weights after one step max-abs ≤ 1e-5.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from bench import catalog, data, weights
+from bench.frameworks import Adapter, get_variant, load_adapter
+from bench.schedules import lr_table
+from bench.specs import Recipe, Settings
+from tests.conftest import installed
+
+FRAMEWORKS = [f for f in ("torch", "tf", "keras") if get_variant(f).available()]
+PAIRS = list(itertools.combinations(FRAMEWORKS, 2))
+MODELS = list(catalog.SUITES["quick"].pairs)
+BATCH = 64
+LOGIT_ATOL = 1e-5
+LOSS_ATOL = 1e-5
+GRAD_RTOL = 1e-4
+STEP_ATOL = 1e-5
+
+pytestmark = pytest.mark.skipif(len(FRAMEWORKS) < 2, reason="parity needs two frameworks")
+
+_adapters: dict[str, Adapter] = {}
+
+
+def adapter(name: str) -> Adapter:
+    if name not in _adapters:
+        a = load_adapter(get_variant(name))
+        a.configure(Settings(threads=2, interop_threads=1))
+        _adapters[name] = a
+    return _adapters[name]
+
+
+def batch(model: str, dataset: str) -> tuple[np.ndarray, np.ndarray]:
+    ds = data.load(dataset)
+    spec = catalog.model_spec(model, dataset)
+    idx = data.batch_order(len(ds.y_train), BATCH, 1, seed=0)[0]
+    return data.as_model_input(ds.x_train[idx], spec.input_shape), ds.y_train[idx]
+
+
+def build(name: str, model: str, dataset: str, recipe: Recipe, seed: int = 0):
+    spec = catalog.model_spec(model, dataset)
+    return adapter(name).build(spec, weights.init_weights(spec, seed), recipe, lr_table(recipe))
+
+
+def rel_err(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.max(np.abs(a - b)) / max(float(np.max(np.abs(b))), 1e-12))
+
+
+ADAM = replace(catalog.PAPER_RECIPE, steps=1)
+
+
+@pytest.mark.parametrize(("model", "dataset"), MODELS)
+@pytest.mark.parametrize(("a", "b"), PAIRS)
+def test_logits_loss_and_gradients_agree(a: str, b: str, model: str, dataset: str) -> None:
+    x, y = batch(model, dataset)
+    ma, mb = build(a, model, dataset, ADAM), build(b, model, dataset, ADAM)
+    la, lb = adapter(a).logits(ma, x), adapter(b).logits(mb, x)
+    assert la.shape == lb.shape == (BATCH, 10)
+    assert np.max(np.abs(la - lb)) <= LOGIT_ATOL
+
+    loss_a, grads_a = adapter(a).loss_and_gradients(ma, x, y)
+    loss_b, grads_b = adapter(b).loss_and_gradients(mb, x, y)
+    assert abs(loss_a - loss_b) <= LOSS_ATOL
+    assert (
+        grads_a.keys()
+        == grads_b.keys()
+        == weights.init_weights(catalog.model_spec(model, dataset), 0).keys()
+    )
+    worst = {k: rel_err(grads_a[k], grads_b[k]) for k in grads_a}
+    assert max(worst.values()) <= GRAD_RTOL, worst
+
+
+@pytest.mark.parametrize(("model", "dataset"), MODELS)
+@pytest.mark.parametrize(("a", "b"), PAIRS)
+def test_one_adam_step_agrees(a: str, b: str, model: str, dataset: str) -> None:
+    x, y = batch(model, dataset)
+    ma, mb = build(a, model, dataset, ADAM), build(b, model, dataset, ADAM)
+    adapter(a).train_round(ma, x[None], y[None])
+    adapter(b).train_round(mb, x[None], y[None])
+    wa, wb = adapter(a).get_weights(ma), adapter(b).get_weights(mb)
+    start = weights.init_weights(catalog.model_spec(model, dataset), 0)
+    for name in start:
+        assert not np.array_equal(wa[name], start[name]), f"{a} did not update {name}"
+        assert np.max(np.abs(wa[name] - wb[name])) <= STEP_ATOL, name
+
+
+OPTIMIZERS = [
+    Recipe(optimizer="sgd", lr=0.1, steps=3, weight_decay=1e-3),
+    Recipe(optimizer="momentum", lr=0.05, steps=3, weight_decay=1e-3),
+    Recipe(optimizer="adam", lr=1e-2, steps=3, weight_decay=1e-3),
+    Recipe(optimizer="adagrad", lr=0.05, steps=3),
+    Recipe(optimizer="rmsprop", lr=1e-3, steps=3),
+    Recipe(optimizer="sgd", lr=0.1, steps=3, schedule="cosine"),
+]
+
+
+@pytest.mark.parametrize("recipe", OPTIMIZERS, ids=lambda r: f"{r.optimizer}-{r.schedule}")
+@pytest.mark.parametrize(("a", "b"), PAIRS)
+def test_three_steps_of_every_optimizer_agree(a: str, b: str, recipe: Recipe) -> None:
+    """Slots, step counters, coupled weight decay and the lr table, over three steps."""
+    x, y = batch("mlp", "mnist1d")
+    xs, ys = np.stack([x] * 3), np.stack([y] * 3)
+    ma, mb = build(a, "mlp", "mnist1d", recipe), build(b, "mlp", "mnist1d", recipe)
+    _, loss_a = adapter(a).train_round(ma, xs, ys)
+    _, loss_b = adapter(b).train_round(mb, xs, ys)
+    np.testing.assert_allclose(loss_a, loss_b, atol=1e-5)
+    wa, wb = adapter(a).get_weights(ma), adapter(b).get_weights(mb)
+    for name in wa:
+        assert np.max(np.abs(wa[name] - wb[name])) <= 2 * STEP_ATOL, name
+
+
+def test_the_suite_compares_at_least_torch_and_tf() -> None:
+    """Guard: parity is only meaningful if the frameworks are really installed here."""
+    assert installed("torch", "tensorflow", "keras"), "install the [all] extra to test parity"
