@@ -19,6 +19,7 @@ from rich.console import Console
 
 from bench import catalog, environment
 from bench.frameworks import DEFAULT_FRAMEWORKS, VARIANTS, get_variant
+from bench.history import History
 from bench.results import SchemaError
 from bench.specs import Cell, Settings
 from bench.store import RunDir, new_run_id
@@ -103,6 +104,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--resume", type=Path, metavar="RUN_DIR",
                      help="finish an interrupted run: only cells without a result run")  # fmt: skip
     run.add_argument("--no-report", action="store_true", help="skip the HTML report")
+    run.add_argument("--history", type=Path, default=None,
+                     help="history database (default: <out>/history.sqlite)")  # fmt: skip
+    run.add_argument("--no-history", action="store_true", help="do not record in the history")
 
     sub.add_parser("list", help="frameworks (installed or not), models, datasets, suites")
 
@@ -230,7 +234,7 @@ def _pairs_text() -> str:
 
 def _check_resume_conflicts(args: argparse.Namespace) -> None:
     fixed = ["frameworks", "models", "dataset", "suite", "steps", "batch_size", "eval_every",
-             "seed", "threads", "device", "tag", "out"]  # fmt: skip
+             "seed", "threads", "device", "tag", "out", "history"]  # fmt: skip
     given = [f"--{name.replace('_', '-')}" for name in fixed if getattr(args, name) is not None]
     if given:
         raise UsageError(f"--resume continues a run exactly as it was planned; drop "
@@ -273,8 +277,12 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
         console.print(f"run {run_id}: {len(cells)} cells, {settings.threads} threads, "
                       f"device {settings.device} → {run_dir.path}", markup=False)  # fmt: skip
 
+    history = None
+    if not args.no_history:
+        history = History(args.history or run_dir.path.parent / "history.sqlite")
+        history.add_run(run_dir.env())
     runner = Runner(run_dir, settings, RunOptions(cell_timeout=args.cell_timeout),
-                    make_reporter(console))  # fmt: skip
+                    make_reporter(console), history=history)  # fmt: skip
     runner.run(todo)
     records = list(run_dir.latest_by_key().values())
     console.print(results_table(records))

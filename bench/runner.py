@@ -13,6 +13,7 @@ which is recorded with the reason; every finished cell is on disk the moment it 
 from __future__ import annotations
 
 import math
+import sqlite3
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ import numpy as np
 from bench import catalog, data, flops, weights
 from bench.architectures import param_count
 from bench.frameworks import get_variant
+from bench.history import History
 from bench.pool import RequestTimeout, WorkerDied, WorkerError, WorkerHandle
 from bench.record import build_record
 from bench.schedules import lr_table
@@ -93,6 +95,7 @@ class Runner:
         options: RunOptions,
         reporter: Reporter,
         on_worker_started: Callable[[str, int], None] | None = None,
+        history: History | None = None,
     ) -> None:
         self.run_dir = run_dir
         self.settings = settings
@@ -101,6 +104,7 @@ class Runner:
         self.workers: dict[str, WorkerHandle] = {}
         self.broken: dict[str, str] = {}  # variant → why its worker cannot start
         self.on_worker_started = on_worker_started
+        self.history = history
 
     def run(self, cells: list[Cell]) -> list[dict[str, Any]]:
         records: list[dict[str, Any]] = []
@@ -259,7 +263,12 @@ class Runner:
             flops_forward=flops.forward_flops(p.spec),
             flops_train=flops.train_flops(p.spec),
         )
-        self.run_dir.append(record)
+        self.run_dir.append(record)  # durable first; the history is a second copy
+        if self.history is not None:
+            try:
+                self.history.add_record(record)
+            except sqlite3.Error as exc:
+                self.reporter.note(f"history not updated for {record['key']}: {exc}")
         self.reporter.finished(record)
         return record
 
