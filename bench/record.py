@@ -10,25 +10,11 @@ import numpy as np
 
 from bench import stats
 from bench.frameworks import get_variant
+from bench.results import clean
 from bench.specs import SCHEMA_VERSION
 
 if TYPE_CHECKING:
     from bench.runner import CellProgress
-
-
-def clean(value: Any) -> Any:
-    """JSON-safe: NaN/inf become None (records are strict JSON), NumPy becomes Python."""
-    if isinstance(value, dict):
-        return {k: clean(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [clean(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return clean(value.tolist())
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
 
 
 def build_record(

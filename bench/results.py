@@ -40,12 +40,31 @@ Fields (``SCHEMA_VERSION`` 1)::
 from __future__ import annotations
 
 import json
+import math
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from bench.specs import SCHEMA_VERSION, STATUSES
+
+
+def clean(value: Any) -> Any:
+    """JSON-safe: NaN/inf become None (records are strict JSON), NumPy becomes Python."""
+    if isinstance(value, dict):
+        return {k: clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [clean(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return clean(value.tolist())
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
 
 REQUIRED = ("schema", "run_id", "key", "framework", "model", "dataset", "status")
 

@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from bench.results import SchemaError, read_records
+from bench.results import SchemaError, clean, read_records
 
 RESULTS = "results.jsonl"
 ENV = "env.json"
@@ -98,19 +98,25 @@ class RunDir:
         self._write_atomic(RESULTS, text)
 
     def append(self, record: dict[str, Any]) -> None:
-        """Append one record durably: written, flushed and fsynced before returning."""
-        line = json.dumps(record, default=_json_default, allow_nan=False)
-        with open(self.results_path, "a", encoding="utf-8") as f:
-            if f.tell() > 0 and not self._ends_with_newline():
-                f.write("\n")  # never glue a record onto a cut-off line
-            f.write(line + "\n")
+        """Append one record durably: written, flushed and fsynced before returning.
+
+        A cut-off line left by a crashed writer is removed first (it holds no complete record),
+        so it can never end up in the middle of the file.
+        """
+        line = json.dumps(clean(record), default=_json_default, allow_nan=False)
+        with open(self.results_path, "r+b") as f:
+            f.seek(0, os.SEEK_END)
+            size = f.tell()
+            if size:
+                f.seek(max(size - 1, 0))
+                if f.read(1) != b"\n":
+                    f.seek(0)
+                    keep = f.read().rfind(b"\n") + 1
+                    f.truncate(keep)
+            f.seek(0, os.SEEK_END)
+            f.write((line + "\n").encode("utf-8"))
             f.flush()
             os.fsync(f.fileno())
-
-    def _ends_with_newline(self) -> bool:
-        with open(self.results_path, "rb") as f:
-            f.seek(-1, os.SEEK_END)
-            return f.read(1) == b"\n"
 
     def _write_atomic(self, name: str, text: str) -> None:
         tmp = self.path / f".{name}.tmp"
