@@ -1,0 +1,153 @@
+"""Nothing lost: SIGKILL of a worker, resume, time limits, divergence, concurrent history.
+
+These run real (short) torch training in worker processes, so they are marked slow.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from bench.history import History
+from bench.progress import PlainReporter
+from bench.runner import Runner, RunOptions
+from bench.specs import Cell, Recipe, Settings
+from bench.store import RunDir
+from tests.conftest import requires
+
+pytestmark = [pytest.mark.slow, requires("torch")]
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def bench(*args: str, cwd: Path) -> subprocess.Popen[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.Popen(
+        [sys.executable, "-m", "bench", *args],
+        cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+
+
+def only_run_dir(out: Path) -> Path:
+    dirs = [p for p in out.iterdir() if p.is_dir()]
+    assert len(dirs) == 1, dirs
+    return dirs[0]
+
+
+def keys(run_dir: Path) -> list[str]:
+    return [r["key"] for r in RunDir(run_dir).records()]
+
+
+def test_sigkill_mid_run_loses_nothing_and_resume_completes(tmp_path: Path) -> None:
+    out = tmp_path / "results"
+    # three cells in one worker: mlp (short), cnn (long: the kill lands in it), then mlp/digits
+    proc = bench("run", "--frameworks", "torch", "--models", "mlp,cnn", "--dataset",
+                 "mnist1d", "--steps", "3000", "--eval-every", "500", "--no-report",
+                 "--out", str(out), cwd=tmp_path)  # fmt: skip
+    deadline = time.monotonic() + 180
+    results = None
+    while time.monotonic() < deadline:
+        dirs = list(out.glob("*/results.jsonl")) if out.exists() else []
+        if dirs and dirs[0].read_text().count("\n") >= 1:
+            results = dirs[0]
+            break
+        time.sleep(0.05)
+    assert results is not None, "the first cell never finished"
+    workers = psutil.Process(proc.pid).children()
+    assert workers, "no worker process found"
+    for w in workers:
+        w.send_signal(signal.SIGKILL)
+    output, _ = proc.communicate(timeout=180)
+    assert "Traceback" not in output, output
+    assert proc.returncode == 1, output  # a cell failed; the run itself finished
+
+    run_dir = only_run_dir(out)
+    records = {r["key"]: r for r in RunDir(run_dir).records()}
+    assert records["torch/mlp/mnist1d"]["status"] == "ok"
+    killed = records["torch/cnn/mnist1d"]
+    assert killed["status"] == "failed"
+    assert "SIGKILL" in killed["error"]
+
+    resumed = bench("run", "--resume", str(run_dir), "--no-report", cwd=tmp_path)
+    output, _ = resumed.communicate(timeout=300)
+    assert resumed.returncode == 0, output
+    assert "1 to run" in output
+    final = keys(run_dir)
+    assert sorted(final) == ["torch/cnn/mnist1d", "torch/mlp/mnist1d"]  # each exactly once
+    assert all(r["status"] == "ok" for r in RunDir(run_dir).records())
+
+
+def _run(tmp_path: Path, cells: list[Cell], timeout: float | None = None) -> list[dict]:
+    from rich.console import Console
+
+    run_dir = RunDir.create(tmp_path / "run", {"run_id": "t"})
+    reporter = PlainReporter(Console(file=open(os.devnull, "w")))  # noqa: SIM115
+    runner = Runner(run_dir, Settings(threads=1), RunOptions(cell_timeout=timeout), reporter)
+    runner.run(cells)
+    return run_dir.records()
+
+
+def test_cell_timeout_stops_the_cell_and_the_rest_goes_on(tmp_path: Path) -> None:
+    slow = Recipe(steps=200_000, eval_every=100_000)
+    quick = Recipe(steps=20, eval_every=10)
+    cells = [
+        Cell("torch", "cnn", "mnist1d", "test", slow),
+        Cell("torch", "mlp", "digits", "test", quick),
+    ]
+    records = {r["key"]: r for r in _run(tmp_path, cells, timeout=8)}
+    assert records["torch/cnn/mnist1d"]["status"] == "timeout"
+    assert "8 s cell time limit" in records["torch/cnn/mnist1d"]["error"]
+    assert records["torch/mlp/digits"]["status"] == "ok"
+
+
+def test_divergence_is_recorded_with_its_step(tmp_path: Path) -> None:
+    exploding = Recipe(optimizer="sgd", lr=1e6, steps=200, eval_every=50)
+    records = _run(tmp_path, [Cell("torch", "mlp", "mnist1d", "test", exploding)])
+    (r,) = records
+    assert r["status"] == "diverged"
+    assert 0 <= r["diverged_at_step"] < 200
+    assert f"at step {r['diverged_at_step']}" in r["error"]
+    assert r["losses"][r["diverged_at_step"]] is None  # the non-finite loss, stored as null
+
+
+def test_two_runs_into_one_history_both_complete(tmp_path: Path) -> None:
+    history = tmp_path / "shared.sqlite"
+    procs = [
+        bench(
+            "run",
+            "--frameworks",
+            "torch",
+            "--models",
+            "mlp,logreg",
+            "--steps",
+            "60",
+            "--eval-every",
+            "20",
+            "--no-report",
+            "--out",
+            str(tmp_path / f"out{i}"),
+            "--history",
+            str(history),
+            cwd=tmp_path,
+        )
+        for i in range(2)
+    ]
+    for p in procs:
+        output, _ = p.communicate(timeout=300)
+        assert p.returncode == 0, output
+    db = History(history)
+    runs = db.runs()
+    assert len(runs) == 2
+    cells = db.cells()
+    assert len(cells) == 2 * 3  # (logreg, mlp on mnist1d; mlp on digits) per run
+    assert set(cells.groupby("run_id").size()) == {3}
+    run_ids = [only_run_dir(tmp_path / f"out{i}").name for i in range(2)]
+    assert sorted(run_ids) == sorted(runs["run_id"])
+    assert json.loads(json.dumps(db.records(run_ids[0])))[0]["status"] == "ok"
