@@ -42,6 +42,11 @@ ACCURACY_TARGETS: dict[tuple[str, str], float] = {
 }
 
 
+#: Seed-to-seed standard deviation of final test accuracy, per (suite, model, dataset), measured
+#: with torch over seeds 0-4 (see the README). `bench compare` judges accuracy changes by it.
+SEED_SPREAD: dict[tuple[str, str, str], float] = {}
+
+
 def model_spec(model: str, dataset: str, num_classes: int = 10) -> ModelSpec:
     """The spec of ``model`` on ``dataset``: input shape and layer sizes for that data."""
     if dataset not in MODELS_BY_DATASET:

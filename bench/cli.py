@@ -19,6 +19,7 @@ from rich.console import Console
 
 from bench import catalog, environment
 from bench.frameworks import DEFAULT_FRAMEWORKS, VARIANTS, get_variant
+from bench.history import DEFAULT_PATH as DEFAULT_HISTORY
 from bench.history import History
 from bench.results import SchemaError
 from bench.specs import Cell, Settings
@@ -69,6 +70,16 @@ def positive_float(text: str) -> float:
     return value
 
 
+def fraction(text: str) -> float:
+    try:
+        value = float(text.rstrip("%")) / (100 if text.endswith("%") else 1)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"{text} must be a fraction in [0, 1), e.g. 0.05 or 5%")
+    return value
+
+
 def csv_list(text: str) -> list[str]:
     items = [t.strip() for t in text.split(",") if t.strip()]
     if not items:
@@ -114,6 +125,24 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("run_dir", type=Path)
     report.add_argument("--out", type=Path, default=None, help="default reports/<run-id>/")
 
+    compare = sub.add_parser("compare", help="per-cell change between two runs; exit 1 on a "
+                             "regression")  # fmt: skip
+    compare.add_argument("base", help="run directory, run id, branch (e.g. main) or commit")
+    compare.add_argument("current", help="run directory, run id, branch, commit or HEAD")
+    compare.add_argument("--threshold", type=fraction, default=0.05,
+                         help="smallest slowdown that counts (default 0.05 = 5%%)")  # fmt: skip
+    compare.add_argument("--memory-threshold", type=fraction, default=0.10,
+                         help="smallest peak-memory rise that counts (default 0.10)")  # fmt: skip
+    compare.add_argument("--format", choices=("table", "markdown", "json"), default="table")
+    compare.add_argument("--allow-machine-change", action="store_true",
+                         help="compare runs from different machines anyway")  # fmt: skip
+    compare.add_argument(
+        "--history",
+        type=Path,
+        default=None,
+        help="history database for ids/branches (default results/history.sqlite)",
+    )
+
     sub.add_parser("env", help="print this machine's environment as the runs record it")
     return parser
 
@@ -123,7 +152,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     console = Console(highlight=False, width=None if sys.stdout.isatty() else 150)
     try:
         args = build_parser().parse_args(argv)
-        command = {"run": cmd_run, "list": cmd_list, "report": cmd_report, "env": cmd_env}
+        command = {
+            "run": cmd_run, "list": cmd_list, "report": cmd_report, "env": cmd_env,
+            "compare": cmd_compare,
+        }  # fmt: skip
         return command[args.command](args, console)
     except (UsageError, SchemaError) as exc:
         print(f"bench: error: {exc}", file=sys.stderr)  # one line, never wrapped
@@ -362,6 +394,58 @@ def cmd_report(args: argparse.Namespace, console: Console) -> int:
     path = _write_report(run_dir, out)
     console.print(f"report: {path}", markup=False)
     return 0
+
+
+def _load_run(ref: str, history_path: Path | None) -> tuple[str, list[dict], dict]:
+    """Records and env of a run named by a directory, or by id/branch/commit in the history."""
+    path = Path(ref)
+    if path.exists() or "/" in ref or (history_path is None and not DEFAULT_HISTORY.exists()):
+        run_dir = RunDir.open(path)
+        records = list(run_dir.latest_by_key().values())
+        if not records:
+            raise UsageError(f"{ref}: the run has no results")
+        return str(path), records, run_dir.env()
+    history = history_path or DEFAULT_HISTORY
+    if not history.is_file():
+        raise UsageError(f"{ref}: no such run directory, and no history database at {history}")
+    db = History(history)
+    run_id = db.resolve(ref)
+    records = db.records(run_id)
+    if not records:
+        raise UsageError(f"{ref}: run {run_id} has no results in {history}")
+    return f"{ref} ({run_id})" if ref != run_id else run_id, records, db.run_env(run_id)
+
+
+def cmd_compare(args: argparse.Namespace, console: Console) -> int:
+    from rich.table import Table
+
+    from bench import compare
+
+    base_name, base, base_env = _load_run(args.base, args.history)
+    cur_name, current, cur_env = _load_run(args.current, args.history)
+    why = compare.machine_difference(base_env, cur_env)
+    if why and not args.allow_machine_change:
+        raise UsageError(f"the two runs come from different machines ({why} differ); timings are "
+                         "not comparable across machines: pass --allow-machine-change to compare "
+                         "anyway")  # fmt: skip
+    results = compare.compare_runs(base, current, args.threshold, args.memory_threshold)
+    if args.format == "markdown":
+        print(compare.to_markdown(results, base_name, cur_name, args.threshold), end="")
+    elif args.format == "json":
+        print(compare.to_json(results, base_name, cur_name))
+    else:
+        table = Table(title=f"{base_name} → {cur_name}")
+        for col in compare.HEADER:
+            table.add_column(col)
+        for row in compare.rows(results):
+            table.add_row(*row)
+        console.print(table)
+        bad = compare.regressed(results)
+        if why:
+            console.print(f"note: different machines ({why})", markup=False)
+        console.print(f"{len(bad)} regression(s)" + (": " + ", ".join(c.key for c in bad)
+                                                      if bad else ""), markup=False)  # fmt: skip
+    return 1 if compare.regressed(results) else 0
 
 
 def cmd_env(args: argparse.Namespace, console: Console) -> int:
