@@ -118,6 +118,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--history", type=Path, default=None,
                      help="history database (default: <out>/history.sqlite)")  # fmt: skip
     run.add_argument("--no-history", action="store_true", help="do not record in the history")
+    run.add_argument(
+        "--no-calibrate",
+        action="store_true",
+        help="do not measure the machine's matmul peak when it is not cached",
+    )
 
     sub.add_parser("list", help="frameworks (installed or not), models, datasets, suites")
 
@@ -143,6 +148,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="history database for ids/branches (default results/history.sqlite)",
     )
 
+    cal = sub.add_parser("calibrate", help="measure this machine's float32 matmul peak per "
+                         "framework and its memory bandwidth")  # fmt: skip
+    cal.add_argument("--frameworks", type=csv_list, help="default: every installed one")
+    cal.add_argument("--threads", type=positive_int, help="default: the usable cores")
+    cal.add_argument("--device", choices=("cpu", "cuda", "auto"), default=None)
+    cal.add_argument("--out", type=Path, default=None,
+                     help="cache file (default results/calibration.json)")  # fmt: skip
+
     sub.add_parser("env", help="print this machine's environment as the runs record it")
     return parser
 
@@ -154,7 +167,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         command = {
             "run": cmd_run, "list": cmd_list, "report": cmd_report, "env": cmd_env,
-            "compare": cmd_compare,
+            "compare": cmd_compare, "calibrate": cmd_calibrate,
         }  # fmt: skip
         return command[args.command](args, console)
     except (UsageError, SchemaError) as exc:
@@ -295,6 +308,11 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
         if args.report_dir is not None:
             _check_out_dir(args.report_dir, "--report-dir")
         run_id = new_run_id()
+        machine = environment.capture()
+        calibration = _calibration(
+            [c.framework for c in cells], settings, machine["fingerprint"],
+            out_root / "calibration.json", measure=not args.no_calibrate, console=console,
+        )  # fmt: skip
         env = {
             "run_id": run_id,
             "tag": args.tag,
@@ -302,7 +320,8 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
             "settings": settings.to_dict(),
             "plan": [c.to_dict() for c in cells],
             "argv": sys.argv[1:],
-            **environment.capture(),
+            "calibration": calibration,
+            **machine,
         }
         run_dir = RunDir.create(out_root / run_id, env)
         todo = cells
@@ -446,6 +465,65 @@ def cmd_compare(args: argparse.Namespace, console: Console) -> int:
         console.print(f"{len(bad)} regression(s)" + (": " + ", ".join(c.key for c in bad)
                                                       if bad else ""), markup=False)  # fmt: skip
     return 1 if compare.regressed(results) else 0
+
+
+def _calibration(
+    frameworks: list[str],
+    settings: Settings,
+    fingerprint: str,
+    path: Path,
+    measure: bool,
+    console: Console,
+) -> dict[str, Any] | None:
+    """This machine's cached peaks, measured now if missing (and allowed)."""
+    from bench import calibrate
+
+    cached = calibrate.load_cached(path, fingerprint, settings.threads, settings.device)
+    needed = {calibrate.LIBRARY_OF_FAMILY[VARIANTS[f].family] for f in frameworks}
+    if cached and needed <= set(cached["matmul_gflops"]):
+        return cached
+    if not measure:
+        return cached
+    console.print("measuring this machine's matmul peak (once per machine; see bench calibrate)",
+                  markup=False)  # fmt: skip
+    every = [f for f in DEFAULT_FRAMEWORKS if VARIANTS[f].available()]
+    result = calibrate.calibrate(every, settings.threads, settings.device)
+    calibrate.save_cached(path, fingerprint, result)
+    return result
+
+
+def cmd_calibrate(args: argparse.Namespace, console: Console) -> int:
+    from rich.table import Table
+
+    from bench import calibrate
+
+    names = args.frameworks or [f for f in DEFAULT_FRAMEWORKS if VARIANTS[f].available()]
+    for name in names:
+        try:
+            if not get_variant(name).available():
+                raise UsageError(
+                    f"{name} is not installed (install with: {VARIANTS[name].install})"
+                )
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+    threads = args.threads or environment.usable_cores()
+    device = resolve_device(args.device)
+    path = args.out or Path("results/calibration.json")
+    _check_out_dir(path.parent, "--out")
+    result = calibrate.calibrate(names, threads, device)
+    calibrate.save_cached(path, environment.capture()["fingerprint"], result)
+    table = Table(title=f"float32 matmul peak, {threads} threads, {device}")
+    table.add_column("library")
+    table.add_column("GFLOP/s", justify="right")
+    for lib, value in result["matmul_gflops"].items():
+        table.add_row(lib, f"{value:,.1f}")
+    for lib, error in result["errors"].items():
+        table.add_row(lib, f"failed: {error}")
+    console.print(table)
+    console.print(f"memory bandwidth (copy): {result['memory_bandwidth_gbs']:,.1f} GB/s",
+                  markup=False)  # fmt: skip
+    console.print(f"saved to {path}", markup=False)
+    return 0
 
 
 def cmd_env(args: argparse.Namespace, console: Console) -> int:

@@ -10,6 +10,7 @@ import contextlib
 import multiprocessing as mp
 import signal
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
 
 from bench.worker import worker_main
@@ -47,13 +48,21 @@ def describe_exit(code: int | None) -> str:
 class WorkerHandle:
     """One framework's child process."""
 
-    def __init__(self, variant: str, settings: dict[str, Any], start_timeout: float) -> None:
+    def __init__(
+        self,
+        variant: str,
+        settings: dict[str, Any],
+        start_timeout: float,
+        log_path: Path | None = None,
+    ) -> None:
         self.variant = variant
         ctx = mp.get_context("spawn")
         self.conn: Connection
         self.conn, child = ctx.Pipe()
         self.process = ctx.Process(
-            target=worker_main, args=(child, variant, settings), name=f"bench-{variant}",
+            target=worker_main,
+            args=(child, variant, settings, None if log_path is None else str(log_path)),
+            name=f"bench-{variant}",
             daemon=True,
         )  # fmt: skip
         self.process.start()

@@ -208,7 +208,14 @@ class Runner:
         if handle is None or not handle.alive():
             get_variant(variant)  # unknown names were refused before the run; this is a guard
             try:
-                handle = WorkerHandle(variant, self.settings.to_dict(), self.options.start_timeout)
+                logs = self.run_dir.path / "logs"
+                logs.mkdir(exist_ok=True)
+                handle = WorkerHandle(
+                    variant,
+                    self.settings.to_dict(),
+                    self.options.start_timeout,
+                    logs / f"{variant.replace(':', '-')}.log",
+                )
             except WorkerError as exc:
                 self.broken[variant] = f"{variant} could not start: {exc}"
                 raise WorkerError(self.broken[variant]) from None

@@ -119,8 +119,21 @@ class Worker:
         return self.cell
 
 
-def worker_main(conn: Connection, variant_name: str, settings: dict[str, Any]) -> None:
+def _redirect_output(log_path: str) -> None:
+    """Send the framework's own chatter (TF's oneDNN notice, compiler logs, a crash's
+    traceback) to the run's log file instead of the user's terminal."""
+    fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    os.close(fd)
+
+
+def worker_main(
+    conn: Connection, variant_name: str, settings: dict[str, Any], log_path: str | None = None
+) -> None:
     """Entry point of the child process: import the framework, then serve requests."""
+    if log_path is not None:
+        _redirect_output(log_path)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     try:
         variant = get_variant(variant_name)
