@@ -44,7 +44,15 @@ ACCURACY_TARGETS: dict[tuple[str, str], float] = {
 
 #: Seed-to-seed standard deviation of final test accuracy, per (suite, model, dataset), measured
 #: with torch over seeds 0-4 (see the README). `bench compare` judges accuracy changes by it.
-SEED_SPREAD: dict[tuple[str, str, str], float] = {}
+SEED_SPREAD: dict[tuple[str, str, str], float] = {
+    # quick suite, torch, seeds 0-4 (sample standard deviation of final test accuracy)
+    ("quick", "logreg", "mnist1d"): 0.0103,
+    ("quick", "mlp", "mnist1d"): 0.0084,
+    ("quick", "cnn", "mnist1d"): 0.0416,
+    ("quick", "gru", "mnist1d"): 0.0442,
+    ("quick", "mlp", "digits"): 0.0042,
+    ("quick", "cnn", "digits"): 0.0023,
+}
 
 
 def model_spec(model: str, dataset: str, num_classes: int = 10) -> ModelSpec:
