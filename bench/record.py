@@ -63,6 +63,8 @@ def build_record(
         "final_train_loss": last.get("train_loss"),
         "throughput": throughput,
         "step_latency_ms": latency,
+        "extra_timing_steps": p.extra_timing_steps,
+        "inference": p.inference,
         "time_to_first_step_s": float(times[0]) if len(times) else None,
         "warmup_steps": warmup,
         "build_seconds": p.build_seconds,

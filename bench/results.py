@@ -21,6 +21,10 @@ Fields (``SCHEMA_VERSION`` 1)::
     throughput        {"median", "ci_low", "ci_high", "ci_level", "unit": "samples/s",
                        "n_steps", "n_rounds", "method", "converged", "relative_half_width"}
     step_latency_ms   {"p50", "p90", "p99", "mean", "min", "max", "n_outliers"}
+    extra_timing_steps steps timed after the recipe's end (same batch order, repeated) until the
+                      throughput interval was within ±2% or the time cap was hit
+    inference         {"batch1_latency_ms": {"p50", "p90", "p99", ...}, "large_batch":
+                      {"batch_size", "median", "ci_low", "ci_high", ...}} in inference mode
     time_to_first_step_s   the first step alone (tracing/compilation included)
     warmup_steps      steps excluded from throughput and latency
     train_time_s      sum of all step times (evaluation excluded)

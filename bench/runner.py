@@ -22,7 +22,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from bench import catalog, data, flops, weights
+from bench import catalog, data, flops, stats, weights
 from bench.architectures import param_count
 from bench.frameworks import get_variant
 from bench.history import History
@@ -46,6 +46,10 @@ class Reporter(Protocol):
 @dataclass
 class RunOptions:
     cell_timeout: float | None = None  # seconds of worker time per cell; None: no limit
+    target_half_width: float = 0.02  # time until the throughput CI is within ±2% ...
+    timing_cap_s: float = 30.0  # ... or this many seconds of extra timing per group
+    latency_calls: int = 200  # batch-1 inference calls
+    inference_batch: int = 1000
     start_timeout: float = 600.0  # importing and configuring a framework
     eval_batch_size: int = 1000
 
@@ -74,6 +78,8 @@ class CellProgress:
     error: str | None = None
     diverged_at_step: int | None = None
     finish: dict[str, Any] = field(default_factory=dict)
+    extra_timing_steps: int = 0
+    inference: dict[str, Any] | None = None
 
     def remaining(self, limit: float | None) -> float | None:
         return None if limit is None else max(limit - self.busy_seconds, 0.001)
@@ -150,19 +156,91 @@ class Runner:
             else:
                 records.append(self._finish(progress, target))
 
-        round_index = 0
-        while active:
-            start = active[0].step
-            stop = min(start + recipe.eval_every, recipe.steps)
-            rotation = round_index % len(active)
-            for progress in active[rotation:] + active[:rotation]:
-                self._train_round(progress, start, stop, target)
-            done = [p for p in active if p.status != "ok" or p.step >= recipe.steps]
-            for progress in done:
-                active.remove(progress)
-                records.append(self._finish(progress, target))
-            round_index += 1
+        self._rounds(
+            active, records, target, lambda p: p.step >= recipe.steps, self._train_round,
+            finish=False,
+        )  # fmt: skip
+        deadline = time.perf_counter() + self.options.timing_cap_s
+        self._rounds(
+            active, records, target,
+            lambda p: self._timing_done(active, deadline), self._timing_round, finish=False,
+        )  # fmt: skip
+        for p in list(active):
+            self._inference(p)
+        for p in active:
+            records.append(self._finish(p, target))
         return records
+
+    def _rounds(
+        self,
+        active: list[CellProgress],
+        records: list[dict[str, Any]],
+        target: float | None,
+        done: Callable[[CellProgress], bool],
+        one_round: Callable[[CellProgress, int, int, float | None], None],
+        finish: bool = True,
+    ) -> None:
+        """Advance every active cell round by round, rotating who goes first, until ``done``.
+
+        A cell that fails leaves ``active`` and is written at once; with ``finish`` a cell that
+        is done is written too, otherwise it stays for the next phase.
+        """
+        round_index = 0
+        while active and not all(done(p) for p in active):
+            start = active[0].step
+            rotation = round_index % len(active)
+            for p in active[rotation:] + active[:rotation]:
+                stop = start + p.cell.recipe.eval_every
+                if p.step < p.cell.recipe.steps:
+                    stop = min(stop, p.cell.recipe.steps)
+                one_round(p, start, stop, target)
+            for p in [p for p in active if p.status != "ok" or (finish and done(p))]:
+                active.remove(p)
+                records.append(self._finish(p, target))
+            round_index += 1
+
+    def _timing_done(self, active: list[CellProgress], deadline: float) -> bool:
+        """Extra timing rounds until every cell's throughput interval is within the target
+        relative half-width, or the time cap is hit (recorded as not converged)."""
+        if time.perf_counter() >= deadline:
+            return True
+        return all(self._converged(p) for p in active)
+
+    def _converged(self, p: CellProgress) -> bool:
+        times = np.concatenate(p.step_times) if p.step_times else np.empty(0)
+        warmup = min(p.cell.recipe.warmup_steps, max(len(times) - 1, 0))
+        if len(times) - warmup < 20:
+            return False
+        summary = stats.summarize_steps(times, p.cell.recipe.batch_size, p.round_sizes, warmup,
+                                        n_boot=500)  # fmt: skip
+        return summary["throughput"]["relative_half_width"] <= self.options.target_half_width
+
+    def _timing_round(self, p: CellProgress, start: int, stop: int, target: float | None) -> None:
+        """More timed steps after the recipe, continuing the same batch order; the accuracy
+        figures were taken at the recipe's end and are not touched."""
+        reply = self._call(p, {"op": "train", "start": start, "stop": stop}, "timing")
+        if reply is None:
+            return
+        p.step_times.append(reply["times"])
+        p.round_sizes.append(len(reply["times"]))
+        p.extra_timing_steps += len(reply["times"])
+        p.step = stop
+
+    def _inference(self, p: CellProgress) -> None:
+        """Batch-1 latency and large-batch throughput, in inference mode."""
+        small = self._call(p, {"op": "predict", "batch_size": 1, "n": self.options.latency_calls},
+                           "inference")  # fmt: skip
+        large = self._call(
+            p, {"op": "predict", "batch_size": self.options.inference_batch, "n": 30}, "inference"
+        )
+        if small is None or large is None:
+            return
+        batch1 = stats.latency_summary(small["times"][5:])
+        big = stats.summarize_steps(large["times"], self.options.inference_batch, None, 3)
+        p.inference = {
+            "batch1_latency_ms": batch1,
+            "large_batch": {"batch_size": self.options.inference_batch, **big["throughput"]},
+        }
 
     def _train_round(self, p: CellProgress, start: int, stop: int, target: float | None) -> None:
         reply = self._call(p, {"op": "train", "start": start, "stop": stop}, "train")
