@@ -60,7 +60,7 @@ def rel_err(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.max(np.abs(a - b)) / max(float(np.max(np.abs(b))), 1e-12))
 
 
-ADAM = replace(catalog.PAPER_RECIPE, steps=1)
+ADAM = replace(catalog.PAPER_RECIPE, steps=1, batch_size=BATCH)
 
 
 @pytest.mark.parametrize(("model", "dataset"), MODELS)
@@ -99,12 +99,12 @@ def test_one_adam_step_agrees(a: str, b: str, model: str, dataset: str) -> None:
 
 
 OPTIMIZERS = [
-    Recipe(optimizer="sgd", lr=0.1, steps=3, weight_decay=1e-3),
-    Recipe(optimizer="momentum", lr=0.05, steps=3, weight_decay=1e-3),
-    Recipe(optimizer="adam", lr=1e-2, steps=3, weight_decay=1e-3),
-    Recipe(optimizer="adagrad", lr=0.05, steps=3),
-    Recipe(optimizer="rmsprop", lr=1e-3, steps=3),
-    Recipe(optimizer="sgd", lr=0.1, steps=3, schedule="cosine"),
+    Recipe(optimizer="sgd", lr=0.1, steps=3, weight_decay=1e-3, batch_size=BATCH),
+    Recipe(optimizer="momentum", lr=0.05, steps=3, weight_decay=1e-3, batch_size=BATCH),
+    Recipe(optimizer="adam", lr=1e-2, steps=3, weight_decay=1e-3, batch_size=BATCH),
+    Recipe(optimizer="adagrad", lr=0.05, steps=3, batch_size=BATCH),
+    Recipe(optimizer="rmsprop", lr=1e-3, steps=3, batch_size=BATCH),
+    Recipe(optimizer="sgd", lr=0.1, steps=3, schedule="cosine", batch_size=BATCH),
 ]
 
 

@@ -1,0 +1,207 @@
+"""The TensorFlow adapter: ``tf`` (tf.function graphs) and ``tf:xla`` (jit_compile=True).
+
+A good TF user's loop: a tf.Module of tf.Variables, the forward pass in tf.nn ops, and the whole
+optimizer step — tape, gradients, update — in one tf.function with a fixed input signature, so
+it traces once and every later step is one graph call.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np
+import tensorflow as tf
+
+from bench.specs import ModelSpec, Recipe, Settings
+from models.tf import cnn, gru, logreg, mlp
+from models.tf.layers import CanonicalModule
+from models.tf.optim import TorchFormulaOptimizer
+
+ARCHITECTURES: dict[str, ModuleType] = {"logreg": logreg, "mlp": mlp, "cnn": cnn, "gru": gru}
+
+
+def cross_entropy(logits: tf.Tensor, y: tf.Tensor) -> tf.Tensor:
+    return tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits))
+
+
+@dataclass
+class TFModel:
+    module: CanonicalModule
+    optimizer: TorchFormulaOptimizer
+    train_step: Any  # tf.function (x, y) -> loss
+    forward: Any  # tf.function x -> logits
+    eval_batch: Any  # tf.function (x, y) -> (sum of losses, correct count)
+
+
+class TFAdapter:
+    def __init__(self, name: str, xla: bool = False) -> None:
+        self.name = name
+        self.xla = xla
+        self.device = "/CPU:0"
+        self.on_gpu = False
+
+    # -- process settings ------------------------------------------------------------------
+    def configure(self, settings: Settings) -> dict[str, Any]:
+        notes: list[str] = []
+        if settings.precision != "float32":
+            raise ValueError(f"precision {settings.precision!r} is not supported (float32 only)")
+        try:
+            tf.config.threading.set_intra_op_parallelism_threads(settings.threads)
+            tf.config.threading.set_inter_op_parallelism_threads(settings.interop_threads)
+        except RuntimeError:  # the runtime has started: report what is in force
+            notes.append("thread counts were set earlier in this process; values in force kept")
+        gpus = tf.config.list_physical_devices("GPU")
+        if settings.device == "cuda":
+            if not gpus:
+                raise RuntimeError("CUDA requested but TensorFlow sees no GPU")
+            self.device, self.on_gpu = "/GPU:0", True
+        elif settings.device == "cpu":
+            if gpus:
+                try:
+                    tf.config.set_visible_devices([], "GPU")
+                except RuntimeError:
+                    notes.append("GPU stayed visible (runtime already started); ops pinned to CPU")
+        else:
+            raise ValueError(f"unknown device {settings.device!r}")
+        # TF enables TF32 by default on Ampere+ GPUs; the suite sets it like torch's default.
+        tf.config.experimental.enable_tensor_float_32_execution(settings.tf32)
+        if settings.deterministic:
+            tf.config.experimental.enable_op_determinism()
+        return {
+            "threads_intra": tf.config.threading.get_intra_op_parallelism_threads(),
+            "threads_inter": tf.config.threading.get_inter_op_parallelism_threads(),
+            "precision": "float32",
+            "tf32": bool(
+                tf.config.experimental.tensor_float_32_execution_enabled() and self.on_gpu
+            ),
+            "compile": "xla" if self.xla else "tf.function",
+            "deterministic": settings.deterministic,
+            "layout": "NLC/NHWC (channels-last)",
+            "device": self.device,
+            "versions": {"tensorflow": tf.__version__},
+            "notes": notes,
+        }
+
+    # -- model -----------------------------------------------------------------------------
+    def build(
+        self, spec: ModelSpec, weights: dict[str, np.ndarray], recipe: Recipe, lr: np.ndarray
+    ) -> TFModel:
+        with tf.device(self.device):
+            module = ARCHITECTURES[spec.name].build(spec, weights)
+            variables = module.ordered
+            opt = TorchFormulaOptimizer(recipe, variables, lr)
+        x_spec = tf.TensorSpec([recipe.batch_size, *spec.input_shape], tf.float32)
+        y_spec = tf.TensorSpec([recipe.batch_size], tf.int64)
+
+        @tf.function(input_signature=[x_spec, y_spec], jit_compile=self.xla)
+        def train_step(x: tf.Tensor, y: tf.Tensor) -> tf.Tensor:
+            with tf.GradientTape() as tape:
+                loss = cross_entropy(module(x), y)
+            grads = tape.gradient(loss, variables)
+            opt.apply(grads, variables)
+            return loss
+
+        any_batch = tf.TensorSpec([None, *spec.input_shape], tf.float32)
+
+        @tf.function(input_signature=[any_batch], jit_compile=self.xla)
+        def forward(x: tf.Tensor) -> tf.Tensor:
+            return module(x)
+
+        @tf.function(input_signature=[any_batch, tf.TensorSpec([None], tf.int64)])
+        def eval_batch(x: tf.Tensor, y: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+            logits = module(x)
+            losses = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits)
+            correct = tf.reduce_sum(tf.cast(tf.equal(tf.argmax(logits, 1), y), tf.int64))
+            return tf.reduce_sum(tf.cast(losses, tf.float64)), correct
+
+        return TFModel(module, opt, train_step, forward, eval_batch)
+
+    def _sync(self) -> None:
+        """On the CPU a graph call returns when it is done; a GPU runs ahead of Python."""
+        if self.on_gpu:
+            tf.test.experimental.sync_devices()
+
+    # -- timed loops -----------------------------------------------------------------------
+    def train_round(
+        self, model: TFModel, x: np.ndarray, y: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        with tf.device(self.device):
+            xs = tf.unstack(tf.constant(x, tf.float32))
+            ys = tf.unstack(tf.constant(y, tf.int64))
+        step = model.train_step
+        times = np.empty(len(xs), dtype=np.float64)
+        losses = []
+        self._sync()
+        for i in range(len(xs)):
+            t0 = time.perf_counter()
+            losses.append(step(xs[i], ys[i]))
+            self._sync()
+            times[i] = time.perf_counter() - t0
+        if not losses:
+            return times, np.empty(0, np.float32)
+        return times, tf.stack(losses).numpy().astype(np.float32)
+
+    def predict_round(self, model: TFModel, x: np.ndarray) -> np.ndarray:
+        with tf.device(self.device):
+            xs = tf.unstack(tf.constant(x, tf.float32))
+        forward = model.forward
+        times = np.empty(len(xs), dtype=np.float64)
+        self._sync()
+        for i in range(len(xs)):
+            t0 = time.perf_counter()
+            forward(xs[i])
+            self._sync()
+            times[i] = time.perf_counter() - t0
+        return times
+
+    # -- inspection ------------------------------------------------------------------------
+    def evaluate(
+        self, model: TFModel, x: np.ndarray, y: np.ndarray, batch_size: int
+    ) -> tuple[float, float]:
+        total, correct = 0.0, 0
+        with tf.device(self.device):
+            for start in range(0, len(x), batch_size):
+                loss_sum, right = model.eval_batch(
+                    tf.constant(x[start : start + batch_size], tf.float32),
+                    tf.constant(y[start : start + batch_size], tf.int64),
+                )
+                total += float(loss_sum)
+                correct += int(right)
+        n = max(len(y), 1)
+        return total / n, correct / n
+
+    def logits(self, model: TFModel, x: np.ndarray) -> np.ndarray:
+        with tf.device(self.device):
+            return model.forward(tf.constant(x, tf.float32)).numpy()
+
+    def loss_and_gradients(
+        self, model: TFModel, x: np.ndarray, y: np.ndarray
+    ) -> tuple[float, dict[str, np.ndarray]]:
+        names = list(model.module.params)
+        variables = model.module.ordered
+        with tf.device(self.device), tf.GradientTape() as tape:
+            loss = cross_entropy(model.module(tf.constant(x, tf.float32)), tf.constant(y, tf.int64))
+        grads = tape.gradient(loss, variables)
+        return float(loss), {n: g.numpy() for n, g in zip(names, grads, strict=True)}
+
+    def get_weights(self, model: TFModel) -> dict[str, np.ndarray]:
+        return {name: v.numpy() for name, v in model.module.params.items()}
+
+    def peak_device_memory(self) -> int | None:
+        if not self.on_gpu:
+            return None
+        return int(tf.config.experimental.get_memory_info("GPU:0")["peak"])
+
+    def reset_peak_device_memory(self) -> None:
+        if self.on_gpu:
+            tf.config.experimental.reset_memory_stats("GPU:0")
+
+
+def create(name: str, xla: bool = False) -> TFAdapter:
+    return TFAdapter(name, xla=xla)

@@ -1,0 +1,73 @@
+"""The few layer computations the TF models share, written with tf.nn ops on channels-last data.
+
+Weights live in one ``tf.Module`` per model as ``tf.Variable`` objects keyed by their canonical
+names; canonical layout is TF's own (dense (in, out), conv HWIO, GRU gates z, r, n with the reset
+gate after the recurrent matmul), so loading weights is a plain copy.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np
+import tensorflow as tf
+
+
+class CanonicalModule(tf.Module):
+    """A tf.Module whose variables are named and shaped exactly as the canonical weights."""
+
+    def __init__(self, weights: dict[str, np.ndarray], name: str) -> None:
+        super().__init__(name=name)
+        self.params: dict[str, tf.Variable] = {
+            key: tf.Variable(np.asarray(value, np.float32), name=key.replace(".", "_"))
+            for key, value in weights.items()
+        }
+
+    @property
+    def ordered(self) -> list[tf.Variable]:
+        return list(self.params.values())
+
+    def dense(self, name: str, x: tf.Tensor) -> tf.Tensor:
+        return tf.matmul(x, self.params[f"{name}.kernel"]) + self.params[f"{name}.bias"]
+
+    def conv(self, name: str, x: tf.Tensor, stride: int, padding: int) -> tf.Tensor:
+        """Symmetric zero padding then a 'valid' convolution: torch's arithmetic. TF's "same"
+        with stride 2 would pad asymmetrically and shift every output position."""
+        dims = len(x.shape) - 2
+        x = tf.pad(x, [[0, 0]] + [[padding, padding]] * dims + [[0, 0]])
+        kernel = self.params[f"{name}.kernel"]
+        if dims == 1:
+            y = tf.nn.conv1d(x, kernel, stride=stride, padding="VALID")
+        else:
+            y = tf.nn.conv2d(x, kernel, strides=stride, padding="VALID")
+        return tf.nn.bias_add(y, self.params[f"{name}.bias"])
+
+    def gru_direction(self, prefix: str, x: tf.Tensor, hidden: int, reverse: bool) -> tf.Tensor:
+        """One GRU direction over all steps of x (N, T, F) → outputs (N, T, H) in input order.
+
+        The input projection of every step is one matmul up front; the recurrence is a Python
+        loop unrolled inside the tf.function (T is static), which TF runs as one graph.
+        """
+        kernel = self.params[f"{prefix}.kernel"]
+        recurrent = self.params[f"{prefix}.recurrent_kernel"]
+        bias = self.params[f"{prefix}.bias"]
+        steps = x.shape[1]
+        projected = tf.einsum("ntf,fg->ntg", x, kernel) + bias[0]  # (N, T, 3H)
+        h = tf.zeros([tf.shape(x)[0], hidden], dtype=x.dtype)
+        outputs: list[tf.Tensor | None] = [None] * steps
+        order = range(steps - 1, -1, -1) if reverse else range(steps)
+        for t in order:
+            xz, xr, xn = tf.split(projected[:, t], 3, axis=-1)
+            hz, hr, hn = tf.split(tf.matmul(h, recurrent) + bias[1], 3, axis=-1)
+            z = tf.sigmoid(xz + hz)
+            r = tf.sigmoid(xr + hr)
+            n = tf.tanh(xn + r * hn)
+            h = (1.0 - z) * n + z * h
+            outputs[t] = h
+        return tf.stack(outputs, axis=1)
+
+
+def flatten(x: tf.Tensor) -> tf.Tensor:
+    return tf.reshape(x, [tf.shape(x)[0], -1])
