@@ -8,6 +8,7 @@ framework's figures. Peak RSS is reset at the start of each cell so it is the ce
 
 from __future__ import annotations
 
+import gc
 import os
 import time
 import traceback
@@ -57,6 +58,7 @@ class Worker:
 
     def op_build(self, msg: dict[str, Any]) -> dict[str, Any]:
         self.cell = None  # free the previous cell before measuring this one
+        gc.collect()
         memory.reset_peak_rss()
         self.adapter.reset_peak_device_memory()
         spec = ModelSpec.from_dict(msg["spec"])
