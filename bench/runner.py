@@ -93,6 +93,25 @@ def groups(cells: Iterable[Cell]) -> list[list[Cell]]:
     return list(out.values())
 
 
+def group_inputs(cell: Cell) -> tuple[ModelSpec, dict[str, Any]]:
+    """What every worker of a group is sent to build its cell: the spec, the canonical initial
+    weights, the lr table, the data and the batch order — one copy, shared by all frameworks."""
+    dataset = data.load(cell.dataset)
+    spec = catalog.model_spec(cell.model, cell.dataset, dataset.num_classes)
+    recipe = cell.recipe
+    return spec, {
+        "spec": spec.to_dict(),
+        "recipe": recipe.to_dict(),
+        "weights": weights.init_weights(spec, cell.seed),
+        "lr": lr_table(recipe),
+        "x_train": data.as_model_input(dataset.x_train, spec.input_shape),
+        "y_train": dataset.y_train,
+        "x_test": data.as_model_input(dataset.x_test, spec.input_shape),
+        "y_test": dataset.y_test,
+        "order": data.batch_order(len(dataset.y_train), recipe.batch_size, recipe.steps, cell.seed),
+    }
+
+
 class Runner:
     def __init__(
         self,
@@ -129,22 +148,8 @@ class Runner:
 
     def _run_group(self, cells: list[Cell]) -> list[dict[str, Any]]:
         first = cells[0]
-        dataset = data.load(first.dataset)
-        spec = catalog.model_spec(first.model, first.dataset, dataset.num_classes)
+        spec, inputs = group_inputs(first)
         recipe = first.recipe
-        inputs = {
-            "spec": spec.to_dict(),
-            "recipe": recipe.to_dict(),
-            "weights": weights.init_weights(spec, first.seed),
-            "lr": lr_table(recipe),
-            "x_train": data.as_model_input(dataset.x_train, spec.input_shape),
-            "y_train": dataset.y_train,
-            "x_test": data.as_model_input(dataset.x_test, spec.input_shape),
-            "y_test": dataset.y_test,
-            "order": data.batch_order(
-                len(dataset.y_train), recipe.batch_size, recipe.steps, first.seed
-            ),
-        }
         target = catalog.ACCURACY_TARGETS.get((first.model, first.dataset))
         now = datetime.now(timezone.utc).isoformat(timespec="seconds")
         active: list[CellProgress] = []
