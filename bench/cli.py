@@ -148,6 +148,23 @@ def build_parser() -> argparse.ArgumentParser:
         help="history database for ids/branches (default results/history.sqlite)",
     )
 
+    hist = sub.add_parser("history", help="the history database: import runs, chart them")
+    hist.add_argument("--import", dest="import_run", type=Path, metavar="RUN_DIR",
+                      help="add an earlier run directory to the history")  # fmt: skip
+    hist.add_argument("--import-pytest-benchmark", type=Path, metavar="FILE",
+                      help="add a pytest-benchmark JSON file to the history")  # fmt: skip
+    hist.add_argument("--report", action="store_true", help="write the history charts page")
+    hist.add_argument("--out", type=Path, default=None, help="page directory "
+                      "(default reports/history)")  # fmt: skip
+    hist.add_argument(
+        "--all-machines",
+        action="store_true",
+        help="chart runs of every machine (default: this machine's only)",
+    )
+    hist.add_argument(
+        "--history", type=Path, default=None, help="database (default results/history.sqlite)"
+    )
+
     cal = sub.add_parser("calibrate", help="measure this machine's float32 matmul peak per "
                          "framework and its memory bandwidth")  # fmt: skip
     cal.add_argument("--frameworks", type=csv_list, help="default: every installed one")
@@ -167,7 +184,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         command = {
             "run": cmd_run, "list": cmd_list, "report": cmd_report, "env": cmd_env,
-            "compare": cmd_compare, "calibrate": cmd_calibrate,
+            "compare": cmd_compare, "calibrate": cmd_calibrate, "history": cmd_history,
         }  # fmt: skip
         return command[args.command](args, console)
     except (UsageError, SchemaError) as exc:
@@ -465,6 +482,36 @@ def cmd_compare(args: argparse.Namespace, console: Console) -> int:
         console.print(f"{len(bad)} regression(s)" + (": " + ", ".join(c.key for c in bad)
                                                       if bad else ""), markup=False)  # fmt: skip
     return 1 if compare.regressed(results) else 0
+
+
+def cmd_history(args: argparse.Namespace, console: Console) -> int:
+    path = args.history or DEFAULT_HISTORY
+    if not (args.import_run or args.import_pytest_benchmark or args.report):
+        raise UsageError("history: say what to do: --import RUN_DIR, "
+                         "--import-pytest-benchmark FILE or --report")  # fmt: skip
+    if args.import_run is not None:
+        RunDir.open(args.import_run).records()  # refuse a bad run before touching the database
+        n = History(path).import_run(args.import_run)
+        console.print(f"imported {n} cells from {args.import_run} into {path}", markup=False)
+    if args.import_pytest_benchmark is not None:
+        from bench.pytest_benchmark_import import import_pytest_benchmark
+
+        source = args.import_pytest_benchmark
+        if not source.is_file():
+            raise UsageError(f"{source}: no such file")
+        n = import_pytest_benchmark(History(path), source)
+        console.print(f"imported {n} benchmarks from {source} into {path}", markup=False)
+    if args.report:
+        from bench.history_page import build_history_page
+
+        if not path.is_file():
+            raise UsageError(f"no history database at {path}; run the suite first")
+        fingerprint = None if args.all_machines else environment.capture()["fingerprint"]
+        out = args.out or Path("reports/history")
+        _check_out_dir(out, "--out")
+        page = build_history_page(History(path), out, fingerprint)
+        console.print(f"history page: {page}", markup=False)
+    return 0
 
 
 def _calibration(
