@@ -1,0 +1,152 @@
+"""A run as the report sees it: its records in a stable order, and facts derived from one record.
+
+Everything is read from the run directory's files; nothing here runs a model. Records are
+untrusted plain dicts (an old schema's cell may lack fields, a failed cell holds None), so
+every accessor tolerates missing or malformed values and returns None instead of raising.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bench.catalog import MODELS_BY_DATASET
+from bench.frameworks import VARIANTS
+from bench.report.fmt import number
+from bench.store import RunDir
+
+Record = dict[str, Any]
+
+#: Which calibrated matmul library a variant's cells run on (``env["calibration"]``).
+_LIBRARY_OF_VARIANT = {"keras:torch": "torch", "keras:jax": "jax"}
+_LIBRARY_OF_FAMILY = {"torch": "torch", "tf": "tensorflow", "keras": "tensorflow"}
+
+
+@dataclass(frozen=True)
+class Run:
+    """The files of one run: env.json and the latest record of every cell."""
+
+    env: dict[str, Any]
+    records: list[Record]
+
+    @property
+    def run_id(self) -> str:
+        ids = {r.get("run_id") for r in self.records}
+        return str(self.env.get("run_id") or (ids.pop() if len(ids) == 1 else "") or "")
+
+    def frameworks(self) -> list[str]:
+        return sorted({str(r["framework"]) for r in self.records}, key=framework_order)
+
+    def pairs(self) -> list[tuple[str, str]]:
+        """(model, dataset) pairs present, in the catalogue's order."""
+        found = {(str(r["model"]), str(r["dataset"])) for r in self.records}
+        return sorted(found, key=pair_order)
+
+    def cells(self, model: str, dataset: str) -> list[Record]:
+        """The records of one (model, dataset), ordered by framework."""
+        cells = [r for r in self.records if (r["model"], r["dataset"]) == (model, dataset)]
+        return sorted(cells, key=lambda r: framework_order(str(r["framework"])))
+
+
+def load_run(run_dir: Path) -> Run:
+    """Read a run directory; a resumed cell's last record supersedes its earlier attempts."""
+    store = RunDir.open(run_dir)
+    return Run(env=store.env(), records=list(store.latest_by_key().values()))
+
+
+def framework_order(name: str) -> tuple[int, str]:
+    """Registered variants first, in their registry order (torch, tf, keras, ...)."""
+    names = list(VARIANTS)
+    return (names.index(name), name) if name in names else (len(names), name)
+
+
+def pair_order(pair: tuple[str, str]) -> tuple[int, int, str, str]:
+    model, dataset = pair
+    datasets = list(MODELS_BY_DATASET)
+    d = datasets.index(dataset) if dataset in datasets else len(datasets)
+    models = MODELS_BY_DATASET.get(dataset, ())
+    m = models.index(model) if model in models else len(models)
+    return (d, m, dataset, model)
+
+
+def get(record: Any, *path: str) -> Any:
+    """``record[path[0]][path[1]]...`` or None where any level is missing or not a dict."""
+    value = record
+    for key in path:
+        if not isinstance(value, dict):
+            return None
+        value = value.get(key)
+    return value
+
+
+def timed_rounds(record: Record) -> list[np.ndarray] | None:
+    """The record's timed step times, split into its interleaved rounds, warm-up dropped.
+
+    ``round_sizes`` may cover every step (as ``step_times_s`` does) or only the timed ones;
+    the sums tell which. None when the record has no usable step times or its sizes do not add
+    up (a truncated record): a wrong split would pair the wrong rounds.
+    """
+    times = record.get("step_times_s")
+    if not isinstance(times, list) or not times:
+        return None
+    try:
+        steps = np.asarray(times, dtype=float)
+    except (TypeError, ValueError):
+        return None
+    if not np.all(np.isfinite(steps)):
+        return None
+    warmup = int(number(record.get("warmup_steps")) or 0)
+    sizes = record.get("round_sizes") or [len(steps) - warmup]
+    if not all(isinstance(s, int) and s >= 0 for s in sizes):
+        return None
+    if sum(sizes) == len(steps):
+        rounds = np.split(steps, np.cumsum(sizes)[:-1])
+        out, left = [], warmup
+        for r in rounds:
+            cut = min(left, len(r))
+            left -= cut
+            out.append(r[cut:])
+    elif sum(sizes) == len(steps) - warmup:
+        out = np.split(steps[warmup:], np.cumsum(sizes)[:-1])
+    else:
+        return None
+    out = [r for r in out if r.size]
+    return out or None
+
+
+def calibration_library(record: Record) -> str | None:
+    """The calibrated matmul library whose peak this cell's arithmetic runs on."""
+    framework = str(record.get("framework", ""))
+    if framework in _LIBRARY_OF_VARIANT:
+        return _LIBRARY_OF_VARIANT[framework]
+    family = record.get("family") or framework.split(":")[0]
+    return _LIBRARY_OF_FAMILY.get(str(family))
+
+
+def achieved_gflops(record: Record) -> float | None:
+    """Training GFLOP/s achieved: median throughput × training FLOPs per sample."""
+    median = number(get(record, "throughput", "median"))
+    flops = number(record.get("flops_per_sample_train"))
+    return None if median is None or flops is None else median * flops / 1e9
+
+
+def peak_gflops(record: Record, env: dict[str, Any]) -> float | None:
+    """The machine's measured matmul GFLOP/s for this cell's library, else the best measured.
+
+    None when env.json has no calibration: the report then shows no percentage rather than
+    one against a theoretical peak nobody measured.
+    """
+    table = get(env, "calibration", "matmul_gflops")
+    if not isinstance(table, dict):
+        return None
+    measured = {k: number(v) for k, v in table.items()}
+    measured = {k: v for k, v in measured.items() if v is not None and v > 0}
+    if not measured:
+        return None
+    library = calibration_library(record)
+    if library in measured:
+        return measured[library]
+    return max(measured.values())

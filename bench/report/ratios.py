@@ -1,0 +1,58 @@
+"""Pairwise speed ratios between frameworks, each with its paired-bootstrap interval.
+
+A ratio of medians taken from two rows of the summary table would hide how uncertain it is;
+the runner interleaves the frameworks' timing rounds, so round i of A and round i of B saw the
+same machine state, and :func:`bench.stats.ratio_ci` resamples those pairs together.
+"""
+
+from __future__ import annotations
+
+from itertools import combinations
+from typing import Any
+
+from bench import stats
+from bench.report import fmt
+from bench.report.cells import Run, timed_rounds
+
+
+def speed_ratios(run: Run) -> list[dict[str, Any]]:
+    """For each (model, dataset) and each pair of frameworks that finished: A/B throughput.
+
+    Each pair is oriented so that A is the faster (ratio ≥ 1 reads "A is r× as fast as B").
+    Pairs whose interval excludes 1 are marked significant.
+    """
+    rows = []
+    for model, dataset in run.pairs():
+        cells = [c for c in run.cells(model, dataset) if c["status"] == "ok"]
+        timed = [(c["framework"], timed_rounds(c)) for c in cells]
+        for (a, a_rounds), (b, b_rounds) in combinations(timed, 2):
+            rows.append(_pair(model, dataset, a, a_rounds, b, b_rounds))
+    return rows
+
+
+def _pair(model: str, dataset: str, a: str, a_rounds: Any, b: str, b_rounds: Any) -> dict[str, Any]:
+    row: dict[str, Any] = {"model": model, "dataset": dataset, "a": a, "b": b}
+    row |= {"ratio": fmt.DASH, "ci": "", "ci_level": "", "n_pairs": fmt.DASH}
+    row |= {"significant": False}
+    if a_rounds is None or b_rounds is None:
+        return {**row, "method": f"no usable step times for {a if a_rounds is None else b}"}
+    try:
+        result = stats.ratio_ci(a_rounds, b_rounds)
+    except ValueError as exc:
+        return {**row, "method": f"no interval: {exc}"}
+    ratio, low, high = result["ratio"], result["ci_low"], result["ci_high"]
+    if ratio < 1:  # orient: the faster framework first
+        a, b = b, a
+        ratio, low, high = 1 / ratio, 1 / high, 1 / low
+    level = fmt.number(result.get("ci_level"))
+    return {
+        **row,
+        "a": a,
+        "b": b,
+        "ratio": fmt.times(ratio),
+        "ci": fmt.interval(low, high, fmt.times),
+        "ci_level": f"{100 * level:.0f}%" if level is not None else "",
+        "n_pairs": fmt.integer(result.get("n_pairs")),
+        "method": str(result.get("method", "")),
+        "significant": low > 1.0,
+    }

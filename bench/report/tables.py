@@ -1,0 +1,146 @@
+"""The summary table: one row per cell, grouped by (model, dataset), as display strings.
+
+The numbers are gathered into a pandas DataFrame first, so derived columns (speed relative to
+the fastest framework of the same model, achieved GFLOP/s, share of the machine's peak) are
+computed once, column-wise, from the same values the figures use.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from bench.catalog import ACCURACY_TARGETS, MODEL_DESCRIPTIONS, PAPER_ACCURACY
+from bench.report import fmt
+from bench.report.cells import Record, Run, achieved_gflops, get, peak_gflops
+
+#: Statuses whose measurements are shown as results (a diverged cell's timings are real too).
+MEASURED = ("ok", "diverged")
+
+
+@dataclass(frozen=True)
+class Group:
+    """One (model, dataset) block of the summary table."""
+
+    model: str
+    dataset: str
+    description: str
+    paper: str  # the paper's test accuracy, or "" when it reports none for this pair
+    target: str  # the time-to-accuracy target, or ""
+    rows: list[dict[str, Any]]
+
+
+def numbers(run: Run) -> pd.DataFrame:
+    """One row per record with the numeric columns the table and figures share."""
+    rows = []
+    for r in run.records:
+        peak = peak_gflops(r, run.env)
+        achieved = achieved_gflops(r)
+        rows.append(
+            {
+                "key": r["key"],
+                "model": r["model"],
+                "dataset": r["dataset"],
+                "framework": r["framework"],
+                "status": r["status"],
+                "throughput": fmt.number(get(r, "throughput", "median")),
+                "ci_low": fmt.number(get(r, "throughput", "ci_low")),
+                "ci_high": fmt.number(get(r, "throughput", "ci_high")),
+                "peak_rss": fmt.number(r.get("peak_rss_bytes")),
+                "baseline_rss": fmt.number(r.get("baseline_rss_bytes")),
+                "gflops": achieved,
+                "peak_gflops": peak,
+            }
+        )
+    columns = ["key", "model", "dataset", "framework", "status", "throughput", "ci_low"]
+    columns += ["ci_high", "peak_rss", "baseline_rss", "gflops", "peak_gflops"]
+    df = pd.DataFrame(rows, columns=columns)
+    for col in columns[5:]:
+        df[col] = pd.to_numeric(df[col], errors="coerce").astype(float)
+    measured = df["status"].isin(MEASURED)
+    fastest = df["throughput"].where(measured).groupby([df["model"], df["dataset"]])
+    df["relative"] = df["throughput"].where(measured) / fastest.transform("max")
+    df["pct_peak"] = df["gflops"] / df["peak_gflops"]
+    return df.set_index("key")
+
+
+def summary(run: Run) -> list[Group]:
+    """The summary table's groups, every value already formatted (missing → "—")."""
+    df = numbers(run)
+    groups = []
+    for model, dataset in run.pairs():
+        paper = PAPER_ACCURACY.get(model) if dataset == "mnist1d" else None
+        target = ACCURACY_TARGETS.get((model, dataset))
+        rows = [_row(r, df.loc[r["key"]]) for r in run.cells(model, dataset)]
+        groups.append(
+            Group(
+                model=model,
+                dataset=dataset,
+                description=MODEL_DESCRIPTIONS.get(model, ""),
+                paper=fmt.percent(paper, 0) if paper is not None else "",
+                target=fmt.percent(target, 0) if target is not None else "",
+                rows=rows,
+            )
+        )
+    return groups
+
+
+def _row(r: Record, n: pd.Series) -> dict[str, Any]:
+    latency = r.get("step_latency_ms")
+    p = [fmt.fixed(get(latency, q), 2) for q in ("p50", "p90", "p99")]
+    relative = fmt.number(n["relative"])
+    return {
+        "framework": r["framework"],
+        "tier": r.get("tier") or "",
+        "status": r["status"],
+        "error": r.get("error") or "",
+        "diverged_at_step": r.get("diverged_at_step"),
+        "synthetic": r.get("synthetic_data") is True,
+        "accuracy": fmt.percent(r.get("test_accuracy")),
+        "best_accuracy": fmt.percent(r.get("best_test_accuracy")),
+        "throughput": fmt.sig(n["throughput"], 4),
+        "throughput_ci": fmt.interval(n["ci_low"], n["ci_high"], lambda v: fmt.sig(v, 4)),
+        "half_width": _half_width(r),
+        "relative": fmt.times(relative),
+        "fastest": relative is not None and relative >= 1.0,
+        "peak_rss": fmt.mib(r.get("peak_rss_bytes")),
+        "params": fmt.integer(r.get("param_count")),
+        "first_step": fmt.seconds(r.get("time_to_first_step_s")),
+        "time_to_accuracy": _time_to_accuracy(r),
+        "target": fmt.percent(r.get("accuracy_target"), 0)
+        if fmt.number(r.get("accuracy_target")) is not None
+        else "",
+        "latency": " / ".join(p),
+        "gflops": fmt.sig(n["gflops"], 3),
+        "pct_peak": fmt.percent(n["pct_peak"]) if fmt.number(n["pct_peak"]) is not None else "",
+    }
+
+
+def _half_width(r: Record) -> str:
+    """The interval's relative half-width, "±2.1%": how far to trust the median."""
+    half = fmt.number(get(r, "throughput", "relative_half_width"))
+    return "" if half is None else f"±{100 * half:.1f}%"
+
+
+def _time_to_accuracy(r: Record) -> str:
+    """Seconds to the target; "not reached" only when the record says so (key present, None)."""
+    value = fmt.number(r.get("time_to_accuracy_s"))
+    if value is not None:
+        return fmt.seconds(value)
+    reached_never = (
+        "time_to_accuracy_s" in r
+        and r["status"] in MEASURED
+        and fmt.number(r.get("accuracy_target")) is not None
+        and bool(r.get("curve"))
+    )
+    return "not reached" if reached_never else fmt.DASH
+
+
+def counts(run: Run) -> dict[str, int]:
+    """How many cells ended in each status, for the header."""
+    out: dict[str, int] = {}
+    for r in run.records:
+        out[r["status"]] = out.get(r["status"], 0) + 1
+    return out
