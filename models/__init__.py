@@ -1,0 +1,1 @@
+"""Framework implementations of the registered models, one package per framework family."""

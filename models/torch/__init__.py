@@ -1,0 +1,1 @@
+"""PyTorch adapter: nn.Modules per architecture, torch.optim, a plain training loop."""

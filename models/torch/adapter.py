@@ -1,0 +1,216 @@
+"""The PyTorch adapter: eager nn.Module (``torch``) or the same module via torch.compile
+(``torch:compile``), trained with torch.optim in the plain loop a torch user writes.
+
+Only the module's forward is compiled; the optimizer step stays eager (the common torch.compile
+usage, and compiling ``opt.step`` would need the per-step lr as a tensor to avoid recompiles).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from bench.specs import ModelSpec, Recipe, Settings
+from models.torch import cnn, gru, layout, logreg, mlp, optim
+
+ARCHITECTURES: dict[str, ModuleType] = {"logreg": logreg, "mlp": mlp, "cnn": cnn, "gru": gru}
+
+
+@dataclass
+class TorchModel:
+    """What :meth:`TorchAdapter.build` returns: the module, what runs it, and its optimizer."""
+
+    module: layout.CanonicalModule
+    forward: Any  # the module itself, or torch.compile(module)
+    optimizer: torch.optim.Optimizer
+    lr: list[float]
+    bindings: list[layout.Binding]
+    step: int = 0  # optimizer steps taken so far, across rounds
+
+    def lrs(self, n: int) -> list[float]:
+        """Learning rates of the next ``n`` steps (steps past the table use its last entry)."""
+        last = len(self.lr) - 1
+        return [self.lr[min(k, last)] for k in range(self.step, self.step + n)]
+
+
+class TorchAdapter:
+    def __init__(self, name: str, compile: bool = False) -> None:
+        self.name = name
+        self.compile = compile
+        self.device = torch.device("cpu")
+
+    # -- process settings ------------------------------------------------------------------
+    def configure(self, settings: Settings) -> dict[str, Any]:
+        notes: list[str] = []
+        if settings.precision != "float32":
+            raise ValueError(f"precision {settings.precision!r} is not supported (float32 only)")
+        if settings.device == "cuda":
+            if not torch.cuda.is_available():
+                raise RuntimeError("CUDA requested but torch sees no GPU")
+        elif settings.device != "cpu":
+            raise ValueError(f"unknown device {settings.device!r}")
+        self.device = torch.device(settings.device)
+
+        torch.set_num_threads(settings.threads)
+        try:
+            torch.set_num_interop_threads(settings.interop_threads)
+        except RuntimeError:  # allowed once per process, before any inter-op work
+            if torch.get_num_interop_threads() != settings.interop_threads:
+                notes.append(
+                    "inter-op threads could not be changed after torch started parallel work; "
+                    f"{torch.get_num_interop_threads()} in force"
+                )
+
+        torch.backends.cuda.matmul.allow_tf32 = settings.tf32
+        torch.backends.cudnn.allow_tf32 = settings.tf32
+        if settings.deterministic:
+            # cuBLAS needs this before its first handle is made, or deterministic mode raises.
+            os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        torch.use_deterministic_algorithms(settings.deterministic)
+        torch.backends.cudnn.deterministic = settings.deterministic
+        torch.backends.cudnn.benchmark = False
+
+        cuda = self.device.type == "cuda"
+        return {
+            "threads_intra": torch.get_num_threads(),
+            "threads_inter": torch.get_num_interop_threads(),
+            "precision": "float32",
+            "tf32": bool(torch.backends.cuda.matmul.allow_tf32 and cuda),
+            "compile": "torch.compile" if self.compile else "eager",
+            "deterministic": torch.are_deterministic_algorithms_enabled(),
+            "layout": "NCL/NCHW (channels-first) inside the model; channels-last input permuted",
+            "device": torch.cuda.get_device_name(self.device) if cuda else "cpu",
+            "versions": {"torch": torch.__version__},
+            "notes": notes,
+        }
+
+    # -- model -----------------------------------------------------------------------------
+    def build(
+        self, spec: ModelSpec, weights: dict[str, np.ndarray], recipe: Recipe, lr: np.ndarray
+    ) -> TorchModel:
+        module = ARCHITECTURES[spec.name].build(spec, weights).to(self.device)
+        lrs = [float(v) for v in np.asarray(lr, dtype=np.float64).ravel()]
+        if not lrs:
+            raise ValueError("the learning-rate table is empty")
+        opt = optim.make(recipe, module.parameters(), lrs[0])
+        forward = torch.compile(module) if self.compile else module
+        return TorchModel(module, forward, opt, lrs, module.bindings())
+
+    def _tensor(self, a: np.ndarray, dtype: torch.dtype) -> torch.Tensor:
+        return torch.from_numpy(np.ascontiguousarray(a)).to(self.device, dtype)
+
+    def _sync(self) -> None:
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+
+    # -- timed loops -----------------------------------------------------------------------
+    def train_round(
+        self, model: TorchModel, x: np.ndarray, y: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        xs = self._tensor(x, torch.float32).unbind(0)
+        ys = self._tensor(y, torch.int64).unbind(0)
+        lrs = model.lrs(len(xs))
+        fwd, opt, groups = model.forward, model.optimizer, model.optimizer.param_groups
+        model.module.train()
+        times = np.empty(len(xs), dtype=np.float64)
+        losses: list[torch.Tensor] = []
+        self._sync()
+        for i, (xb, yb) in enumerate(zip(xs, ys, strict=True)):
+            t0 = time.perf_counter()
+            for g in groups:
+                g["lr"] = lrs[i]
+            opt.zero_grad(set_to_none=True)
+            loss = F.cross_entropy(fwd(xb), yb)
+            loss.backward()
+            opt.step()
+            self._sync()
+            times[i] = time.perf_counter() - t0
+            losses.append(loss.detach())
+        model.step += len(xs)
+        if not losses:
+            return times, np.empty(0, dtype=np.float32)
+        return times, torch.stack(losses).cpu().numpy().astype(np.float32)
+
+    def predict_round(self, model: TorchModel, x: np.ndarray) -> np.ndarray:
+        xs = self._tensor(x, torch.float32).unbind(0)
+        times = np.empty(len(xs), dtype=np.float64)
+        model.module.eval()
+        try:
+            with torch.inference_mode():
+                self._sync()
+                for i, xb in enumerate(xs):
+                    t0 = time.perf_counter()
+                    model.forward(xb)
+                    self._sync()
+                    times[i] = time.perf_counter() - t0
+        finally:
+            model.module.train()
+        return times
+
+    # -- inspection ------------------------------------------------------------------------
+    def evaluate(
+        self, model: TorchModel, x: np.ndarray, y: np.ndarray, batch_size: int
+    ) -> tuple[float, float]:
+        xt, yt = self._tensor(x, torch.float32), self._tensor(y, torch.int64)
+        total = torch.zeros((), dtype=torch.float64, device=self.device)
+        correct = torch.zeros((), dtype=torch.int64, device=self.device)
+        model.module.eval()
+        try:
+            with torch.inference_mode():
+                for xb, yb in zip(xt.split(batch_size), yt.split(batch_size), strict=True):
+                    out = model.forward(xb)
+                    total += F.cross_entropy(out, yb, reduction="sum").double()
+                    correct += (out.argmax(1) == yb).sum()
+        finally:
+            model.module.train()
+        n = max(len(y), 1)
+        return float(total.item()) / n, float(correct.item()) / n
+
+    def logits(self, model: TorchModel, x: np.ndarray) -> np.ndarray:
+        model.module.eval()
+        try:
+            with torch.inference_mode():
+                out = model.forward(self._tensor(x, torch.float32))
+        finally:
+            model.module.train()
+        return out.cpu().numpy()
+
+    def loss_and_gradients(
+        self, model: TorchModel, x: np.ndarray, y: np.ndarray
+    ) -> tuple[float, dict[str, np.ndarray]]:
+        model.module.train()
+        model.optimizer.zero_grad(set_to_none=True)
+        loss = F.cross_entropy(
+            model.forward(self._tensor(x, torch.float32)), self._tensor(y, torch.int64)
+        )
+        loss.backward()
+        grads = layout.export(model.bindings, grads=True)
+        model.optimizer.zero_grad(set_to_none=True)
+        return float(loss.item()), grads
+
+    def get_weights(self, model: TorchModel) -> dict[str, np.ndarray]:
+        return layout.export(model.bindings)
+
+    def peak_device_memory(self) -> int | None:
+        if self.device.type != "cuda":
+            return None
+        return int(torch.cuda.max_memory_allocated(self.device))
+
+    def reset_peak_device_memory(self) -> None:
+        if self.device.type == "cuda":
+            torch.cuda.reset_peak_memory_stats(self.device)
+
+
+def create(name: str, **options: Any) -> TorchAdapter:
+    """The adapter for variant ``name`` (``torch`` or ``torch:compile``)."""
+    unknown = set(options) - {"compile"}
+    if unknown:
+        raise ValueError(f"unknown options for {name!r}: {sorted(unknown)}")
+    return TorchAdapter(name, compile=bool(options.get("compile", False)))

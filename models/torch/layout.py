@@ -1,0 +1,161 @@
+"""Canonical (TF/Keras-like) weight layout ↔ torch parameters, for every layer kind.
+
+Each architecture file lists :class:`Binding` objects: one per canonical weight name, saying
+which torch parameter(s) hold it and how to convert both ways. Loading weights, exporting them
+and exporting gradients all go through the same bindings, so the conversion is written once.
+All conversions are linear re-indexings (transpose, permute, reorder), so gradients convert with
+the same function as weights.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+ToTorch = Callable[[np.ndarray], tuple[np.ndarray, ...]]
+FromTorch = Callable[[Sequence[np.ndarray]], np.ndarray]
+
+
+@dataclass(frozen=True)
+class Binding:
+    """Canonical weight ``name`` is stored in the torch ``params``."""
+
+    name: str
+    params: tuple[nn.Parameter, ...]
+    to_torch: ToTorch
+    from_torch: FromTorch
+
+
+def load(bindings: Sequence[Binding], weights: dict[str, np.ndarray]) -> None:
+    """Copy canonical ``weights`` into the bound parameters (shapes are checked by copy_)."""
+    names = {b.name for b in bindings}
+    if names != set(weights):
+        raise ValueError(f"weights {sorted(weights)} do not match the model's {sorted(names)}")
+    with torch.no_grad():
+        for b in bindings:
+            for p, value in zip(b.params, b.to_torch(weights[b.name]), strict=True):
+                if tuple(p.shape) != value.shape:
+                    raise ValueError(f"{b.name}: torch wants {tuple(p.shape)}, got {value.shape}")
+                p.copy_(torch.from_numpy(np.ascontiguousarray(value, dtype=np.float32)))
+
+
+def export(bindings: Sequence[Binding], grads: bool = False) -> dict[str, np.ndarray]:
+    """Parameters (or their ``.grad``) by canonical name and layout, as float32 NumPy."""
+    out: dict[str, np.ndarray] = {}
+    for b in bindings:
+        tensors = [p.grad if grads else p for p in b.params]
+        if any(t is None for t in tensors):
+            raise RuntimeError(f"{b.name} has no gradient")
+        arrays = [t.detach().cpu().numpy() for t in tensors if t is not None]
+        out[b.name] = np.ascontiguousarray(b.from_torch(arrays), dtype=np.float32)
+    return out
+
+
+def dense(name: str, linear: nn.Linear) -> list[Binding]:
+    """Dense kernel (in, out) ↔ Linear weight (out, in); bias as is."""
+    return [
+        Binding(f"{name}.kernel", (linear.weight,), lambda k: (k.T,), lambda t: t[0].T),
+        Binding(f"{name}.bias", (linear.bias,), lambda b: (b,), lambda t: t[0]),
+    ]
+
+
+def dense_after_conv(name: str, linear: nn.Linear, flat: tuple[int, ...]) -> list[Binding]:
+    """Like :func:`dense`, with the input rows permuted between flatten orders.
+
+    ``flat`` is the conv output (spatial..., C). Canonical rows run channels-last (position-major,
+    channel-minor); torch flattens (N, C, spatial...) channel-major. Permuting the weights once is
+    free at run time, unlike transposing the activations every step.
+    """
+    *spatial, channels = flat
+    nsp = len(spatial)
+
+    def to_torch(k: np.ndarray) -> tuple[np.ndarray, ...]:
+        out = k.shape[1]
+        k = k.reshape(*spatial, channels, out)
+        k = np.moveaxis(k, nsp, 0)  # (C, spatial..., out)
+        return (k.reshape(-1, out).T,)
+
+    def from_torch(t: Sequence[np.ndarray]) -> np.ndarray:
+        w = t[0]
+        out = w.shape[0]
+        k = w.T.reshape(channels, *spatial, out)
+        k = np.moveaxis(k, 0, nsp)  # (spatial..., C, out)
+        return k.reshape(-1, out)
+
+    return [
+        Binding(f"{name}.kernel", (linear.weight,), to_torch, from_torch),
+        Binding(f"{name}.bias", (linear.bias,), lambda b: (b,), lambda t: t[0]),
+    ]
+
+
+def conv(name: str, module: nn.Conv1d | nn.Conv2d) -> list[Binding]:
+    """Conv kernel (k..., c_in, c_out) ↔ torch (c_out, c_in, k...)."""
+    nd = module.weight.dim() - 2
+    to_axes = (nd + 1, nd, *range(nd))  # canonical axes in torch order
+    from_axes = tuple(np.argsort(to_axes))
+    return [
+        Binding(
+            f"{name}.kernel",
+            (module.weight,),
+            lambda k: (k.transpose(to_axes),),
+            lambda t: t[0].transpose(from_axes),
+        ),
+        Binding(f"{name}.bias", (module.bias,), lambda b: (b,), lambda t: t[0]),
+    ]
+
+
+def _swap_zr(a: np.ndarray, axis: int) -> np.ndarray:
+    """Canonical gates (z, r, n) ↔ torch (r, z, n) along ``axis``: swapping is its own inverse."""
+    z, r, n = np.split(a, 3, axis=axis)
+    return np.concatenate([r, z, n], axis=axis)
+
+
+def gru(name: str, module: nn.GRU) -> list[Binding]:
+    """One-layer (bi)directional nn.GRU ↔ canonical ``<name>.<direction>.*`` weights.
+
+    kernel (in, 3H) → weight_ih (3H, in); recurrent_kernel (H, 3H) → weight_hh (3H, H); bias
+    (2, 3H) → bias_ih (row 0) and bias_hh (row 1); gates reordered (z, r, n) → (r, z, n).
+    """
+    suffixes = {"forward": "_l0", "backward": "_l0_reverse"}
+    if not module.bidirectional:
+        suffixes.pop("backward")
+    out: list[Binding] = []
+    for direction, sfx in suffixes.items():
+        p = f"{name}.{direction}"
+
+        def get(attr: str, sfx: str = sfx) -> nn.Parameter:
+            param: nn.Parameter = getattr(module, attr + sfx)
+            return param
+
+        out += [
+            Binding(
+                f"{p}.kernel",
+                (get("weight_ih"),),
+                lambda k: (_swap_zr(k, 1).T,),
+                lambda t: _swap_zr(t[0].T, 1),
+            ),
+            Binding(
+                f"{p}.recurrent_kernel",
+                (get("weight_hh"),),
+                lambda k: (_swap_zr(k, 1).T,),
+                lambda t: _swap_zr(t[0].T, 1),
+            ),
+            Binding(
+                f"{p}.bias",
+                (get("bias_ih"), get("bias_hh")),
+                lambda b: (_swap_zr(b[0], 0), _swap_zr(b[1], 0)),
+                lambda t: np.stack([_swap_zr(t[0], 0), _swap_zr(t[1], 0)]),
+            ),
+        ]
+    return out
+
+
+class CanonicalModule(nn.Module):
+    """An nn.Module that can say where each canonical weight lives (see :class:`Binding`)."""
+
+    def bindings(self) -> list[Binding]:
+        raise NotImplementedError
