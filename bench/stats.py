@@ -47,10 +47,12 @@ def _medians_from_counts(sorted_values: np.ndarray, counts: np.ndarray) -> np.nd
     for start in range(0, counts.shape[0], rows):
         c = np.cumsum(counts[start : start + rows], axis=1)
         total = c[:, -1]
-        lo_pos = (total - 1) // 2
-        hi_pos = total // 2
-        j_lo = (c <= lo_pos[:, None]).sum(axis=1)
-        j_hi = (c <= hi_pos[:, None]).sum(axis=1)
+        # Shift each row above the previous one so a single searchsorted serves all rows.
+        offset = np.arange(c.shape[0]) * (int(total.max()) + 1)
+        flat = (c + offset[:, None]).ravel()
+        first = np.arange(c.shape[0]) * c.shape[1]
+        j_lo = np.searchsorted(flat, offset + (total - 1) // 2, side="right") - first
+        j_hi = np.searchsorted(flat, offset + total // 2, side="right") - first
         out[start : start + rows] = 0.5 * (sorted_values[j_lo] + sorted_values[j_hi])
     return out
 
@@ -501,9 +503,11 @@ def change_points(values: np.ndarray, min_size: int = 2, penalty: float | None =
     sum of squared deviations plus ``penalty`` per segment, every segment at least ``min_size``
     long (so one odd commit is not a "step"). It is exact, unlike binary segmentation, and
     O(n^2), fine for histories of a few thousand commits. The default penalty is
-    3 sigma^2 log(n), sigma from :func:`noise_sigma`: a BIC-like price that grows slowly with
-    the length of the history, so pure noise yields no change points. Squared error means a
-    lone wild value can still pull a segment; ``min_size`` is what guards against that.
+    4 sigma^2 log(n), sigma from :func:`noise_sigma`: a BIC-like price that grows slowly with
+    the length of the history, so pure noise rarely yields change points (2 % of 60-point
+    Gaussian series). Squared error is not robust: one wild value (a broken run) far outside
+    the noise gets a short segment of its own (``min_size`` long) and shows as two change
+    points; drop failed runs before calling this.
     """
     x = _as_samples(values, "change_points")
     n = x.size
@@ -513,7 +517,7 @@ def change_points(values: np.ndarray, min_size: int = 2, penalty: float | None =
     if penalty is None:
         sigma = noise_sigma(x)
         scale = float(np.mean((x - x.mean()) ** 2))
-        penalty = max(3.0 * sigma**2 * math.log(n), 1e-12 * (1.0 + scale))
+        penalty = max(4.0 * sigma**2 * math.log(n), 1e-12 * (1.0 + scale))
     s1 = np.concatenate([[0.0], np.cumsum(x - x.mean())])
     s2 = np.concatenate([[0.0], np.cumsum((x - x.mean()) ** 2)])
     best = np.full(n + 1, np.inf)
