@@ -18,6 +18,9 @@ import tensorflow as tf
 class CanonicalModule(tf.Module):
     """A tf.Module whose variables are named and shaped exactly as the canonical weights."""
 
+    #: Unroll recurrences into the graph (set False for XLA; see :meth:`gru_direction`).
+    unroll: bool = True
+
     def __init__(self, weights: dict[str, np.ndarray], name: str) -> None:
         super().__init__(name=name)
         self.params: dict[str, tf.Variable] = {
@@ -47,26 +50,42 @@ class CanonicalModule(tf.Module):
     def gru_direction(self, prefix: str, x: tf.Tensor, hidden: int, reverse: bool) -> tf.Tensor:
         """One GRU direction over all steps of x (N, T, F) → outputs (N, T, H) in input order.
 
-        The input projection of every step is one matmul up front; the recurrence is a Python
-        loop unrolled inside the tf.function (T is static), which TF runs as one graph.
+        The input projection of every step is one matmul up front. The recurrence is either a
+        Python loop unrolled inside the tf.function (T is static) or a ``tf.scan`` (a while loop):
+        unrolled is faster for the graph executor (14.8 vs 19.4 ms per training step of the
+        MNIST-1D GRU, 2 threads), but XLA compiles the 40-step unrolled graph for over a minute
+        and runs it at half the speed, where it compiles the scan in seconds. The backward
+        direction reads time reversed and its outputs are put back at their input positions.
         """
         kernel = self.params[f"{prefix}.kernel"]
         recurrent = self.params[f"{prefix}.recurrent_kernel"]
         bias = self.params[f"{prefix}.bias"]
-        steps = x.shape[1]
         projected = tf.einsum("ntf,fg->ntg", x, kernel) + bias[0]  # (N, T, 3H)
-        h = tf.zeros([tf.shape(x)[0], hidden], dtype=x.dtype)
-        outputs: list[tf.Tensor | None] = [None] * steps
-        order = range(steps - 1, -1, -1) if reverse else range(steps)
-        for t in order:
-            xz, xr, xn = tf.split(projected[:, t], 3, axis=-1)
+        h0 = tf.zeros([tf.shape(x)[0], hidden], dtype=x.dtype)
+
+        def cell(h: tf.Tensor, xt: tf.Tensor) -> tf.Tensor:
+            xz, xr, xn = tf.split(xt, 3, axis=-1)
             hz, hr, hn = tf.split(tf.matmul(h, recurrent) + bias[1], 3, axis=-1)
             z = tf.sigmoid(xz + hz)
             r = tf.sigmoid(xr + hr)
             n = tf.tanh(xn + r * hn)
-            h = (1.0 - z) * n + z * h
-            outputs[t] = h
-        return tf.stack(outputs, axis=1)
+            return (1.0 - z) * n + z * h
+
+        if self.unroll:
+            steps = x.shape[1]
+            h = h0
+            outputs: list[tf.Tensor] = [h0] * steps
+            for t in range(steps - 1, -1, -1) if reverse else range(steps):
+                h = cell(h, projected[:, t])
+                outputs[t] = h
+            return tf.stack(outputs, axis=1)
+        seq = tf.transpose(projected, [1, 0, 2])  # time-major for scan
+        if reverse:
+            seq = tf.reverse(seq, [0])
+        out = tf.scan(cell, seq, initializer=h0)
+        if reverse:
+            out = tf.reverse(out, [0])
+        return tf.transpose(out, [1, 0, 2])
 
 
 def flatten(x: tf.Tensor) -> tf.Tensor:
