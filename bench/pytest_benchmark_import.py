@@ -19,6 +19,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from bench import environment, stats
 from bench.frameworks import VARIANTS
 from bench.history import History
@@ -127,7 +129,7 @@ def _timing(st: dict[str, Any], batch: int) -> tuple[dict, dict, list[float]]:
     """(throughput, step_latency_ms, step_times_s) of one benchmark's stats."""
     raw = [float(t) for t in st.get("data") or []]
     if len(raw) >= 2 and all(t > 0 for t in raw):
-        summary = stats.summarize_steps(raw, batch, None, 0)
+        summary = stats.summarize_steps(np.asarray(raw), batch, None, 0)
         return summary["throughput"], summary["step_latency_ms"], raw
     median = float(st["median"])
     throughput = {
