@@ -51,11 +51,13 @@ class CanonicalModule(tf.Module):
         """One GRU direction over all steps of x (N, T, F) → outputs (N, T, H) in input order.
 
         The input projection of every step is one matmul up front. The recurrence is either a
-        Python loop unrolled inside the tf.function (T is static) or a ``tf.scan`` (a while loop):
-        unrolled is faster for the graph executor (14.8 vs 19.4 ms per training step of the
-        MNIST-1D GRU, 2 threads), but XLA compiles the 40-step unrolled graph for over a minute
-        and runs it at half the speed, where it compiles the scan in seconds. The backward
-        direction reads time reversed and its outputs are put back at their input positions.
+        Python loop unrolled inside the tf.function (T is static) or a ``tf.scan`` (a while loop).
+        Measured on the MNIST-1D GRU training step (batch 100, 2 threads, interleaved rounds):
+        graph mode runs the unrolled loop about 5% faster (8.6 vs 9.0 ms; it traces in ~5 s
+        against ~0.6 s, which only the warm-up sees); XLA compiles the unrolled graph for over a
+        minute and runs it at half speed, where it compiles the scan in ~4 s. So ``tf`` unrolls
+        and ``tf:xla`` scans. The backward direction reads time reversed and its outputs are put
+        back at their input positions.
         """
         kernel = self.params[f"{prefix}.kernel"]
         recurrent = self.params[f"{prefix}.recurrent_kernel"]
