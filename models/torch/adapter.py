@@ -100,7 +100,14 @@ class TorchAdapter:
         if not lrs:
             raise ValueError("the learning-rate table is empty")
         opt = optim.make(recipe, module.parameters(), lrs[0])
-        forward = torch.compile(module) if self.compile else module
+        if self.compile:
+            # A fresh dynamo cache per model, as if each model ran in its own process: otherwise
+            # a second model of the same class (1-D then 2-D cnn) trips "automatic dynamic"
+            # shapes, recompiles with symbolic sizes and, in torch 2.13, can fail in inductor.
+            torch._dynamo.reset()
+            forward = torch.compile(module)
+        else:
+            forward = module
         return TorchModel(module, forward, opt, lrs, module.bindings())
 
     def _tensor(self, a: np.ndarray, dtype: torch.dtype) -> torch.Tensor:
