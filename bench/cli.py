@@ -341,6 +341,13 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
             **machine,
         }
         run_dir = RunDir.create(out_root / run_id, env)
+        if machine["busy_processes"]:
+            names = ", ".join(
+                f"{b['name']} ({b['cpu_percent']}%)" for b in machine["busy_processes"][:3]
+            )
+            console.print(f"warning: other processes are using the CPU ({names}); timings will be "
+                          "noisy — torch's thread pool especially (recorded in env.json)",
+                          markup=False)  # fmt: skip
         todo = cells
         console.print(f"run {run_id}: {len(cells)} cells, {settings.threads} threads, "
                       f"device {settings.device} → {run_dir.path}", markup=False)  # fmt: skip

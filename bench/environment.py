@@ -83,6 +83,33 @@ def git_info(root: Path | None = None) -> dict[str, Any]:
     }
 
 
+def busy_processes(threshold: float = 20.0, interval: float = 0.5) -> list[dict[str, Any]]:
+    """Other processes using the CPU right now (percent of one core over ``interval``).
+
+    Timings are only as good as the machine is quiet; torch's OpenMP pool in particular slows
+    down many-fold when another process holds a core. Recorded so a report can say so.
+    """
+    me = os.getpid()
+    procs = [p for p in psutil.process_iter(["pid", "name"]) if p.info["pid"] != me]
+    for p in procs:
+        try:
+            p.cpu_percent(None)
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+    import time
+
+    time.sleep(interval)
+    busy = []
+    for p in procs:
+        try:
+            pct = p.cpu_percent(None)
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+        if pct >= threshold:
+            busy.append({"pid": p.info["pid"], "name": p.info["name"], "cpu_percent": round(pct)})
+    return sorted(busy, key=lambda b: -b["cpu_percent"])
+
+
 def machine_fingerprint(env: dict[str, Any]) -> str:
     """Runs compare only on the same fingerprint: CPU, cores, GPUs and framework versions."""
     parts = [
@@ -112,4 +139,6 @@ def capture() -> dict[str, Any]:
         "hostname": platform.node(),
     }
     env["fingerprint"] = machine_fingerprint(env)
+    env["load_average"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
+    env["busy_processes"] = busy_processes()
     return env

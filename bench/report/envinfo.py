@@ -48,6 +48,7 @@ class Header:
     cores: str
     device: str
     synthetic: list[str]  # keys of the cells that used synthetic data
+    busy: list[str]  # other processes that were using the CPU when the run started
 
 
 def header(run: Run) -> Header:
@@ -77,6 +78,11 @@ def header(run: Run) -> Header:
         cores=", ".join(cores) or fmt.DASH,
         device=", ".join(devices) or fmt.DASH,
         synthetic=[str(r["key"]) for r in run.records if r.get("synthetic_data") is True],
+        busy=[
+            f"{b.get('name')} (pid {b.get('pid')}, {b.get('cpu_percent')}% CPU)"
+            for b in env.get("busy_processes") or []
+            if isinstance(b, dict)
+        ],
     )
 
 
