@@ -40,24 +40,23 @@ class _Parser(argparse.ArgumentParser):
 # -- argument types ------------------------------------------------------------------------
 
 
-def positive_int(text: str) -> int:
+def _whole_number(text: str, minimum: int) -> int:
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"{text} must be greater than 0")
+    if value < minimum:
+        bound = "greater than 0" if minimum == 1 else f"{minimum} or more"
+        raise argparse.ArgumentTypeError(f"{text} must be {bound}")
     return value
+
+
+def positive_int(text: str) -> int:
+    return _whole_number(text, 1)
 
 
 def non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text} must be 0 or more")
-    return value
+    return _whole_number(text, 0)
 
 
 def positive_float(text: str) -> float:

@@ -18,6 +18,12 @@ from bench.data import as_model_input, batch_order, load  # noqa: E402
 from bench.specs import ModelSpec, Recipe, Settings  # noqa: E402
 from bench.weights import init_weights  # noqa: E402
 from models.torch.adapter import TorchAdapter, create  # noqa: E402
+from tests.models.reference import (  # noqa: E402
+    inputs,
+    logreg_loss_grads,
+    numpy_step,
+    reference_logits,
+)
 
 QUICK = SUITES["quick"].pairs
 SETTINGS = Settings(device="cpu", threads=2, interop_threads=1)
@@ -28,69 +34,6 @@ def adapter() -> TorchAdapter:
     a = create("torch")
     a.configure(SETTINGS)
     return a
-
-
-def _inputs(model: str, dataset: str, n: int) -> tuple[ModelSpec, np.ndarray, np.ndarray]:
-    spec = model_spec(model, dataset)
-    data = load(dataset)
-    return spec, as_model_input(data.x_train[:n], spec.input_shape), data.y_train[:n]
-
-
-# -- NumPy reference forward pass, canonical layout ---------------------------------------------
-def _conv(x: np.ndarray, k: np.ndarray, b: np.ndarray, stride: int, pad: int) -> np.ndarray:
-    """Channels-last 1-D or 2-D conv: x (N, *S, Cin), k (*K, Cin, Cout)."""
-    nd = x.ndim - 2
-    x = np.pad(x, [(0, 0)] + [(pad, pad)] * nd + [(0, 0)])
-    ksz = k.shape[:nd]
-    out_sz = [(x.shape[1 + d] - ksz[d]) // stride + 1 for d in range(nd)]
-    out = np.zeros((x.shape[0], *out_sz, k.shape[-1]))
-    for offs in np.ndindex(*ksz):
-        sl = tuple(
-            slice(o, o + stride * (n - 1) + 1, stride) for o, n in zip(offs, out_sz, strict=True)
-        )
-        out += x[(slice(None), *sl)] @ k[offs]
-    return out + b
-
-
-def _gru_dir(x: np.ndarray, w: dict[str, np.ndarray], p: str, reverse: bool) -> np.ndarray:
-    k, u, b = w[f"{p}.kernel"], w[f"{p}.recurrent_kernel"], w[f"{p}.bias"]
-    hid = u.shape[0]
-    n, steps, _ = x.shape
-    h = np.zeros((n, hid))
-    out = np.zeros((n, steps, hid))
-    sig = lambda a: 1 / (1 + np.exp(-a))  # noqa: E731
-    for t in reversed(range(steps)) if reverse else range(steps):
-        xi = x[:, t] @ k + b[0]
-        hh = h @ u + b[1]
-        z = sig(xi[:, :hid] + hh[:, :hid])
-        r = sig(xi[:, hid : 2 * hid] + hh[:, hid : 2 * hid])
-        cand = np.tanh(xi[:, 2 * hid :] + r * hh[:, 2 * hid :])
-        h = (1 - z) * cand + z * h
-        out[:, t] = h
-    return out
-
-
-def reference_logits(spec: ModelSpec, w: dict[str, np.ndarray], x: np.ndarray) -> np.ndarray:
-    w = {k: v.astype(np.float64) for k, v in w.items()}
-    x = x.astype(np.float64)
-    n = len(x)
-    if spec.name == "logreg":
-        return x.reshape(n, -1) @ w["linear.kernel"] + w["linear.bias"]
-    if spec.name == "mlp":
-        relu = lambda a: np.maximum(a, 0)  # noqa: E731
-        h = relu(x.reshape(n, -1) @ w["linear1.kernel"] + w["linear1.bias"])
-        h = h + relu(h @ w["linear2.kernel"] + w["linear2.bias"])
-        return h @ w["linear3.kernel"] + w["linear3.bias"]
-    if spec.name == "cnn":
-        h = x
-        for i, s in enumerate(spec.params["strides"], start=1):
-            k, b = w[f"conv{i}.kernel"], w[f"conv{i}.bias"]
-            h = np.maximum(_conv(h, k, b, s, spec.params["padding"]), 0)
-        return h.reshape(n, -1) @ w["linear.kernel"] + w["linear.bias"]
-    out = np.concatenate(
-        [_gru_dir(x, w, "gru.forward", False), _gru_dir(x, w, "gru.backward", True)], axis=2
-    )
-    return out.reshape(n, -1) @ w["linear.kernel"] + w["linear.bias"]
 
 
 # -- layouts and forward ------------------------------------------------------------------------
@@ -108,7 +51,7 @@ def test_weights_round_trip_exactly(adapter: TorchAdapter, model: str, dataset: 
 
 @pytest.mark.parametrize(("model", "dataset"), QUICK)
 def test_logits_match_numpy_reference(adapter: TorchAdapter, model: str, dataset: str) -> None:
-    spec, x, _ = _inputs(model, dataset, 16)
+    spec, x, _ = inputs(model, dataset, 16)
     w = init_weights(spec, seed=1)
     m = adapter.build(spec, w, Recipe(), np.array([1e-2]))
     got = adapter.logits(m, x)
@@ -117,30 +60,12 @@ def test_logits_match_numpy_reference(adapter: TorchAdapter, model: str, dataset
 
 
 # -- gradients ------------------------------------------------------------------------------------
-def _softmax(z: np.ndarray) -> np.ndarray:
-    e = np.exp(z - z.max(1, keepdims=True))
-    return e / e.sum(1, keepdims=True)
-
-
-def _logreg_loss_grads(
-    w: dict[str, np.ndarray], x: np.ndarray, y: np.ndarray
-) -> tuple[float, dict[str, np.ndarray]]:
-    """Mean softmax cross-entropy of logreg and its analytic gradient, float64."""
-    x = x.reshape(len(x), -1).astype(np.float64)
-    p = _softmax(x @ w["linear.kernel"].astype(np.float64) + w["linear.bias"])
-    loss = -np.log(p[np.arange(len(y)), y]).mean()
-    d = p.copy()
-    d[np.arange(len(y)), y] -= 1
-    d /= len(y)
-    return float(loss), {"linear.kernel": x.T @ d, "linear.bias": d.sum(0)}
-
-
 def test_logreg_gradients_match_analytic(adapter: TorchAdapter) -> None:
-    spec, x, y = _inputs("logreg", "mnist1d", 50)
+    spec, x, y = inputs("logreg", "mnist1d", 50)
     w = init_weights(spec, seed=2)
     m = adapter.build(spec, w, Recipe(), np.array([1e-2]))
     loss, grads = adapter.loss_and_gradients(m, x, y)
-    ref_loss, ref = _logreg_loss_grads(w, x, y)
+    ref_loss, ref = logreg_loss_grads(w, x, y)
     assert loss == pytest.approx(ref_loss, rel=1e-6)
     for name in ref:
         np.testing.assert_allclose(grads[name], ref[name], rtol=1e-4, atol=1e-6, err_msg=name)
@@ -157,7 +82,7 @@ def test_gradients_match_central_differences(
     float32 central differences with h = 1e-2 on a loss of O(1): truncation O(h²) ~ 1e-4,
     rounding ~ 1e-7/h ~ 1e-5, so 2e-3 absolute is a safe bound (the gradients are O(1e-2)).
     """
-    spec, x, y = _inputs(model, dataset, 20)
+    spec, x, y = inputs(model, dataset, 20)
     w = init_weights(spec, seed=4)
     m = adapter.build(spec, w, Recipe(), np.array([1e-2]))
     _, grads = adapter.loss_and_gradients(m, x, y)
@@ -177,25 +102,6 @@ def test_gradients_match_central_differences(
 
 
 # -- optimizer arithmetic -----------------------------------------------------------------------
-def _numpy_step(opt: str, args: dict, w: np.ndarray, g: np.ndarray, st: dict, t: int, lr: float):
-    if opt == "sgd":
-        return w - lr * g
-    if opt == "momentum":
-        st["buf"] = g if t == 1 else args["momentum"] * st["buf"] + g
-        return w - lr * st["buf"]
-    if opt == "adam":
-        b1, b2 = args["beta1"], args["beta2"]
-        st["m"] = b1 * st.get("m", 0) + (1 - b1) * g
-        st["v"] = b2 * st.get("v", 0) + (1 - b2) * g * g
-        mh, vh = st["m"] / (1 - b1**t), st["v"] / (1 - b2**t)
-        return w - lr * mh / (np.sqrt(vh) + args["eps"])
-    if opt == "adagrad":
-        st["s"] = st.get("s", args["initial_accumulator"]) + g * g
-        return w - lr * g / (np.sqrt(st["s"]) + args["eps"])
-    st["v"] = args["alpha"] * st.get("v", 0) + (1 - args["alpha"]) * g * g
-    return w - lr * g / (np.sqrt(st["v"]) + args["eps"])
-
-
 @pytest.mark.parametrize("opt", ["sgd", "momentum", "adam", "adagrad", "rmsprop"])
 def test_optimizer_steps_match_numpy(adapter: TorchAdapter, opt: str) -> None:
     """Three steps over two rounds with a per-step lr table and coupled weight decay: checks the
@@ -216,10 +122,10 @@ def test_optimizer_steps_match_numpy(adapter: TorchAdapter, opt: str) -> None:
     ref = {k: v.astype(np.float64) for k, v in w.items()}
     states: dict[str, dict] = {k: {} for k in ref}
     for t in (1, 2, 3):
-        _, grads = _logreg_loss_grads(ref, x[t - 1], y[t - 1])
+        _, grads = logreg_loss_grads(ref, x[t - 1], y[t - 1])
         for k in ref:
             g = grads[k] + recipe.weight_decay * ref[k]
-            ref[k] = _numpy_step(
+            ref[k] = numpy_step(
                 opt, recipe.optimizer_args, ref[k], g, states[k], t, lr[min(t - 1, 1)]
             )
     got = adapter.get_weights(m)
@@ -267,7 +173,7 @@ def test_configure_manifest_and_is_repeatable(adapter: TorchAdapter) -> None:
 
 @pytest.mark.slow
 def test_compiled_variant_matches_eager(adapter: TorchAdapter) -> None:
-    spec, x, y = _inputs("mlp", "mnist1d", 200)
+    spec, x, y = inputs("mlp", "mnist1d", 200)
     w = init_weights(spec, 0)
     comp = create("torch:compile", compile=True)
     assert comp.configure(SETTINGS)["compile"] == "torch.compile"
