@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from bench.frameworks import get_variant
-from bench.worker import one_line
+from bench.worker import one_line, redirect_output
 
 SIZES = (256, 512, 1024, 2048)
 DEFAULT_PATH = Path("results/calibration.json")
@@ -64,6 +64,7 @@ def memory_bandwidth_gbs(megabytes: int = 256, seconds: float = 0.5) -> float:
 
 
 def _child(conn: Any, family: str, threads: int, device: str) -> None:
+    redirect_output(os.devnull)  # the framework's start-up chatter; errors come back by pipe
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     try:
         import importlib

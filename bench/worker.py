@@ -122,7 +122,7 @@ class Worker:
         return self.cell
 
 
-def _redirect_output(log_path: str) -> None:
+def redirect_output(log_path: str) -> None:
     """Send the framework's own chatter (TF's oneDNN notice, compiler logs, a crash's
     traceback) to the run's log file instead of the user's terminal."""
     fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
@@ -136,7 +136,7 @@ def worker_main(
 ) -> None:
     """Entry point of the child process: import the framework, then serve requests."""
     if log_path is not None:
-        _redirect_output(log_path)
+        redirect_output(log_path)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     try:
         variant = get_variant(variant_name)
