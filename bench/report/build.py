@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from bench.report import envinfo, tables
-from bench.report.cells import load_run
+from bench.report.cells import get, load_run
 from bench.report.fairness import fairness
 from bench.report.figures import figures, framework_colors
 from bench.report.ratios import speed_ratios
@@ -39,6 +39,10 @@ def build_report(run_dir: Path, out_dir: Path) -> Path:
             "fairness": fairness(run),
             "environment": envinfo.environment_rows(run.env),
             "calibrated": bool(numbers["peak_gflops"].notna().any()),
+            "inference_batch": next(
+                (b for r in run.records if (b := get(r, "inference", "large_batch", "batch_size"))),
+                "N",
+            ),
             "generated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         },
     )

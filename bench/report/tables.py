@@ -113,6 +113,10 @@ def _row(r: Record, n: pd.Series) -> dict[str, Any]:
         if fmt.number(r.get("accuracy_target")) is not None
         else "",
         "latency": " / ".join(p),
+        "inference_latency": " / ".join(
+            fmt.fixed(get(r.get("inference"), "batch1_latency_ms", q), 3) for q in ("p50", "p99")
+        ),
+        "inference_throughput": fmt.sig(get(r.get("inference"), "large_batch", "median"), 4),
         "gflops": fmt.sig(n["gflops"], 3),
         "pct_peak": fmt.percent(n["pct_peak"]) if fmt.number(n["pct_peak"]) is not None else "",
     }
