@@ -110,6 +110,19 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--report-dir", type=Path, default=None,
                      help="reports root (default reports/)")  # fmt: skip
     run.add_argument("--cell-timeout", type=positive_float, help="seconds per cell")
+    run.add_argument(
+        "--timing-passes",
+        type=non_negative_int,
+        default=None,
+        help="fresh-process timing passes after training, the units of the "
+        "throughput interval (default 4; 0: time the training steps only)",
+    )
+    run.add_argument(
+        "--pass-seconds",
+        type=positive_float,
+        default=None,
+        help="timing per model and pass (default 5)",
+    )
     run.add_argument("--tag", default=None, help="a label for the run, shown in the report")
     run.add_argument("--resume", type=Path, metavar="RUN_DIR",
                      help="finish an interrupted run: only cells without a result run")  # fmt: skip
@@ -295,7 +308,8 @@ def _pairs_text() -> str:
 
 def _check_resume_conflicts(args: argparse.Namespace) -> None:
     fixed = ["frameworks", "models", "dataset", "suite", "steps", "batch_size", "eval_every",
-             "seed", "threads", "device", "tag", "out", "history"]  # fmt: skip
+             "seed", "threads", "device", "tag", "out", "history", "timing_passes",
+             "pass_seconds"]  # fmt: skip
     given = [f"--{name.replace('_', '-')}" for name in fixed if getattr(args, name) is not None]
     if given:
         raise UsageError(f"--resume continues a run exactly as it was planned; drop "
@@ -309,6 +323,7 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     if args.resume is not None:
         _check_resume_conflicts(args)
         run_dir, cells, settings = _load_resume(args.resume)
+        timing = run_dir.env().get("timing") or {}
         done = {k for k, r in run_dir.latest_by_key().items() if r["status"] in ("ok", "diverged")}
         todo = [c for c in cells if c.key not in done]
         run_dir.drop_records(keep=done)
@@ -329,11 +344,16 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
             [c.framework for c in cells], settings, machine["fingerprint"],
             out_root / "calibration.json", measure=not args.no_calibrate, console=console,
         )  # fmt: skip
+        timing = {
+            "passes": 4 if args.timing_passes is None else args.timing_passes,
+            "pass_seconds": args.pass_seconds or 5.0,
+        }
         env = {
             "run_id": run_id,
             "tag": args.tag,
             "suite": cells[0].suite,
             "settings": settings.to_dict(),
+            "timing": timing,
             "plan": [c.to_dict() for c in cells],
             "argv": sys.argv[1:],
             "calibration": calibration,
@@ -355,8 +375,12 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     if not args.no_history:
         history = History(args.history or run_dir.path.parent / "history.sqlite")
         history.add_run(run_dir.env())
-    runner = Runner(run_dir, settings, RunOptions(cell_timeout=args.cell_timeout),
-                    make_reporter(console), history=history)  # fmt: skip
+    options = RunOptions(
+        cell_timeout=args.cell_timeout,
+        timing_passes=int(timing.get("passes", 4)),
+        pass_seconds=float(timing.get("pass_seconds", 5.0)),
+    )
+    runner = Runner(run_dir, settings, options, make_reporter(console), history=history)
     runner.run(todo)
     records = list(run_dir.latest_by_key().values())
     console.print(results_table(records))

@@ -1,11 +1,15 @@
 """Did a commit regress? Per-cell verdicts between two runs, for people and for CI.
 
-Speed: a cell is "slower" only when the median step time rose by more than the threshold AND
-the rise is statistically significant on the raw step times (Mann-Whitney U, and a bootstrap
-interval that excludes zero) — see :func:`bench.stats.compare_samples`. Memory: peak RSS is one
-number per cell, so it is judged by its own, wider threshold. Accuracy: judged against the
-seed-to-seed spread of that model and suite (:data:`bench.catalog.SEED_SPREAD`), never a fixed
-threshold.
+Speed: a cell is "slower" only when its median step time rose by more than the threshold AND
+the rise is statistically significant AND its confidence interval excludes zero. The evidence is
+the timing passes (fresh processes spread over each run, see :mod:`bench.timing`): Welch's t on
+the log median step time of each pass (:func:`bench.stats.compare_passes`); runs with one pass
+fall back to the raw step times (Mann-Whitney U and a bootstrap interval,
+:func:`bench.stats.compare_samples`). The p-values of all cells of one comparison are adjusted
+together (Holm), so the chance of any false alarm in a comparison stays at alpha however many
+cells it has. Memory: peak RSS is one number per cell, so it is judged by its own, wider
+threshold. Accuracy: judged against the seed-to-seed spread of that model and suite
+(:data:`bench.catalog.SEED_SPREAD`), never a fixed threshold.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from bench import catalog, stats
+from bench import catalog, stats, timing
 
 REGRESSIONS = ("slower", "hungrier", "less accurate", "failed")
 
@@ -29,8 +33,9 @@ class CellComparison:
     throughput_current: float | None = None
     throughput_change: float | None = None  # fraction, + is faster
     throughput_ci: tuple[float, float] | None = None
-    p_value: float | None = None
+    p_value: float | None = None  # Holm-adjusted over the comparison's cells
     speed_verdict: str | None = None
+    speed_method: str | None = None
     memory_base: int | None = None
     memory_current: int | None = None
     memory_change: float | None = None
@@ -40,9 +45,8 @@ class CellComparison:
     note: str = ""
 
 
-def _timed_steps(record: dict[str, Any]) -> np.ndarray:
-    times = np.asarray(record.get("step_times_s") or [], dtype=float)
-    return times[int(record.get("warmup_steps") or 0) :]
+def _enough(passes: list[list[np.ndarray]] | None) -> bool:
+    return bool(passes) and sum(r.size for p in passes or [] for r in p) >= 5
 
 
 def compare_cell(
@@ -51,6 +55,7 @@ def compare_cell(
     threshold: float,
     memory_threshold: float,
 ) -> CellComparison:
+    """One cell's verdict, its speed p-value not yet adjusted for the other cells."""
     key = (current or base or {}).get("key", "?")
     if base is None or current is None:
         which = "base" if base is None else "current"
@@ -65,14 +70,15 @@ def compare_cell(
     if base.get("recipe") != current.get("recipe") or base.get("seed") != current.get("seed"):
         return CellComparison(key, "not comparable", note="different recipe or seed")
     out = CellComparison(key, "unchanged")
-    b_steps, c_steps = _timed_steps(base), _timed_steps(current)
-    if len(b_steps) >= 5 and len(c_steps) >= 5:
-        speed = stats.compare_samples(b_steps, c_steps, threshold=threshold)
+    b_passes, c_passes = timing.passes(base), timing.passes(current)
+    if b_passes and c_passes and _enough(b_passes) and _enough(c_passes):
+        speed = stats.compare_passes(b_passes, c_passes, threshold=threshold)
         # step-time ratio r → throughput change 1/r − 1 (the interval flips)
         out.throughput_change = 1 / (1 + speed["change"]) - 1
         out.throughput_ci = (1 / (1 + speed["ci_high"]) - 1, 1 / (1 + speed["ci_low"]) - 1)
         out.p_value = speed["p_value"]
         out.speed_verdict = speed["verdict"]
+        out.speed_method = speed["method"]
     out.throughput_base = (base.get("throughput") or {}).get("median")
     out.throughput_current = (current.get("throughput") or {}).get("median")
     out.memory_base, out.memory_current = base.get("peak_rss_bytes"), current.get("peak_rss_bytes")
@@ -87,15 +93,20 @@ def compare_cell(
         out.accuracy_verdict = stats.accuracy_verdict(
             out.accuracy_base, out.accuracy_current, spread
         )
-    if out.speed_verdict == "slower":
-        out.verdict = "slower"
-    elif out.memory_change is not None and out.memory_change > memory_threshold:
-        out.verdict = "hungrier"
-    elif out.accuracy_verdict == "worse":
-        out.verdict = "less accurate"
-    elif out.speed_verdict == "faster":
-        out.verdict = "faster"
+    out.verdict = _overall(out, memory_threshold)
     return out
+
+
+def _overall(out: CellComparison, memory_threshold: float) -> str:
+    if out.speed_verdict == "slower":
+        return "slower"
+    if out.memory_change is not None and out.memory_change > memory_threshold:
+        return "hungrier"
+    if out.accuracy_verdict == "worse":
+        return "less accurate"
+    if out.speed_verdict == "faster":
+        return "faster"
+    return "unchanged"
 
 
 def compare_runs(
@@ -107,7 +118,18 @@ def compare_runs(
     b = {r["key"]: r for r in base}
     c = {r["key"]: r for r in current}
     keys = list(dict.fromkeys([*c, *b]))
-    return [compare_cell(b.get(k), c.get(k), threshold, memory_threshold) for k in keys]
+    out = [compare_cell(b.get(k), c.get(k), threshold, memory_threshold) for k in keys]
+    judged = [x for x in out if x.p_value is not None and x.throughput_ci is not None]
+    for x, p_adjusted in zip(judged, stats.holm([x.p_value for x in judged]), strict=True):
+        x.p_value = p_adjusted
+        # the verdict again, on the adjusted p (throughput: higher is better)
+        x.speed_verdict = stats.change_verdict(
+            x.throughput_change, x.throughput_ci[0], x.throughput_ci[1], p_adjusted, threshold,
+            higher_is_better=True,
+        )  # fmt: skip
+        if x.verdict not in ("failed", "not comparable"):
+            x.verdict = _overall(x, memory_threshold)
+    return out
 
 
 def regressed(comparisons: list[CellComparison]) -> list[CellComparison]:
@@ -161,6 +183,19 @@ def rows(comparisons: list[CellComparison]) -> list[list[str]]:
 HEADER = ["cell", "verdict", "samples/s", "change", "95% CI", "p", "peak RSS", "accuracy", "note"]
 
 
+def _methods(comparisons: list[CellComparison]) -> str:
+    counts: dict[str, int] = {}
+    for c in comparisons:
+        if c.speed_method:
+            name = (
+                "Welch t over the timing passes"
+                if c.speed_method.startswith("Welch")
+                else "Mann-Whitney U and a bootstrap CI on raw step times (single-pass runs)"
+            )
+            counts[name] = counts.get(name, 0) + 1
+    return "; ".join(f"{name} ({n} cells)" for name, n in counts.items()) or "none"
+
+
 def to_markdown(
     comparisons: list[CellComparison], base: str, current: str, threshold: float
 ) -> str:
@@ -172,8 +207,9 @@ def to_markdown(
         if bad
         else "**No regression.**",
         "",
-        f"Threshold {threshold:.0%}, significance by Mann-Whitney U and a bootstrap CI on raw "
-        "step times; accuracy against the seed-to-seed spread.",
+        f"Threshold {threshold:.0%}; a change counts when it is beyond the threshold, "
+        "significant after a Holm adjustment over the cells and its 95% CI excludes 0. "
+        f"Speed evidence: {_methods(comparisons)}. Accuracy against the seed-to-seed spread.",
         "",
         "| " + " | ".join(HEADER) + " |",
         "|" + "---|" * len(HEADER),

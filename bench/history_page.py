@@ -6,7 +6,7 @@ short commit and date): median throughput with its interval, peak RSS and test a
 the level shifts :func:`bench.stats.change_points` finds in the throughput medians drawn as
 vertical lines and written out under the chart. Per model and dataset with two or more
 frameworks, the cross-framework speed ratio is charted too, with the paired interval of
-:func:`bench.stats.ratio_ci` where both records kept their rounds.
+:func:`bench.stats.speed_ratio` (paired timing passes) where both records kept their steps.
 
 Runs of one machine only (its fingerprint), unless none is given: speed on two machines is not
 a history. The page is self-contained (inline CSS and SVG, no scripts, no URLs), every string
@@ -27,7 +27,7 @@ import pandas as pd
 from markupsafe import Markup
 from matplotlib.figure import Figure
 
-from bench import stats
+from bench import stats, timing
 from bench.frameworks import VARIANTS
 from bench.history import History
 from bench.report.figures import framework_colors
@@ -139,30 +139,6 @@ def _changes(values: np.ndarray) -> tuple[list[int], bool]:
             break
         found.pop(int(np.argmin(steps)))
     return found, provisional and last in found
-
-
-def _rounds(record: dict[str, Any]) -> list[np.ndarray] | None:
-    """A record's timed step times split into its interleaved rounds (warm-up dropped)."""
-    steps = np.asarray(record.get("step_times_s") or [], dtype=float)
-    sizes = [int(s) for s in record.get("round_sizes") or []]
-    warmup = int(record.get("warmup_steps") or 0)
-    if not sizes or steps.size <= warmup:
-        return None
-    if sum(sizes) == steps.size:  # sizes cover the warm-up too: take it off the first rounds
-        left, cut = warmup, []
-        for s in sizes:
-            drop = min(left, s)
-            left -= drop
-            cut.append(s - drop)
-        sizes = cut
-    elif sum(sizes) != steps.size - warmup:
-        return None
-    bounds = np.cumsum([0, *sizes])
-    timed = steps[warmup:]
-    out = [timed[a:b] for a, b in itertools.pairwise(bounds) if b > a]
-    if not out or any(not np.all(np.isfinite(r) & (r > 0)) for r in out):
-        return None
-    return out
 
 
 class _Records:
@@ -334,10 +310,10 @@ def _ratio(group: str, cells: pd.DataFrame, frameworks: list[str], runs: list[Ru
             a, b = by_run[ref].loc[run.run_id], by_run[other].loc[run.run_id]
             ratio = float(a["throughput"]) / float(b["throughput"])
             lo = hi = math.nan
-            ra = _rounds(records.get(run.run_id, str(a["key"])) or {})
-            rb = _rounds(records.get(run.run_id, str(b["key"])) or {})
-            if ra and rb and min(len(ra), len(rb)) >= 2:
-                ci = stats.ratio_ci(ra, rb)
+            ra = timing.passes(records.get(run.run_id, str(a["key"])) or {})
+            rb = timing.passes(records.get(run.run_id, str(b["key"])) or {})
+            if ra and rb and (min(len(ra), len(rb)) >= 2 or min(len(ra[0]), len(rb[0])) >= 2):
+                ci = stats.speed_ratio(ra, rb)
                 lo, hi = ci["ci_low"], ci["ci_high"]
             points.setdefault(other, []).append((run.index, ratio, lo, hi))
     if not points:
@@ -346,8 +322,8 @@ def _ratio(group: str, cells: pd.DataFrame, frameworks: list[str], runs: list[Ru
         f" (95% CI {pts[-1][2]:.2f}–{pts[-1][3]:.2f})" if math.isfinite(pts[-1][2]) else "")
         for o, pts in points.items()]  # fmt: skip
     caption = (f"{group}: {ref}'s throughput divided by each other framework's, per run (ratio "
-               "of medians; error bars: paired cluster-bootstrap 95% CI over the runs' "
-               f"interleaved rounds, where recorded). Above 1: {ref} is faster.")  # fmt: skip
+               "of medians; error bars: 95% CI over each run's paired timing passes, or its "
+               f"interleaved rounds for single-pass runs). Above 1: {ref} is faster.")  # fmt: skip
     title = f"{group}: speed ratio"
     svg = _render(lambda: ratio_chart(points, runs, colors, ref, title), fig_id)
     return Chart("ratio-chart", group, title, caption, svg, notes)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from bench import stats
+from bench import stats, timing
 from bench.frameworks import get_variant
 from bench.results import clean
 from bench.specs import SCHEMA_VERSION
@@ -32,10 +32,6 @@ def build_record(
     times = np.concatenate(p.step_times) if p.step_times else np.empty(0)
     losses = np.concatenate(p.losses) if p.losses else np.empty(0)
     warmup = min(cell.recipe.warmup_steps, max(len(times) - 1, 0))
-    throughput, latency = None, None
-    if len(times) - warmup >= 2:
-        summary = stats.summarize_steps(times, cell.recipe.batch_size, p.round_sizes, warmup)
-        throughput, latency = summary["throughput"], summary["step_latency_ms"]
     last = p.curve[-1] if p.curve else {}
     record = {
         "schema": SCHEMA_VERSION,
@@ -61,8 +57,8 @@ def build_record(
         "test_loss": last.get("test_loss"),
         "best_test_accuracy": max((c["test_accuracy"] for c in p.curve), default=None),
         "final_train_loss": last.get("train_loss"),
-        "throughput": throughput,
-        "step_latency_ms": latency,
+        "throughput": None,
+        "step_latency_ms": None,
         "extra_timing_steps": p.extra_timing_steps,
         "inference": p.inference,
         "time_to_first_step_s": float(times[0]) if len(times) else None,
@@ -79,9 +75,23 @@ def build_record(
         "step_times_s": [round(float(t), 8) for t in times],
         "losses": [round(float(x), 6) if math.isfinite(x) else None for x in losses.tolist()],
         "round_sizes": p.round_sizes,
+        "timing_passes": p.timing_passes,
+        "timing_notes": p.timing_notes,
         "manifest": p.manifest,
         "worker_pid": p.worker_pid,
         "started_at": p.started_at,
         "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
+    record["throughput"], record["step_latency_ms"] = speed(record, cell.recipe.batch_size)
     return clean(record)
+
+
+def speed(
+    record: dict[str, Any], batch_size: int
+) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """(throughput, step latency) of a record from its passes (see :mod:`bench.timing`)."""
+    passes = timing.passes(record)
+    if not passes or sum(r.size for p in passes for r in p) < 2:
+        return None, None
+    summary = stats.summarize_passes(passes, batch_size)
+    return summary["throughput"], summary["step_latency_ms"]

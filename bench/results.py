@@ -19,10 +19,14 @@ Fields (``SCHEMA_VERSION`` 1)::
     param_count, flops_per_sample_forward, flops_per_sample_train
     test_accuracy, test_loss, best_test_accuracy, final_train_loss
     throughput        {"median", "ci_low", "ci_high", "ci_level", "unit": "samples/s",
-                       "n_steps", "n_rounds", "method", "converged", "relative_half_width"}
-    step_latency_ms   {"p50", "p90", "p99", "mean", "min", "max", "n_outliers"}
-    extra_timing_steps steps timed after the recipe's end (same batch order, repeated) until the
-                      throughput interval was within ±2% or the time cap was hit
+                       "n_steps", "n_rounds", "method", "converged", "relative_half_width"},
+                      from the timing passes when there are any (then also "n_passes" and
+                      "pass_medians"), else from the training steps; see bench.timing
+    step_latency_ms   {"p50", "p90", "p99", "mean", "min", "max", "n_outliers"}, same steps
+    extra_timing_steps timed steps of the timing passes (warm-up excluded)
+    timing_passes     [{"pass", "worker_pid", "started_at", "warmup_steps", "step_times_s",
+                       "round_sizes"}]: one per fresh-process timing pass after training
+    timing_notes      why a timing pass is missing for this cell (its worker died, ...)
     inference         {"batch1_latency_ms": {"p50", "p90", "p99", ...}, "large_batch":
                       {"batch_size", "median", "ci_low", "ci_high", ...}} in inference mode
     time_to_first_step_s   the first step alone (tracing/compilation included)
@@ -35,7 +39,7 @@ Fields (``SCHEMA_VERSION`` 1)::
     baseline_rss_bytes resident set after the framework import, before the cell
     peak_device_memory_bytes   from the framework's own counters, None on the CPU
     curve             [{"step", "train_seconds", "train_loss", "test_loss", "test_accuracy"}]
-    step_times_s      every step's seconds, warm-up included, in order
+    step_times_s      every training step's seconds, warm-up included, in order
     round_sizes       how many steps each interleaved round ran (clusters for the statistics)
     manifest          the fairness manifest the adapter reported (threads, precision, tf32, ...)
     started_at, finished_at   ISO 8601 UTC

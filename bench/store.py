@@ -97,6 +97,13 @@ class RunDir:
         text = "".join(json.dumps(r, default=_json_default) + "\n" for r in kept)
         self._write_atomic(RESULTS, text)
 
+    def compact(self) -> None:
+        """Rewrite results.jsonl with only the last record of each cell (atomically): the
+        timing passes append a superseding record per cell and pass."""
+        kept = list(self.latest_by_key().values())
+        text = "".join(json.dumps(r, default=_json_default) + "\n" for r in kept)
+        self._write_atomic(RESULTS, text)
+
     def append(self, record: dict[str, Any]) -> None:
         """Append one record durably: written, flushed and fsynced before returning.
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import psutil
 import pytest
+from rich.console import Console
 
 from bench.history import History
 from bench.progress import PlainReporter
@@ -50,7 +51,8 @@ def test_sigkill_mid_run_loses_nothing_and_resume_completes(tmp_path: Path) -> N
     # three cells in one worker: mlp (short), cnn (long: the kill lands in it), then mlp/digits
     proc = bench("run", "--frameworks", "torch", "--models", "mlp,cnn", "--dataset",
                  "mnist1d", "--steps", "3000", "--eval-every", "500", "--no-report",
-                 "--out", str(out), cwd=tmp_path)  # fmt: skip
+                 "--timing-passes", "2", "--pass-seconds", "0.2", "--out", str(out),
+                 cwd=tmp_path)  # fmt: skip
     deadline = time.monotonic() + 180
     results = None
     while time.monotonic() < deadline:
@@ -81,16 +83,17 @@ def test_sigkill_mid_run_loses_nothing_and_resume_completes(tmp_path: Path) -> N
     assert "1 to run" in output
     final = keys(run_dir)
     assert sorted(final) == ["torch/cnn/mnist1d", "torch/mlp/mnist1d"]  # each exactly once
-    assert all(r["status"] == "ok" for r in RunDir(run_dir).records())
+    records = RunDir(run_dir).records()
+    assert all(r["status"] == "ok" for r in records)
+    # the resumed cell got its timing passes too (the run's pass count came from env.json)
+    assert [r["throughput"]["n_passes"] for r in records] == [2, 2]
 
 
 def _run(tmp_path: Path, cells: list[Cell], timeout: float | None = None) -> list[dict]:
-    from rich.console import Console
-
     run_dir = RunDir.create(tmp_path / "run", {"run_id": "t"})
     reporter = PlainReporter(Console(file=open(os.devnull, "w")))  # noqa: SIM115
-    # no extra timing rounds: under load they could eat the short cell's own time limit
-    options = RunOptions(cell_timeout=timeout, timing_cap_s=0.0)
+    # no timing passes: under load they could eat the short cell's own time limit
+    options = RunOptions(cell_timeout=timeout, timing_passes=0)
     runner = Runner(run_dir, Settings(threads=1), options, reporter)
     runner.run(cells)
     return run_dir.records()
@@ -107,6 +110,29 @@ def test_cell_timeout_stops_the_cell_and_the_rest_goes_on(tmp_path: Path) -> Non
     assert records["torch/cnn/mnist1d"]["status"] == "timeout"
     assert "20 s cell time limit" in records["torch/cnn/mnist1d"]["error"]
     assert records["torch/mlp/digits"]["status"] == "ok"
+
+
+def test_timing_passes_run_in_fresh_processes_and_supersede_the_record(tmp_path: Path) -> None:
+    recipe = Recipe(steps=40, eval_every=10, warmup_steps=2)
+    cells = [Cell("torch", m, "mnist1d", "test", recipe) for m in ("logreg", "mlp")]
+    run_dir = RunDir.create(tmp_path / "run", {"run_id": "t"})
+    reporter = PlainReporter(Console(file=open(os.devnull, "w")))  # noqa: SIM115
+    options = RunOptions(timing_passes=3, pass_seconds=0.05, pass_min_rounds=2)
+    Runner(run_dir, Settings(threads=1), options, reporter).run(cells)
+    lines = run_dir.results_path.read_text().splitlines()
+    assert len(lines) == 2  # superseding records compacted away at the end
+    for r in run_dir.records():
+        passes = r["timing_passes"]
+        assert [p["pass"] for p in passes] == [1, 2, 3]
+        pids = {p["worker_pid"] for p in passes} | {r["worker_pid"]}
+        assert len(pids) == 4  # the training process and three fresh ones
+        assert all(sum(p["round_sizes"]) == len(p["step_times_s"]) >= 20 for p in passes)
+        t = r["throughput"]
+        assert t["n_passes"] == 3 and len(t["pass_medians"]) == 3
+        assert t["ci_low"] <= t["median"] <= t["ci_high"]
+        assert "3 timing passes" in t["method"]
+        assert r["extra_timing_steps"] == sum(len(p["step_times_s"]) - 2 for p in passes)
+        assert r["test_accuracy"] is not None  # the training figures are kept
 
 
 def test_divergence_is_recorded_with_its_step(tmp_path: Path) -> None:
@@ -132,6 +158,10 @@ def test_two_runs_into_one_history_both_complete(tmp_path: Path) -> None:
             "60",
             "--eval-every",
             "20",
+            "--timing-passes",
+            "1",
+            "--pass-seconds",
+            "0.2",
             "--no-report",
             "--out",
             str(tmp_path / f"out{i}"),
@@ -148,7 +178,9 @@ def test_two_runs_into_one_history_both_complete(tmp_path: Path) -> None:
     runs = db.runs()
     assert len(runs) == 2
     cells = db.cells()
-    assert len(cells) == 2 * 3  # (logreg, mlp on mnist1d; mlp on digits) per run
+    # (logreg, mlp on mnist1d; mlp on digits) per run, each once although the timing pass
+    # superseded its training record
+    assert len(cells) == 2 * 3
     assert set(cells.groupby("run_id").size()) == {3}
     run_ids = [only_run_dir(tmp_path / f"out{i}").name for i in range(2)]
     assert sorted(run_ids) == sorted(runs["run_id"])

@@ -11,8 +11,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from bench.catalog import MODELS_BY_DATASET
 from bench.frameworks import VARIANTS
 from bench.report.fmt import number
@@ -80,41 +78,6 @@ def get(record: Any, *path: str) -> Any:
             return None
         value = value.get(key)
     return value
-
-
-def timed_rounds(record: Record) -> list[np.ndarray] | None:
-    """The record's timed step times, split into its interleaved rounds, warm-up dropped.
-
-    ``round_sizes`` may cover every step (as ``step_times_s`` does) or only the timed ones;
-    the sums tell which. None when the record has no usable step times or its sizes do not add
-    up (a truncated record): a wrong split would pair the wrong rounds.
-    """
-    times = record.get("step_times_s")
-    if not isinstance(times, list) or not times:
-        return None
-    try:
-        steps = np.asarray(times, dtype=float)
-    except (TypeError, ValueError):
-        return None
-    if not np.all(np.isfinite(steps)):
-        return None
-    warmup = int(number(record.get("warmup_steps")) or 0)
-    sizes = record.get("round_sizes") or [len(steps) - warmup]
-    if not all(isinstance(s, int) and s >= 0 for s in sizes):
-        return None
-    if sum(sizes) == len(steps):
-        rounds = np.split(steps, np.cumsum(sizes)[:-1])
-        out, left = [], warmup
-        for r in rounds:
-            cut = min(left, len(r))
-            left -= cut
-            out.append(r[cut:])
-    elif sum(sizes) == len(steps) - warmup:
-        out = np.split(steps[warmup:], np.cumsum(sizes)[:-1])
-    else:
-        return None
-    out = [r for r in out if r.size]
-    return out or None
 
 
 def calibration_library(record: Record) -> str | None:

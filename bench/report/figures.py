@@ -59,8 +59,8 @@ def figures(run: Run, numbers: pd.DataFrame, colors: dict[str, str]) -> list[Fig
         FigureView(
             "fig-throughput",
             "Training throughput",
-            "Median samples per second over the timed steps (warm-up excluded); error bars are "
-            "the 95% bootstrap interval. Higher is better.",
+            "Median samples per second (warm-up excluded), combined over the timing passes; "
+            "error bars are the 95% interval over passes. Higher is better.",
             _svg(lambda: throughput_chart(run, numbers, colors), "fig-throughput"),
         ),
         FigureView(

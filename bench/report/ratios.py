@@ -1,8 +1,9 @@
-"""Pairwise speed ratios between frameworks, each with its paired-bootstrap interval.
+"""Pairwise speed ratios between frameworks, each with its paired interval.
 
 A ratio of medians taken from two rows of the summary table would hide how uncertain it is;
-the runner interleaves the frameworks' timing rounds, so round i of A and round i of B saw the
-same machine state, and :func:`bench.stats.ratio_ci` resamples those pairs together.
+the runner interleaves the frameworks' rounds inside every timing pass, so pass k of A and pass
+k of B saw the same machine and :func:`bench.stats.speed_ratio` pairs them (one ratio per pass,
+a t interval over passes; over paired rounds for a run with a single pass).
 """
 
 from __future__ import annotations
@@ -10,9 +11,9 @@ from __future__ import annotations
 from itertools import combinations
 from typing import Any
 
-from bench import stats
+from bench import stats, timing
 from bench.report import fmt
-from bench.report.cells import Run, timed_rounds
+from bench.report.cells import Run
 
 
 def speed_ratios(run: Run) -> list[dict[str, Any]]:
@@ -24,7 +25,7 @@ def speed_ratios(run: Run) -> list[dict[str, Any]]:
     rows = []
     for model, dataset in run.pairs():
         cells = [c for c in run.cells(model, dataset) if c["status"] == "ok"]
-        timed = [(c["framework"], timed_rounds(c)) for c in cells]
+        timed = [(c["framework"], timing.passes(c)) for c in cells]
         for (a, a_rounds), (b, b_rounds) in combinations(timed, 2):
             rows.append(_pair(model, dataset, a, a_rounds, b, b_rounds))
     return rows
@@ -37,7 +38,7 @@ def _pair(model: str, dataset: str, a: str, a_rounds: Any, b: str, b_rounds: Any
     if a_rounds is None or b_rounds is None:
         return {**row, "method": f"no usable step times for {a if a_rounds is None else b}"}
     try:
-        result = stats.ratio_ci(a_rounds, b_rounds)
+        result = stats.speed_ratio(a_rounds, b_rounds)
     except ValueError as exc:
         return {**row, "method": f"no interval: {exc}"}
     ratio, low, high = result["ratio"], result["ci_low"], result["ci_high"]

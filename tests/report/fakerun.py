@@ -15,6 +15,7 @@ import numpy as np
 
 from bench import stats
 from bench.catalog import ACCURACY_TARGETS
+from bench.record import speed
 from bench.specs import SCHEMA_VERSION, Recipe
 from bench.store import RunDir
 
@@ -181,7 +182,7 @@ def fake_record(
         c["train_seconds"] for c in curve if target is not None and c["test_accuracy"] >= target
     ]
     params = _PARAMS.get(model, 10_000)
-    return {
+    record = {
         "schema": SCHEMA_VERSION,
         "run_id": run_id,
         "key": f"{framework}/{model}/{dataset}",
@@ -224,6 +225,29 @@ def fake_record(
         "manifest": fake_manifest(framework),
         "started_at": "2026-01-01T12:00:05+00:00",
         "finished_at": "2026-01-01T12:00:09+00:00",
+    }
+    if dataset == "mnist1d":  # timed again in three fresh-process passes; digits: training only
+        record["timing_passes"] = [
+            fake_pass(k, base * drift[k % len(drift)], recipe.warmup_steps, rng) for k in (1, 2, 3)
+        ]
+        record["extra_timing_steps"] = sum(
+            len(p["step_times_s"]) - p["warmup_steps"] for p in record["timing_passes"]
+        )
+        record["throughput"], record["step_latency_ms"] = speed(record, recipe.batch_size)
+    return record
+
+
+def fake_pass(index: int, step: float, warmup: int, rng: np.random.Generator) -> dict[str, Any]:
+    """One timing pass: four rounds of 20 steps after the warm-up."""
+    times = step * rng.lognormal(0, 0.08, warmup + 80)
+    times[0] = 0.05 + 40 * step
+    return {
+        "pass": index,
+        "worker_pid": 4000 + index,
+        "started_at": "2026-01-01T12:01:00+00:00",
+        "warmup_steps": warmup,
+        "step_times_s": [round(float(t), 8) for t in times],
+        "round_sizes": [warmup + 20, 20, 20, 20],
     }
 
 

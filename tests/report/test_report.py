@@ -11,13 +11,12 @@ import warnings
 from itertools import combinations
 from pathlib import Path
 
-import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
-from bench import stats
+from bench import stats, timing
 from bench.report import build_report
-from bench.report.cells import load_run, peak_gflops, timed_rounds
+from bench.report.cells import load_run, peak_gflops
 from bench.report.svg import style, to_svg
 from bench.specs import SCHEMA_VERSION
 from bench.store import RunDir
@@ -134,23 +133,9 @@ def test_ratio_for_every_pair_of_finished_frameworks(html: str, fake_run: Path) 
     assert ratios.count("<tr>") - 1 == expected  # minus the header row
     torch = next(r for r in run.records if r["key"] == "torch/cnn/digits")
     keras = next(r for r in run.records if r["key"] == "keras/cnn/digits")
-    result = stats.ratio_ci(timed_rounds(torch), timed_rounds(keras))
+    result = stats.speed_ratio(timing.passes(torch), timing.passes(keras))
     assert f"{result['ratio']:.2f}×" in ratios
     assert f"[{result['ci_low']:.2f}× – {result['ci_high']:.2f}×]" in ratios
-
-
-def test_timed_rounds_split_and_drop_warmup() -> None:
-    times = list(np.arange(1.0, 11.0))
-    every = timed_rounds({"step_times_s": times, "round_sizes": [4, 3, 3], "warmup_steps": 5})
-    assert every is not None
-    assert [r.tolist() for r in every] == [[6.0, 7.0], [8.0, 9.0, 10.0]]
-    timed = timed_rounds({"step_times_s": times, "round_sizes": [2, 3], "warmup_steps": 5})
-    assert timed is not None
-    assert [r.tolist() for r in timed] == [[6.0, 7.0], [8.0, 9.0, 10.0]]
-    assert timed_rounds({"step_times_s": times, "round_sizes": [4, 4], "warmup_steps": 1}) is None
-    assert timed_rounds({"step_times_s": [], "round_sizes": []}) is None
-    one = timed_rounds({"step_times_s": times, "warmup_steps": 2})
-    assert one is not None and [r.size for r in one] == [8]
 
 
 # -- figures -----------------------------------------------------------------------------------

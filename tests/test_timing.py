@@ -1,0 +1,49 @@
+"""Which steps count: the record's passes of rounds, warm-up dropped, as every reader sees them."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from bench import timing
+
+TIMES = list(np.arange(1.0, 11.0))
+
+
+def test_rounds_split_and_drop_warmup() -> None:
+    every = timing.split_rounds(TIMES, [4, 3, 3], 5)  # sizes cover the warm-up too
+    assert every is not None
+    assert [r.tolist() for r in every] == [[6.0, 7.0], [8.0, 9.0, 10.0]]
+    timed = timing.split_rounds(TIMES, [2, 3], 5)  # sizes cover the timed steps only
+    assert timed is not None
+    assert [r.tolist() for r in timed] == [[6.0, 7.0], [8.0, 9.0, 10.0]]
+    one = timing.split_rounds(TIMES, None, 2)
+    assert one is not None and [r.size for r in one] == [8]
+
+
+def test_unusable_times_give_none() -> None:
+    assert timing.split_rounds(TIMES, [4, 4], 1) is None  # sizes do not add up: truncated
+    assert timing.split_rounds([], [], 0) is None
+    assert timing.split_rounds([1.0, float("nan")], None, 0) is None
+    assert timing.split_rounds([1.0, -1.0], None, 0) is None
+    assert timing.split_rounds("nonsense", None, 0) is None
+    assert timing.split_rounds(TIMES, [4, "x"], 0) is None
+
+
+def test_timing_passes_are_preferred_over_the_training_pass() -> None:
+    record = {
+        "step_times_s": TIMES,
+        "round_sizes": [5, 5],
+        "warmup_steps": 2,
+        "timing_passes": [
+            {"step_times_s": [9.0, 1.0, 1.0, 2.0, 2.0], "round_sizes": [3, 2], "warmup_steps": 1},
+            {"step_times_s": [9.0, 3.0], "round_sizes": [5], "warmup_steps": 1},  # truncated
+            {"step_times_s": [9.0, 4.0, 4.0], "round_sizes": [3], "warmup_steps": 1},
+        ],
+    }
+    passes = timing.passes(record)
+    assert passes is not None
+    assert [[r.tolist() for r in p] for p in passes] == [[[1.0, 1.0], [2.0, 2.0]], [[4.0, 4.0]]]
+    training = timing.passes({k: v for k, v in record.items() if k != "timing_passes"})
+    assert training is not None and len(training) == 1
+    assert [r.tolist() for r in training[0]] == [[3.0, 4.0, 5.0], [6.0, 7.0, 8.0, 9.0, 10.0]]
+    assert timing.passes({"step_times_s": []}) is None
