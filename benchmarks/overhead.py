@@ -1,18 +1,23 @@
 """Harness overhead: the suite's own measurement of a cell against a bare training loop.
 
-For each framework and model, two child processes train the same cell from the same weights on
-the same batches, in alternating rounds (bare, suite, suite, bare, ...) so machine drift falls on
-both alike:
+For each framework and model, one child process holds the cell the suite's worker builds
+(``bench.worker.Worker``, the same code path as ``bench run``) and trains it in alternating
+rounds (bare, suite, suite, bare, ...) on the same batches:
 
-* bare: the framework's model and optimizer, and a plain loop with no harness — no per-step
-  timer, no learning-rate table, no loss collection; only a clock read every BLOCK steps;
-* suite: the worker the suite runs (``bench.pool.WorkerHandle``), timing each step as it does.
+* bare: the framework's model and optimizer driven by a plain loop with no harness — no
+  per-step timer, no learning-rate table, no loss collection; only a clock read every BLOCK
+  steps;
+* suite: the worker's ``train`` request, timing each step as ``bench run`` does.
 
-Both are reduced to the same statistic: throughput of blocks of BLOCK consecutive steps (the
-suite's per-step times summed per block), median over all blocks. The ratio suite/bare is the
-harness's cost (or bias) in the figures it reports; the target is within 1%.
+Both run in one process on one model object, so the comparison sees the harness and nothing
+else: two processes differ by a few percent on their own (thread placement, allocator state),
+which an earlier two-process version of this script could not tell from overhead. Both are
+reduced to the same statistic: throughput of blocks of BLOCK consecutive steps (the suite's
+per-step times summed per block), median over all blocks, and a paired interval over rounds
+(:func:`bench.stats.ratio_ci`). The ratio suite/bare is the harness's cost (or bias) in the
+figures it reports; the target is within 1%.
 
-    .venv/bin/python benchmarks/overhead.py [--rounds 12] [--steps 200] [--threads N]
+    .venv/bin/python benchmarks/overhead.py [--rounds 30] [--steps 200] [--threads N]
 """
 
 from __future__ import annotations
@@ -30,11 +35,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import catalog, environment
+from bench import catalog, environment, stats
 from bench.frameworks import get_variant, load_adapter
-from bench.pool import WorkerHandle
 from bench.runner import group_inputs
-from bench.specs import Cell, Recipe, Settings
+from bench.specs import Cell, Settings
 
 BLOCK = 20
 
@@ -73,21 +77,24 @@ def _bare_tf(model: Any, x: np.ndarray, y: np.ndarray) -> list[float]:
 BARE = {"torch": _bare_torch, "tf": _bare_tf}
 
 
-def bare_server(
-    conn: Any, framework: str, settings: dict[str, Any], inputs: dict[str, Any]
-) -> None:
-    """A child process holding one bare model, training rounds on request."""
-    from bench.specs import ModelSpec
+def server(conn: Any, framework: str, settings: dict[str, Any], inputs: dict[str, Any]) -> None:
+    """A child process holding the suite's worker and its cell, training rounds on request:
+    ("bare", start, stop) through the plain loop, ("suite", start, stop) through the worker."""
+    from bench.worker import Worker
 
     adapter = load_adapter(get_variant(framework))
     adapter.configure(Settings.from_dict(settings))
-    spec = ModelSpec.from_dict(inputs["spec"])
-    model = adapter.build(spec, inputs["weights"], Recipe.from_dict(inputs["recipe"]), inputs["lr"])
-    order, xt, yt = inputs["order"], inputs["x_train"], inputs["y_train"]
+    worker = Worker(adapter)
+    worker.handle({"op": "build", **inputs})
+    cell = worker._cell()
     conn.send("ready")
     while (msg := conn.recv()) is not None:
-        idx = order[np.arange(msg[0], msg[1]) % len(order)]
-        conn.send(BARE[framework](model, xt[idx], yt[idx]))
+        who, start, stop = msg
+        if who == "suite":
+            conn.send(worker.handle({"op": "train", "start": start, "stop": stop})["times"])
+        else:
+            idx = cell.order[np.arange(start, stop) % len(cell.order)]
+            conn.send(BARE[framework](cell.model, cell.x_train[idx], cell.y_train[idx]))
 
 
 def measure(framework: str, model: str, rounds: int, steps: int, settings: Settings) -> dict:
@@ -95,43 +102,41 @@ def measure(framework: str, model: str, rounds: int, steps: int, settings: Setti
     _, inputs = group_inputs(Cell(framework, model, "mnist1d", "overhead", recipe))
     ctx = mp.get_context("spawn")
     parent, child = ctx.Pipe()
-    bare = ctx.Process(target=bare_server, args=(child, framework, settings.to_dict(), inputs))
-    bare.start()
-    suite = WorkerHandle(framework, settings.to_dict(), 300)
+    proc = ctx.Process(target=server, args=(child, framework, settings.to_dict(), inputs))
+    proc.start()
+    bare_rounds: list[np.ndarray] = []
+    suite_rounds: list[np.ndarray] = []
+    suite_steps: list[np.ndarray] = []
     try:
         assert parent.recv() == "ready"
-        suite.request({"op": "build", **inputs}, None)
-        parent.send((0, 100))  # warm-up: tracing, allocator growth, caches
-        parent.recv()
-        suite.request({"op": "train", "start": 0, "stop": 100}, None)
-        bare_blocks: list[float] = []
-        suite_blocks: list[float] = []
-        suite_steps: list[np.ndarray] = []
+        for who in ("bare", "suite"):  # warm-up: tracing, allocator growth, caches
+            parent.send((who, 0, 50))
+            parent.recv()
         for r in range(rounds):
             start = 100 + r * steps
             for who in ("bare", "suite") if r % 2 == 0 else ("suite", "bare"):
+                parent.send((who, start, start + steps))
+                reply = np.asarray(parent.recv(), dtype=float)
                 if who == "bare":
-                    parent.send((start, start + steps))
-                    bare_blocks += parent.recv()
+                    bare_rounds.append(reply)
                 else:
-                    times = suite.request({"op": "train", "start": start, "stop": start + steps},
-                                          None)["times"]  # fmt: skip
-                    suite_steps.append(times)
-                    suite_blocks += [float(times[i : i + BLOCK].sum())
-                                     for i in range(0, len(times), BLOCK)]  # fmt: skip
+                    suite_steps.append(reply)
+                    blocks = [reply[i : i + BLOCK].sum() for i in range(0, len(reply), BLOCK)]
+                    suite_rounds.append(np.array(blocks))
     finally:
         parent.send(None)
-        bare.join(10)
-        suite.close()
-    b = 100 * BLOCK / np.median(bare_blocks)  # batch 100 samples per step
-    s = 100 * BLOCK / np.median(suite_blocks)
+        proc.join(30)
+    b = 100 * BLOCK / np.median(np.concatenate(bare_rounds))  # batch 100 samples per step
+    s = 100 * BLOCK / np.median(np.concatenate(suite_rounds))
+    ci = stats.ratio_ci(suite_rounds, bare_rounds)  # suite throughput / bare throughput
     reported = 100 / np.median(np.concatenate(suite_steps))
-    return {"bare": b, "suite": s, "ratio": s / b, "reported": reported}
+    return {"bare": b, "suite": s, "ratio": s / b, "low": ci["ci_low"], "high": ci["ci_high"],
+            "reported": reported}  # fmt: skip
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=12)
+    parser.add_argument("--rounds", type=int, default=30)
     parser.add_argument("--steps", type=int, default=200)
     parser.add_argument("--threads", type=int, default=environment.usable_cores())
     parser.add_argument("--frameworks", default="torch,tf")
@@ -142,12 +147,13 @@ def main() -> int:
     print(f"harness overhead: {args.rounds} alternating rounds of {args.steps} steps, blocks of "
           f"{BLOCK} steps, batch 100, {args.threads} threads")  # fmt: skip
     print(f"{'framework':<10}{'model':<8}{'bare samples/s':>16}{'suite samples/s':>17}"
-          f"{'suite/bare':>12}{'reported (median step)':>25}")  # fmt: skip
+          f"{'suite/bare':>12}{'95% CI':>18}{'reported (median step)':>25}")  # fmt: skip
     for framework in args.frameworks.split(","):
         for model in args.models.split(","):
             m = measure(framework, model, args.rounds, args.steps, settings)
             print(f"{framework:<10}{model:<8}{m['bare']:>16,.0f}{m['suite']:>17,.0f}"
-                  f"{m['ratio']:>12.4f}{m['reported']:>25,.0f}", flush=True)  # fmt: skip
+                  f"{m['ratio']:>12.4f}{m['low']:>9.4f}–{m['high']:<8.4f}"
+                  f"{m['reported']:>25,.0f}", flush=True)  # fmt: skip
     return 0
 
 
