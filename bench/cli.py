@@ -153,6 +153,9 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--format", choices=("table", "markdown", "json"), default="table")
     compare.add_argument("--allow-machine-change", action="store_true",
                          help="compare runs from different machines anyway")  # fmt: skip
+    compare.add_argument("--no-drift-correction", action="store_true",
+                         help="judge each cell's raw change, not its change relative to the "
+                         "median of all cells (the machine's drift)")  # fmt: skip
     compare.add_argument(
         "--history",
         type=Path,
@@ -494,7 +497,8 @@ def cmd_compare(args: argparse.Namespace, console: Console) -> int:
         raise UsageError(f"the two runs come from different machines ({why} differ); timings are "
                          "not comparable across machines: pass --allow-machine-change to compare "
                          "anyway")  # fmt: skip
-    results = compare.compare_runs(base, current, args.threshold, args.memory_threshold)
+    results = compare.compare_runs(base, current, args.threshold, args.memory_threshold,
+                                   drift_correction=not args.no_drift_correction)  # fmt: skip
     if args.format == "markdown":
         print(compare.to_markdown(results, base_name, cur_name, args.threshold), end="")
     elif args.format == "json":
@@ -509,6 +513,7 @@ def cmd_compare(args: argparse.Namespace, console: Console) -> int:
         bad = compare.regressed(results)
         if why:
             console.print(f"note: different machines ({why})", markup=False)
+        console.print(compare.drift_line(results).replace("`", ""), markup=False)
         console.print(f"{len(bad)} regression(s)" + (": " + ", ".join(c.key for c in bad)
                                                       if bad else ""), markup=False)  # fmt: skip
     return 1 if compare.regressed(results) else 0

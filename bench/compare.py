@@ -15,6 +15,7 @@ threshold. Accuracy: judged against the seed-to-seed spread of that model and su
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -36,6 +37,8 @@ class CellComparison:
     p_value: float | None = None  # Holm-adjusted over the comparison's cells
     speed_verdict: str | None = None
     speed_method: str | None = None
+    throughput_change_raw: float | None = None  # before taking off the machine's drift
+    machine_change: float | None = None  # run-wide throughput change the cell was judged against
     memory_base: int | None = None
     memory_current: int | None = None
     memory_change: float | None = None
@@ -54,8 +57,10 @@ def compare_cell(
     current: dict[str, Any] | None,
     threshold: float,
     memory_threshold: float,
+    drift: float = 0.0,
 ) -> CellComparison:
-    """One cell's verdict, its speed p-value not yet adjusted for the other cells."""
+    """One cell's verdict, its speed p-value not yet adjusted for the other cells; ``drift`` is
+    the machine's run-wide log step-time change, taken off before judging speed."""
     key = (current or base or {}).get("key", "?")
     if base is None or current is None:
         which = "base" if base is None else "current"
@@ -72,7 +77,9 @@ def compare_cell(
     out = CellComparison(key, "unchanged")
     b_passes, c_passes = timing.passes(base), timing.passes(current)
     if b_passes and c_passes and _enough(b_passes) and _enough(c_passes):
-        speed = stats.compare_passes(b_passes, c_passes, threshold=threshold)
+        speed = stats.compare_passes(b_passes, c_passes, threshold=threshold, offset=drift)
+        out.throughput_change_raw = math.exp(-stats.log_change(b_passes, c_passes)) - 1
+        out.machine_change = math.exp(-drift) - 1
         # step-time ratio r → throughput change 1/r − 1 (the interval flips)
         out.throughput_change = 1 / (1 + speed["change"]) - 1
         out.throughput_ci = (1 / (1 + speed["ci_high"]) - 1, 1 / (1 + speed["ci_low"]) - 1)
@@ -109,16 +116,34 @@ def _overall(out: CellComparison, memory_threshold: float) -> str:
     return "unchanged"
 
 
+def drift(base: list[dict[str, Any]], current: list[dict[str, Any]]) -> float:
+    """The machine's run-wide log step-time change between two runs (see
+    :func:`bench.stats.machine_drift`), over the cells that finished in both."""
+    b = {r["key"]: r for r in base if r.get("status") == "ok"}
+    changes = []
+    for r in current:
+        if r.get("status") != "ok" or r["key"] not in b:
+            continue
+        bp, cp = timing.passes(b[r["key"]]), timing.passes(r)
+        if bp and cp and _enough(bp) and _enough(cp):
+            changes.append(stats.log_change(bp, cp))
+    return stats.machine_drift(changes)
+
+
 def compare_runs(
     base: list[dict[str, Any]],
     current: list[dict[str, Any]],
     threshold: float = 0.05,
     memory_threshold: float = 0.10,
+    drift_correction: bool = True,
 ) -> list[CellComparison]:
+    """Every cell's verdict. With ``drift_correction`` each cell's speed is judged relative to
+    the median change of all cells (the machine's drift); the raw change is kept beside it."""
     b = {r["key"]: r for r in base}
     c = {r["key"]: r for r in current}
     keys = list(dict.fromkeys([*c, *b]))
-    out = [compare_cell(b.get(k), c.get(k), threshold, memory_threshold) for k in keys]
+    shift = drift(base, current) if drift_correction else 0.0
+    out = [compare_cell(b.get(k), c.get(k), threshold, memory_threshold, shift) for k in keys]
     judged = [x for x in out if x.p_value is not None and x.throughput_ci is not None]
     for x, p_adjusted in zip(judged, stats.holm([x.p_value for x in judged]), strict=True):
         x.p_value = p_adjusted
@@ -174,13 +199,27 @@ def rows(comparisons: list[CellComparison]) -> list[list[str]]:
         )
         out.append([
             c.key, c.verdict, f"{_num(c.throughput_base)} → {_num(c.throughput_current)}",
-            _pct(c.throughput_change), ci, "—" if c.p_value is None else f"{c.p_value:.2g}",
+            _pct(c.throughput_change_raw), _pct(c.throughput_change), ci,
+            "—" if c.p_value is None else f"{c.p_value:.2g}",
             f"{mem} ({_pct(c.memory_change)})", acc, c.note,
         ])  # fmt: skip
     return out
 
 
-HEADER = ["cell", "verdict", "samples/s", "change", "95% CI", "p", "peak RSS", "accuracy", "note"]
+HEADER = ["cell", "verdict", "samples/s", "raw change", "vs machine", "95% CI", "p", "peak RSS",
+          "accuracy", "note"]  # fmt: skip
+
+
+def drift_line(comparisons: list[CellComparison]) -> str:
+    """One sentence on the machine's run-wide drift the cells were judged against."""
+    change = next((c.machine_change for c in comparisons if c.machine_change is not None), None)
+    if change is None or change == 0.0:
+        return "Cells are judged on their raw change (no drift correction)."
+    return (
+        f"All cells together ran {change:+.1%} (median over the cells): the machine's drift, or "
+        "a change common to every framework and model. Each cell is judged on its change "
+        "relative to that (`--no-drift-correction` judges raw changes)."
+    )
 
 
 def _methods(comparisons: list[CellComparison]) -> str:
@@ -210,6 +249,8 @@ def to_markdown(
         f"Threshold {threshold:.0%}; a change counts when it is beyond the threshold, "
         "significant after a Holm adjustment over the cells and its 95% CI excludes 0. "
         f"Speed evidence: {_methods(comparisons)}. Accuracy against the seed-to-seed spread.",
+        "",
+        drift_line(comparisons),
         "",
         "| " + " | ".join(HEADER) + " |",
         "|" + "---|" * len(HEADER),

@@ -277,26 +277,39 @@ def summarize_steps(
     if sizes is not None and len(sizes) >= 5:
         rounds = np.repeat(np.arange(len(sizes)), sizes)
     ci = median_ci(timed, confidence=confidence, n_boot=n_boot, seed=seed, rounds=rounds)
-    median = batch_size / ci["median"]
-    lo, hi = batch_size / ci["ci_high"], batch_size / ci["ci_low"]
+    step_time = {"median": ci["median"], "ci_low": ci["ci_low"], "ci_high": ci["ci_high"]}
+    counts = {"n_steps": int(timed.size), "n_rounds": len(sizes) if sizes is not None else 1}
+    return {
+        "throughput": _throughput(
+            step_time, batch_size, confidence, target_relative_half_width, counts, ci["method"]
+        ),
+        "step_latency_ms": latency_summary(timed),
+        "step_time_s": step_time,
+    }
+
+
+def _throughput(
+    step_time: dict[str, float],
+    batch_size: int,
+    confidence: float,
+    target: float,
+    counts: dict[str, Any],
+    method: str,
+) -> dict[str, Any]:
+    """The record's throughput fields from a median step time and its interval (seconds)."""
+    median = batch_size / step_time["median"]
+    lo, hi = batch_size / step_time["ci_high"], batch_size / step_time["ci_low"]
     half = (hi - lo) / 2 / median
-    throughput = {
+    return {
         "median": float(median),
         "ci_low": float(lo),
         "ci_high": float(hi),
         "ci_level": confidence,
         "unit": "samples/s",
-        "n_steps": int(timed.size),
-        "n_rounds": len(sizes) if sizes is not None else 1,
-        "method": ci["method"],
-        "converged": bool(half <= target_relative_half_width),
+        **counts,
+        "method": method,
+        "converged": bool(half <= target),
         "relative_half_width": float(half),
-    }
-    step_time = {"median": ci["median"], "ci_low": ci["ci_low"], "ci_high": ci["ci_high"]}
-    return {
-        "throughput": throughput,
-        "step_latency_ms": latency_summary(timed),
-        "step_time_s": step_time,
     }
 
 
@@ -366,26 +379,20 @@ def summarize_passes(
         raise ValueError(f"batch_size must be positive, got {batch_size}")
     medians = pass_medians(passes)
     centre, lo, hi = log_mean_ci(medians, confidence)
-    median, t_lo, t_hi = batch_size / centre, batch_size / hi, batch_size / lo
-    half = (t_hi - t_lo) / 2 / median
-    throughput = {
-        "median": float(median),
-        "ci_low": float(t_lo),
-        "ci_high": float(t_hi),
-        "ci_level": confidence,
-        "unit": "samples/s",
+    step_time = {"median": centre, "ci_low": lo, "ci_high": hi}
+    counts = {
         "n_steps": int(steps.size),
         "n_rounds": len(rounds),
         "n_passes": len(passes),
         "pass_medians": [float(batch_size / m) for m in medians],
-        "method": f"t interval over {len(passes)} timing passes (median step time of each)",
-        "converged": bool(half <= target_relative_half_width),
-        "relative_half_width": float(half),
     }
+    method = f"t interval over {len(passes)} timing passes (median step time of each)"
     return {
-        "throughput": throughput,
+        "throughput": _throughput(
+            step_time, batch_size, confidence, target_relative_half_width, counts, method
+        ),
         "step_latency_ms": latency_summary(steps),
-        "step_time_s": {"median": centre, "ci_low": lo, "ci_high": hi},
+        "step_time_s": step_time,
     }
 
 
@@ -598,6 +605,7 @@ def compare_passes(
     confidence: float = 0.95,
     n_boot: int = 2000,
     seed: int = 0,
+    offset: float = 0.0,
 ) -> dict[str, Any]:
     """Relative change of one cell's step time between two runs, each timed in passes.
 
@@ -608,17 +616,22 @@ def compare_passes(
     (thousands of them) called every cell of ten same-code comparisons significant. With one
     pass on either side (older runs, imported benchmarks) this falls back to
     :func:`compare_samples` on the pooled steps. Same return shape as that function.
+
+    ``offset`` (natural log of a step-time ratio) is taken off the current run before judging:
+    the run-wide drift of the machine (:func:`machine_drift`), so the change reported is the
+    cell's change relative to every other cell of the comparison.
     """
     from scipy.stats import ttest_ind
 
     if not base or not current:
         raise ValueError("compare_passes: both sides need at least one pass")
+    scale = math.exp(-offset)
     if len(base) < 2 or len(current) < 2:
         b = np.concatenate([r for p in base for r in p])
-        c = np.concatenate([r for p in current for r in p])
+        c = np.concatenate([r for p in current for r in p]) * scale
         return compare_samples(b, c, threshold, alpha, confidence, n_boot, seed)
     _check_confidence(confidence)
-    x, y = np.log(pass_medians(base)), np.log(pass_medians(current))
+    x, y = np.log(pass_medians(base)), np.log(pass_medians(current)) - offset
     diff = float(y.mean() - x.mean())
     vx, vy = x.var(ddof=1) / x.size, y.var(ddof=1) / y.size
     se = math.sqrt(vx + vy)
@@ -641,6 +654,25 @@ def compare_passes(
         "n_current": int(y.size),
         "method": f"Welch t on log median step time of {x.size} vs {y.size} passes",
     }
+
+
+def log_change(base: list[list[np.ndarray]], current: list[list[np.ndarray]]) -> float:
+    """Natural log of the step-time ratio current/base: geometric means of the pass medians."""
+    return float(np.log(pass_medians(current)).mean() - np.log(pass_medians(base)).mean())
+
+
+def machine_drift(log_changes: list[float], min_cells: int = 6) -> float:
+    """The run-wide change shared by the cells of a comparison: the median of their log changes.
+
+    Measured on a shared 2-core VM, the whole machine ran 5-26 % slower or faster from one
+    quick-suite run to another a few minutes later, every framework and model together; judged
+    cell by cell, that drift made same-code comparisons report regressions of 33-37 %. The median
+    over cells follows such a shared move and ignores a real change confined to fewer than half
+    of them (one framework, one model). 0 when there are fewer than ``min_cells`` cells.
+    """
+    if len(log_changes) < min_cells:
+        return 0.0
+    return float(np.median(log_changes))
 
 
 def holm(p_values: list[float]) -> list[float]:

@@ -2,7 +2,7 @@
 
 For each framework and model, one child process holds the cell the suite's worker builds
 (``bench.worker.Worker``, the same code path as ``bench run``) and trains it in alternating
-rounds (bare, suite, suite, bare, ...) on the same batches:
+rounds of BLOCK steps (bare, suite, suite, bare, ...) on the same batches:
 
 * bare: the framework's model and optimizer driven by a plain loop with no harness — no
   per-step timer, no learning-rate table, no loss collection; only a clock read every BLOCK
@@ -11,13 +11,15 @@ rounds (bare, suite, suite, bare, ...) on the same batches:
 
 Both run in one process on one model object, so the comparison sees the harness and nothing
 else: two processes differ by a few percent on their own (thread placement, allocator state),
-which an earlier two-process version of this script could not tell from overhead. Both are
-reduced to the same statistic: throughput of blocks of BLOCK consecutive steps (the suite's
-per-step times summed per block), median over all blocks, and a paired interval over rounds
+which an earlier two-process version of this script could not tell from overhead. Rounds are
+one block long so that each suite block has a bare neighbour a few milliseconds away: with
+200-step rounds, the machine's drift left a ±5% interval on the ratio. Both are reduced to the
+same statistic: the time of a block of BLOCK consecutive steps (the suite's per-step times
+summed), median over blocks, with a paired interval over neighbouring blocks
 (:func:`bench.stats.ratio_ci`). The ratio suite/bare is the harness's cost (or bias) in the
 figures it reports; the target is within 1%.
 
-    .venv/bin/python benchmarks/overhead.py [--rounds 30] [--steps 200] [--threads N]
+    .venv/bin/python benchmarks/overhead.py [--rounds 400] [--threads N]
 """
 
 from __future__ import annotations
@@ -97,7 +99,8 @@ def server(conn: Any, framework: str, settings: dict[str, Any], inputs: dict[str
             conn.send(BARE[framework](cell.model, cell.x_train[idx], cell.y_train[idx]))
 
 
-def measure(framework: str, model: str, rounds: int, steps: int, settings: Settings) -> dict:
+def measure(framework: str, model: str, rounds: int, settings: Settings) -> dict:
+    steps = BLOCK
     recipe = replace(catalog.PAPER_RECIPE, steps=rounds * steps + 100)
     _, inputs = group_inputs(Cell(framework, model, "mnist1d", "overhead", recipe))
     ctx = mp.get_context("spawn")
@@ -121,8 +124,7 @@ def measure(framework: str, model: str, rounds: int, steps: int, settings: Setti
                     bare_rounds.append(reply)
                 else:
                     suite_steps.append(reply)
-                    blocks = [reply[i : i + BLOCK].sum() for i in range(0, len(reply), BLOCK)]
-                    suite_rounds.append(np.array(blocks))
+                    suite_rounds.append(np.array([reply.sum()]))
     finally:
         parent.send(None)
         proc.join(30)
@@ -136,21 +138,20 @@ def measure(framework: str, model: str, rounds: int, steps: int, settings: Setti
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=30)
-    parser.add_argument("--steps", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=400)
     parser.add_argument("--threads", type=int, default=environment.usable_cores())
     parser.add_argument("--frameworks", default="torch,tf")
     parser.add_argument("--models", default="mlp,cnn")
     args = parser.parse_args()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     settings = Settings(threads=args.threads, interop_threads=1)
-    print(f"harness overhead: {args.rounds} alternating rounds of {args.steps} steps, blocks of "
-          f"{BLOCK} steps, batch 100, {args.threads} threads")  # fmt: skip
+    print(f"harness overhead: {args.rounds} alternating rounds of {BLOCK} steps each for the "
+          f"bare loop and the suite, batch 100, {args.threads} threads")  # fmt: skip
     print(f"{'framework':<10}{'model':<8}{'bare samples/s':>16}{'suite samples/s':>17}"
           f"{'suite/bare':>12}{'95% CI':>18}{'reported (median step)':>25}")  # fmt: skip
     for framework in args.frameworks.split(","):
         for model in args.models.split(","):
-            m = measure(framework, model, args.rounds, args.steps, settings)
+            m = measure(framework, model, args.rounds, settings)
             print(f"{framework:<10}{model:<8}{m['bare']:>16,.0f}{m['suite']:>17,.0f}"
                   f"{m['ratio']:>12.4f}{m['low']:>9.4f}–{m['high']:<8.4f}"
                   f"{m['reported']:>25,.0f}", flush=True)  # fmt: skip

@@ -31,8 +31,11 @@ def _edit(run: Path, key: str, **changes: float) -> None:
     for r in records:
         if r["key"] != key:
             continue
-        for p in r["timing_passes"]:
-            p["step_times_s"] = [t * changes.get("time", 1.0) for t in p["step_times_s"]]
+        scale = changes.get("time", 1.0)
+        for p in r.get("timing_passes") or []:
+            p["step_times_s"] = [t * scale for t in p["step_times_s"]]
+        if not r.get("timing_passes"):  # digits cells: the training steps are the timing
+            r["step_times_s"] = [t * scale for t in r["step_times_s"]]
         r["throughput"], r["step_latency_ms"] = speed(r, r["recipe"]["batch_size"])
         r["peak_rss_bytes"] = int(r["peak_rss_bytes"] * changes.get("rss", 1.0))
     run_dir.results_path.write_text("".join(json.dumps(r) + "\n" for r in records))
@@ -70,7 +73,8 @@ def test_memory_and_holm_adjusted_p_values(tmp_path: Path) -> None:
     b, c = RunDir(base).records(), RunDir(current).records()
     out = {x.key: x for x in compare.compare_runs(b, c)}
     assert out["tf/mlp/mnist1d"].verdict == "hungrier"
-    raw = {x.key: x.p_value for x in (compare.compare_cell(bb, cc, 0.05, 0.10)
+    shift = compare.drift(b, c)
+    raw = {x.key: x.p_value for x in (compare.compare_cell(bb, cc, 0.05, 0.10, shift)
                                       for bb, cc in zip(b, c, strict=True))}  # fmt: skip
     adjusted = [out[k].p_value for k in raw if raw[k] is not None]
     assert all(a >= r for a, r in zip(adjusted, [v for v in raw.values() if v is not None],
@@ -89,3 +93,23 @@ def test_json_lists_the_regressed_cells(tmp_path: Path, capsys: pytest.CaptureFi
     cell = next(x for x in data["cells"] if x["key"] == SLOW)
     assert cell["speed_verdict"] == "slower" and cell["speed_method"].startswith("Welch")
     assert cli.main(["compare", str(base), str(base), "--format", "json"]) == 0
+
+
+def test_machine_drift_is_taken_off_and_a_real_slowdown_still_shows(tmp_path: Path) -> None:
+    """The whole machine 25 % slower in the current run (every cell), one cell 40 % slower on
+    top: judged raw, other cells regress too; judged against the drift, only that cell."""
+    base, current = _runs(tmp_path)
+    for r in RunDir(current).records():
+        _edit(current, r["key"], time=1.25)
+    _edit(current, SLOW, time=1.4)
+    b, c = RunDir(base).records(), RunDir(current).records()
+    raw = compare.regressed(compare.compare_runs(b, c, drift_correction=False))
+    assert len(raw) > 1 and SLOW in [x.key for x in raw]
+    judged = compare.compare_runs(b, c)
+    assert [x.key for x in compare.regressed(judged)] == [SLOW]
+    cell = next(x for x in judged if x.key == SLOW)
+    # the two fake runs also differ by their own pass-to-pass noise (sd 4 %), hence the margins
+    assert cell.machine_change == pytest.approx(1 / 1.25 - 1, abs=0.06)
+    assert cell.throughput_change_raw == pytest.approx(1 / (1.25 * 1.4) - 1, abs=0.08)
+    assert cell.throughput_change == pytest.approx(1 / 1.4 - 1, abs=0.08)
+    assert f"{cell.machine_change:+.1%}" in compare.drift_line(judged)
