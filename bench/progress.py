@@ -19,9 +19,11 @@ def outcome(record: dict[str, Any]) -> str:
     if record["status"] != "ok":
         return f"{record['status'].upper()}: {record.get('error') or ''}"
     tp = record.get("throughput") or {}
+    # Finished training; the timing passes (if any) come later and give the table's figure.
+    where = "" if tp.get("n_passes") else " while training"
     return (
         f"acc {_fmt(record.get('test_accuracy'), '.1%')}  "
-        f"{_fmt(tp.get('median'), ',.0f')} samples/s  "
+        f"{_fmt(tp.get('median'), ',.0f')} samples/s{where}  "
         f"peak RSS {_fmt(record.get('peak_rss_bytes'), ',.0f', 1 / 2**20, ' MiB')}"
     )
 
