@@ -110,3 +110,14 @@ def numpy_step(opt: str, args: dict, w: np.ndarray, g: np.ndarray, st: dict, t: 
         return w - lr * g / (np.sqrt(st["s"]) + args["eps"])
     st["v"] = args["alpha"] * st.get("v", 0) + (1 - args["alpha"]) * g * g
     return w - lr * g / (np.sqrt(st["v"]) + args["eps"])
+
+
+def mlp_batches(steps: int) -> tuple[ModelSpec, np.ndarray, np.ndarray]:
+    """``steps`` batches of 100 MNIST-1D training samples in the suite's batch order (seed 0)."""
+    from bench.data import batch_order
+
+    spec = model_spec("mlp", "mnist1d")
+    data = load("mnist1d")
+    order = batch_order(len(data.y_train), 100, steps, seed=0)
+    x = as_model_input(data.x_train[order.ravel()], spec.input_shape).reshape(steps, 100, -1)
+    return spec, x, data.y_train[order]
