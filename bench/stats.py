@@ -185,7 +185,7 @@ def median_ci_order_stat(x: np.ndarray, confidence: float = 0.95) -> tuple[float
 # one cell: throughput and latency
 
 
-def _timed_rounds(n_total: int, round_sizes: list[int] | None, warmup: int) -> list[int] | None:
+def timed_round_sizes(n_total: int, round_sizes: list[int] | None, warmup: int) -> list[int] | None:
     """Round sizes of the timed steps only, warm-up taken off the first rounds.
 
     ``round_sizes`` may cover every step (warm-up included, as ``step_times_s`` does) or only
@@ -271,7 +271,7 @@ def summarize_steps(
         raise ValueError("summarize_steps: step times must be positive")
     if warmup >= steps.size:
         raise ValueError(f"summarize_steps: {steps.size} steps leave none after {warmup} warm-up")
-    sizes = _timed_rounds(steps.size, round_sizes, warmup)
+    sizes = timed_round_sizes(steps.size, round_sizes, warmup)
     timed = steps[warmup:]
     rounds = None
     if sizes is not None and len(sizes) >= 5:

@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from bench import stats
+
 Rounds = list[np.ndarray]
 
 
@@ -39,17 +41,11 @@ def split_rounds(times: Any, sizes: Any, warmup: int) -> Rounds | None:
     warmup = max(int(warmup or 0), 0)
     if sizes is None or (isinstance(sizes, list) and not sizes):
         sizes = [len(steps) - warmup]
-    if not all(isinstance(s, int | np.integer) and s >= 0 for s in sizes):
+    if not all(isinstance(s, int | np.integer) for s in sizes):
         return None
-    sizes = [int(s) for s in sizes]
-    if sum(sizes) == len(steps):
-        cut, left = [], warmup
-        for s in sizes:
-            drop = min(left, s)
-            left -= drop
-            cut.append(s - drop)
-        sizes = cut
-    elif sum(sizes) != len(steps) - warmup:
+    try:
+        sizes = stats.timed_round_sizes(len(steps), [int(s) for s in sizes], warmup) or []
+    except ValueError:  # negative sizes, or sizes that do not add up
         return None
     timed = steps[warmup:]
     out = [r for r in np.split(timed, np.cumsum(sizes)[:-1]) if r.size]
