@@ -260,6 +260,14 @@ def _curve(record: Record) -> dict[str, np.ndarray] | None:
     }
 
 
+def _level(ax: Any, y: float, text: str, side: str, color: str, style: str, ink: str) -> None:
+    """A horizontal reference line (the paper's accuracy, the target) labelled at one end."""
+    ax.axhline(y, color=color, linestyle=style, linewidth=1)
+    x = 0.995 if side == "right" else 0.005
+    ax.annotate(text, (x, y), xycoords=("axes fraction", "data"), ha=side, va="bottom",
+                fontsize=7, color=ink, bbox=_LABEL_BOX)  # fmt: skip
+
+
 def curves_chart(run: Run, model: str, dataset: str, colors: dict[str, str]) -> Figure:
     fig = Figure(figsize=(11, 3.3), layout="constrained")
     by_step, by_time, loss = fig.subplots(1, 3)
@@ -290,29 +298,9 @@ def curves_chart(run: Run, model: str, dataset: str, colors: dict[str, str]) -> 
     target = ACCURACY_TARGETS.get((model, dataset))
     for ax in (by_step, by_time):
         if paper is not None:
-            ax.axhline(paper, color="#52606d", linestyle="--", linewidth=1)
-            ax.annotate(
-                f"paper {paper:.0%}",
-                (0.995, paper),
-                xycoords=("axes fraction", "data"),
-                ha="right",
-                va="bottom",
-                fontsize=7,
-                color="#52606d",
-                bbox=_LABEL_BOX,
-            )
+            _level(ax, paper, f"paper {paper:.0%}", "right", "#52606d", "--", "#52606d")
         if target is not None:
-            ax.axhline(target, color="#9aa5b1", linestyle=":", linewidth=1)
-            ax.annotate(
-                f"target {target:.0%}",
-                (0.005, target),
-                xycoords=("axes fraction", "data"),
-                ha="left",
-                va="bottom",
-                fontsize=7,
-                color="#7b8794",
-                bbox=_LABEL_BOX,
-            )
+            _level(ax, target, f"target {target:.0%}", "left", "#9aa5b1", ":", "#7b8794")
         ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
         ax.set_ylabel("test accuracy")
     by_step.set_xlabel("step")
