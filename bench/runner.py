@@ -143,6 +143,7 @@ class Runner:
         self.on_worker_started = on_worker_started
         self.history = history
         self.trained: dict[str, CellProgress] = {}  # cells that finished training, for passes
+        self.inputs: dict[str, tuple[ModelSpec, dict[str, Any]]] = {}  # per group, built once
 
     def run(self, cells: list[Cell]) -> list[dict[str, Any]]:
         records: list[dict[str, Any]] = []
@@ -176,7 +177,7 @@ class Runner:
 
     def _run_group(self, cells: list[Cell]) -> list[dict[str, Any]]:
         first = cells[0]
-        spec, inputs = group_inputs(first)
+        spec, inputs = self.inputs[first.group] = group_inputs(first)
         recipe = first.recipe
         target = catalog.ACCURACY_TARGETS.get((first.model, first.dataset))
         now = datetime.now(timezone.utc).isoformat(timespec="seconds")
@@ -234,7 +235,7 @@ class Runner:
         weights, then interleaved rounds with a rotating order until ``pass_seconds`` (and at
         least ``pass_min_rounds`` rounds). A failure here costs the cell this pass only; its
         training results stand and the record says what happened."""
-        spec, inputs = group_inputs(members[0].cell)
+        spec, inputs = self.inputs[members[0].cell.group]  # the training pass built them
         recipe = members[0].cell.recipe
         now = datetime.now(timezone.utc).isoformat(timespec="seconds")
         trials = []
