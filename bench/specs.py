@@ -12,7 +12,7 @@ from typing import Any
 #: Version of the result record written to results.jsonl. Readers refuse other versions.
 SCHEMA_VERSION = 1
 
-OPTIMIZERS = ("sgd", "momentum", "adam", "adagrad", "rmsprop")
+OPTIMIZERS = ("sgd", "momentum", "adam", "adamw", "adagrad", "rmsprop")
 SCHEDULES = ("constant", "step", "cosine", "warmup_cosine", "warmup_step")
 
 
@@ -48,7 +48,10 @@ class Recipe:
     (docs/recipes.md writes every one out).
 
     ``decay_exclusions``: biases and BatchNorm gamma/beta get no weight decay
-    (:func:`bench.recipes.decays`). ``label_smoothing``: torch's formula, training loss only.
+    (:func:`bench.recipes.decays`). ``weight_decay`` is coupled L2 (added to the gradient) for
+    every optimizer but ``adamw``, where it is decoupled (``w *= 1 - lr·wd``), as torch's classes.
+    ``label_smoothing``: torch's formula, training loss only. ``clip_grad_norm``: the gradients'
+    global L2 norm is clipped to it with torch's ``clip_grad_norm_`` formula (0 = off).
     ``warmup_steps`` is the number of *timed* steps dropped as warm-up, not a learning-rate
     warm-up: that one is ``schedule_args["warmup_steps"]`` of the ``warmup_*`` schedules.
     """
@@ -65,6 +68,7 @@ class Recipe:
     warmup_steps: int = 10
     decay_exclusions: bool = False
     label_smoothing: float = 0.0
+    clip_grad_norm: float = 0.0
 
     def __post_init__(self) -> None:
         if self.optimizer not in OPTIMIZERS:
@@ -77,6 +81,8 @@ class Recipe:
         if self.schedule in WARMUP_SCHEDULES:  # older schedules keep their records as they were
             sched = {**default_schedule_args(self.schedule, self.steps), **self.schedule_args}
             object.__setattr__(self, "schedule_args", sched)
+        if self.clip_grad_norm < 0:
+            raise ValueError(f"clip_grad_norm must be >= 0 (0 = off), got {self.clip_grad_norm}")
         if not 0.0 <= self.label_smoothing < 1.0:
             raise ValueError(f"label_smoothing must be in [0, 1), got {self.label_smoothing}")
 
@@ -97,6 +103,7 @@ def default_optimizer_args(optimizer: str) -> dict[str, Any]:
         "sgd": {},
         "momentum": {"momentum": 0.9, "nesterov": False},
         "adam": {"beta1": 0.9, "beta2": 0.999, "eps": 1e-8},
+        "adamw": {"beta1": 0.9, "beta2": 0.999, "eps": 1e-8},
         "adagrad": {"eps": 1e-10, "initial_accumulator": 0.0},
         "rmsprop": {"alpha": 0.99, "eps": 1e-8},
     }[optimizer]

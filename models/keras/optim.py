@@ -51,6 +51,7 @@ class TorchArithmetic(keras.optimizers.Optimizer):
         "sgd": (),
         "momentum": ("buf",),
         "adam": ("m", "v"),
+        "adamw": ("m", "v"),
         "adagrad": ("s",),
         "rmsprop": ("v",),
     }
@@ -63,6 +64,7 @@ class TorchArithmetic(keras.optimizers.Optimizer):
         args: dict[str, Any],
         name: str = "torch",
         no_decay: Iterable[keras.Variable] = (),
+        max_grad_norm: float = 0.0,
     ) -> None:
         if rule not in self.SLOTS:
             raise ValueError(f"unknown optimizer {rule!r}; choose from {sorted(self.SLOTS)}")
@@ -71,6 +73,7 @@ class TorchArithmetic(keras.optimizers.Optimizer):
         self.l2 = float(l2)
         self.args = {k: float(v) for k, v in args.items()}
         self._no_decay_keys = {self._var_key(v) for v in no_decay}
+        self.max_grad_norm = float(max_grad_norm)
 
     def build(self, variables: list[keras.Variable]) -> None:
         if self.built:
@@ -93,7 +96,9 @@ class TorchArithmetic(keras.optimizers.Optimizer):
         lr = ops.cast(learning_rate, variable.dtype)
         g = ops.cast(gradient, variable.dtype)
         i = self._get_variable_index(variable)
-        if self._l2[i]:
+        if self._l2[i] and self.rule == "adamw":  # decoupled, as torch.AdamW: w *= 1 - lr·wd
+            self.assign(variable, ops.multiply(variable, 1.0 - lr * self._l2[i]))
+        elif self._l2[i]:
             g = ops.add(g, ops.multiply(self._l2[i], variable))
         a = self.args
         if self.rule == "sgd":
@@ -107,7 +112,7 @@ class TorchArithmetic(keras.optimizers.Optimizer):
                 self.assign_sub(variable, ops.multiply(lr, step))
             else:
                 self.assign_sub(variable, ops.multiply(lr, buf))
-        elif self.rule == "adam":
+        elif self.rule in ("adam", "adamw"):
             m, v = self.slots["m"][i], self.slots["v"][i]
             b1, b2 = a["beta1"], a["beta2"]
             t = ops.cast(self.iterations + 1, variable.dtype)
@@ -131,9 +136,19 @@ class TorchArithmetic(keras.optimizers.Optimizer):
             step = ops.divide(g, ops.add(ops.sqrt(v), a["eps"]))
             self.assign_sub(variable, ops.multiply(lr, step))
 
+    def _clip_gradients(self, grads: list[Any]) -> list[Any]:
+        """torch's clip_grad_norm_ (Keras's ``global_clipnorm`` has no 1e-6 and stays None):
+        g·min(1, max_norm / (‖g‖₂ + 1e-6)), before the coupled L2 term is added."""
+        if self.max_grad_norm <= 0:
+            return grads
+        present = [g for g in grads if g is not None]
+        norm = ops.sqrt(ops.sum(ops.stack([ops.sum(ops.square(g)) for g in present])))
+        scale = ops.minimum(self.max_grad_norm / (norm + 1e-6), 1.0)
+        return [None if g is None else ops.multiply(g, ops.cast(scale, g.dtype)) for g in grads]
+
     def get_config(self) -> dict[str, Any]:
         config = super().get_config()
-        config.update(rule=self.rule, l2=self.l2, args=self.args)
+        config.update(rule=self.rule, l2=self.l2, args=self.args, max_grad_norm=self.max_grad_norm)
         return config
 
 
@@ -151,15 +166,23 @@ def make(
     each decayed variable's regularizer, ``L2(wd / 2)`` (gradient ``wd·w``, torch's coupled
     term): the way Keras users write L2 (``kernel_regularizer``). The penalty is then part of
     the loss ``fit`` logs. This mutates the variables, so use it on a model built for stock runs.
+    ``adamw`` is keras.optimizers.AdamW (decoupled, the same formula as torch's) with the
+    excluded variables given to ``exclude_from_weight_decay``. Clipping is Keras's
+    ``global_clipnorm`` (scale max_norm / max(‖g‖₂, max_norm), no 1e-6, and the L2 penalty's
+    gradient is inside the clipped gradient).
     """
     named = [(n, v) for n, v in named_variables if v.trainable]
     flags = decayed([n for n, _ in named], recipe.decay_exclusions)
     if stock:
-        if recipe.weight_decay:
+        if recipe.weight_decay and recipe.optimizer != "adamw":
             for (_, v), flag in zip(named, flags, strict=True):
                 if flag:
                     v.regularizer = keras.regularizers.L2(recipe.weight_decay / 2)
-        return stock_keras_optimizer(recipe, lr)
+        stock_opt = stock_keras_optimizer(recipe, lr)
+        if recipe.optimizer == "adamw":
+            excluded = [v for (_, v), flag in zip(named, flags, strict=True) if not flag]
+            stock_opt.exclude_from_weight_decay(var_list=excluded)
+        return stock_opt
     no_decay = [v for (_, v), flag in zip(named, flags, strict=True) if not flag]
     return TorchArithmetic(
         recipe.optimizer,
@@ -167,11 +190,15 @@ def make(
         recipe.weight_decay,
         recipe.optimizer_args,
         no_decay=no_decay,
+        max_grad_norm=recipe.clip_grad_norm,
     )
 
 
-def stock_keras_optimizer(recipe: Recipe, lr: np.ndarray) -> keras.optimizers.Optimizer:
-    """``keras.optimizers.*`` with the recipe's hyper-parameters mapped, no weight decay.
+def stock_keras_optimizer(
+    recipe: Recipe, lr: np.ndarray, clip: bool = True
+) -> keras.optimizers.Optimizer:
+    """``keras.optimizers.*`` with the recipe's hyper-parameters mapped; no weight decay but
+    AdamW's (decoupled, the recipe's), clipping as Keras's ``global_clipnorm`` where asked.
 
     Formulas that differ from torch's (docs/recipes.md): Adam's eps is added to sqrt(v) before
     the bias correction (Keras: lr·sqrt(1−b2^t)/(1−b1^t)·m/(sqrt(v)+eps)); Adagrad and RMSprop
@@ -180,7 +207,8 @@ def stock_keras_optimizer(recipe: Recipe, lr: np.ndarray) -> keras.optimizers.Op
     """
     a = recipe.optimizer_args
     rate = LrTable(lr)
-    common: dict[str, Any] = {"clipnorm": None, "global_clipnorm": None, "use_ema": False}
+    max_norm = float(recipe.clip_grad_norm) if clip and recipe.clip_grad_norm > 0 else None
+    common: dict[str, Any] = {"clipnorm": None, "global_clipnorm": max_norm, "use_ema": False}
     if recipe.optimizer in ("sgd", "momentum"):
         return keras.optimizers.SGD(
             learning_rate=rate,
@@ -191,6 +219,16 @@ def stock_keras_optimizer(recipe: Recipe, lr: np.ndarray) -> keras.optimizers.Op
     if recipe.optimizer == "adam":
         return keras.optimizers.Adam(
             learning_rate=rate,
+            beta_1=float(a["beta1"]),
+            beta_2=float(a["beta2"]),
+            epsilon=float(a["eps"]),
+            amsgrad=False,
+            **common,
+        )
+    if recipe.optimizer == "adamw":
+        return keras.optimizers.AdamW(
+            learning_rate=rate,
+            weight_decay=float(recipe.weight_decay),
             beta_1=float(a["beta1"]),
             beta_2=float(a["beta2"]),
             epsilon=float(a["eps"]),

@@ -42,12 +42,13 @@ class TorchFormulaOptimizer(tf.Module):
     ) -> None:
         super().__init__(name="optimizer")
         self.kind = recipe.optimizer
+        self.max_norm = float(recipe.clip_grad_norm)
         self.args = recipe.optimizer_args
         self.weight_decay = float(recipe.weight_decay)
         self.decayed = {v.ref() for v in variables} if decayed is None else set(decayed)
         self.lr_table = tf.constant(np.asarray(lr, np.float32).ravel())
         self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
-        slots = {"momentum": 1, "adam": 2, "adagrad": 1, "rmsprop": 1}.get(self.kind, 0)
+        slots = {"momentum": 1, "adam": 2, "adamw": 2, "adagrad": 1, "rmsprop": 1}.get(self.kind, 0)
         init = float(self.args.get("initial_accumulator", 0.0)) if self.kind == "adagrad" else 0.0
         self.slots = {
             v.ref(): [tf.Variable(tf.fill(v.shape, init), trainable=False) for _ in range(slots)]
@@ -58,9 +59,14 @@ class TorchFormulaOptimizer(tf.Module):
         last = tf.cast(tf.size(self.lr_table) - 1, tf.int64)
         lr = tf.gather(self.lr_table, tf.minimum(self.step, last))
         t = tf.cast(self.step + 1, tf.float32)
+        if self.max_norm > 0:
+            grads = clip_like_torch(grads, self.max_norm)
         for g, w in zip(grads, variables, strict=True):
             if self.weight_decay and w.ref() in self.decayed:
-                g = g + self.weight_decay * w  # coupled L2, as torch.optim
+                if self.kind == "adamw":
+                    w.assign(w * (1.0 - lr * self.weight_decay))  # decoupled, as torch.AdamW
+                else:
+                    g = g + self.weight_decay * w  # coupled L2, as torch.optim
             self._update(g, w, self.slots[w.ref()], lr, t)
         self.step.assign_add(1)
 
@@ -77,7 +83,7 @@ class TorchFormulaOptimizer(tf.Module):
                 w.assign_sub(lr * (g + a["momentum"] * buf))  # torch: g.add(buf, alpha=mu)
             else:
                 w.assign_sub(lr * buf)
-        elif self.kind == "adam":
+        elif self.kind in ("adam", "adamw"):
             m, v = slots
             b1, b2 = a["beta1"], a["beta2"]
             m.assign(b1 * m + (1.0 - b1) * g)
@@ -99,13 +105,24 @@ class TorchFormulaOptimizer(tf.Module):
             raise ValueError(f"unknown optimizer {self.kind!r}")
 
 
+def clip_like_torch(grads: list[tf.Tensor], max_norm: float) -> list[tf.Tensor]:
+    """torch's clip_grad_norm_: g·min(1, max_norm / (‖g‖₂ + 1e-6)), ‖g‖₂ over all tensors.
+    (tf.clip_by_global_norm scales by max_norm / max(‖g‖₂, max_norm): no 1e-6.)"""
+    norm = tf.norm(tf.stack([tf.norm(g) for g in grads]))
+    scale = tf.minimum(max_norm / (norm + 1e-6), 1.0)
+    return [g * scale for g in grads]
+
+
 class StockOptimizer(tf.Module):
     """``keras.optimizers.*`` (what ``tf.keras.optimizers`` is in TF ≥ 2.16) on tf.Variables.
 
     Same interface as :class:`TorchFormulaOptimizer` (``apply``, ``step``). The learning rate is
     the harness's table through a Keras schedule on the optimizer's own step counter. Coupled L2
     decay is added to the gradient before ``apply_gradients`` — what a TF custom loop does by
-    hand (Keras's ``weight_decay`` argument is decoupled, another formula).
+    hand (Keras's ``weight_decay`` argument is decoupled, another formula); ``adamw`` uses
+    keras.optimizers.AdamW's own decoupled decay with the excluded variables passed to
+    ``exclude_from_weight_decay``. Clipping is ``tf.clip_by_global_norm`` (TF's formula, no
+    1e-6), before the L2 term, as a TF custom loop writes it.
     """
 
     def __init__(
@@ -121,9 +138,13 @@ class StockOptimizer(tf.Module):
             )
         from models.keras.optim import stock_keras_optimizer
 
-        self.weight_decay = float(recipe.weight_decay)
+        self.weight_decay = float(recipe.weight_decay) if recipe.optimizer != "adamw" else 0.0
+        self.max_norm = float(recipe.clip_grad_norm)
         self.decayed = _decayed_refs(recipe, named_variables)
-        self.keras_optimizer = stock_keras_optimizer(recipe, lr)
+        self.keras_optimizer = stock_keras_optimizer(recipe, lr, clip=False)  # clipped here
+        if recipe.optimizer == "adamw":
+            excluded = [v for _, v in named_variables if v.ref() not in self.decayed]
+            self.keras_optimizer.exclude_from_weight_decay(var_list=excluded)
         self.keras_optimizer.build([v for _, v in named_variables])
 
     @property
@@ -131,6 +152,8 @@ class StockOptimizer(tf.Module):
         return self.keras_optimizer.iterations
 
     def apply(self, grads: list[tf.Tensor], variables: list[tf.Variable]) -> None:
+        if self.max_norm > 0:
+            grads, _ = tf.clip_by_global_norm(grads, self.max_norm)
         if self.weight_decay:
             grads = [
                 g + self.weight_decay * w if w.ref() in self.decayed else g

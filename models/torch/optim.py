@@ -8,6 +8,9 @@ optimizer, for speed figures) returns the very same objects as ``stock=False`` i
 
 Weight decay is given per parameter group: with ``recipe.decay_exclusions`` the biases and
 BatchNorm gamma/beta (:func:`bench.recipes.decays`) go to a group with ``weight_decay=0``.
+``recipe.clip_grad_norm`` > 0 clips with ``torch.nn.utils.clip_grad_norm_`` (scale
+min(1, max_norm / (norm + 1e-6)), before the optimizer adds coupled L2) from a step pre-hook,
+so the adapters' loops are unchanged.
 """
 
 from __future__ import annotations
@@ -53,8 +56,21 @@ def make(
     optimizer is torch.optim's default implementation already.
     """
     del stock  # the same torch.optim object either way (see the module docstring)
-    a = recipe.optimizer_args
     groups = param_groups(recipe, named_params)
+    opt = _optimizer(recipe, groups, lr)
+    if recipe.clip_grad_norm > 0:
+        params = [p for g in groups for p in g["params"]]
+        max_norm = float(recipe.clip_grad_norm)
+
+        def clip(optimizer: torch.optim.Optimizer, args: Any, kwargs: Any) -> None:
+            torch.nn.utils.clip_grad_norm_(params, max_norm, norm_type=2.0)
+
+        opt.register_step_pre_hook(clip)
+    return opt
+
+
+def _optimizer(recipe: Recipe, groups: list[dict[str, Any]], lr: float) -> torch.optim.Optimizer:
+    a = recipe.optimizer_args
     if recipe.optimizer == "sgd":
         return torch.optim.SGD(groups, lr=lr, momentum=0.0, dampening=0.0, nesterov=False)
     if recipe.optimizer == "momentum":
@@ -67,6 +83,14 @@ def make(
         )
     if recipe.optimizer == "adam":
         return torch.optim.Adam(
+            groups,
+            lr=lr,
+            betas=(float(a["beta1"]), float(a["beta2"])),
+            eps=float(a["eps"]),
+            amsgrad=False,
+        )
+    if recipe.optimizer == "adamw":  # decoupled: p *= 1 - lr·wd, then Adam without L2
+        return torch.optim.AdamW(
             groups,
             lr=lr,
             betas=(float(a["beta1"]), float(a["beta2"])),

@@ -54,6 +54,16 @@ def keras_sgd_momentum(
     return w
 
 
+def clip_global_norm(
+    g: dict[str, np.ndarray], max_norm: float, keras_form: bool = False
+) -> dict[str, np.ndarray]:
+    """torch.nn.utils.clip_grad_norm_: g·min(1, max_norm / (‖g‖₂ + 1e-6)) over all tensors;
+    ``keras_form``: Keras's/TF's clip_by_global_norm, g·max_norm / max(‖g‖₂, max_norm)."""
+    norm = np.sqrt(sum(float((v.astype(np.float64) ** 2).sum()) for v in g.values()))
+    scale = max_norm / max(norm, max_norm) if keras_form else min(max_norm / (norm + 1e-6), 1.0)
+    return {k: v.astype(np.float64) * scale for k, v in g.items()}
+
+
 def adam(
     w: dict[str, np.ndarray],
     grads: list[dict[str, np.ndarray]],
@@ -61,19 +71,35 @@ def adam(
     args: dict[str, float],
     weight_decay: float,
     exclusions: bool,
+    decoupled: bool = False,
+    max_norm: float = 0.0,
+    keras_form: bool = False,
 ) -> dict[str, np.ndarray]:
-    """torch.optim.Adam with coupled L2: eps added to sqrt(v̂)."""
+    """torch.optim.Adam with coupled L2 (eps added to sqrt(v̂)), or with ``decoupled`` torch's
+    AdamW (w *= 1 − lr·wd first, nothing added to g); gradients clipped first when
+    ``max_norm`` > 0. ``keras_form``: keras.optimizers.Adam(W)'s arithmetic and clipping, eps
+    added to sqrt(v) with the bias correction in the step size:
+    w −= lr·sqrt(1 − b2^t)/(1 − b1^t) · m/(sqrt(v) + eps)."""
     w = {k: v.astype(np.float64) for k, v in w.items()}
     m = {k: np.zeros_like(v) for k, v in w.items()}
     v2 = {k: np.zeros_like(v) for k, v in w.items()}
     b1, b2, eps = args["beta1"], args["beta2"], args["eps"]
     for t, (g_step, lr) in enumerate(zip(grads, lrs, strict=True), start=1):
+        if max_norm > 0:
+            g_step = clip_global_norm(g_step, max_norm, keras_form)
         for k in w:
             g = g_step[k].astype(np.float64)
             if weight_decay and (decays(k) or not exclusions):
-                g = g + weight_decay * w[k]
+                if decoupled:
+                    w[k] = w[k] * (1 - lr * weight_decay)
+                else:
+                    g = g + weight_decay * w[k]
             m[k] = b1 * m[k] + (1 - b1) * g
             v2[k] = b2 * v2[k] + (1 - b2) * g * g
+            if keras_form:
+                alpha = lr * np.sqrt(1 - b2**t) / (1 - b1**t)
+                w[k] = w[k] - alpha * m[k] / (np.sqrt(v2[k]) + eps)
+                continue
             m_hat, v_hat = m[k] / (1 - b1**t), v2[k] / (1 - b2**t)
             w[k] = w[k] - lr * m_hat / (np.sqrt(v_hat) + eps)
     return w
