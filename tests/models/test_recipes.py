@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from bench.recipes import decays
+from bench.recipes import decays, resnet_cifar, resnet_imagenet
 from bench.schedules import lr_table
 from bench.specs import ModelSpec, Recipe, Settings
 from bench.weights import init_weights
@@ -116,6 +116,23 @@ def test_decay_exclusion_rule_on_canonical_names() -> None:
     assert decays("conv1.kernel") and decays("dense.kernel") and decays("bn1.moving_mean")
     for name in ("conv1.bias", "bn1.gamma", "bn1.beta", "gru.forward.bias"):
         assert not decays(name), name
+
+
+def test_published_recipes_are_written_out() -> None:
+    cifar = resnet_cifar(64000)
+    assert cifar.schedule_args["milestones"] == [32000, 48000]  # He et al.'s iterations
+    assert (cifar.weight_decay, cifar.decay_exclusions, cifar.optimizer_args["momentum"]) == (
+        1e-4,
+        True,
+        0.9,
+    )
+    table = lr_table(cifar)
+    assert (table[31999], table[32000], table[48000]) == pytest.approx((0.1, 0.01, 0.001))
+    net = resnet_imagenet(1000, batch_size=512, warmup_steps=50)
+    assert net.lr == pytest.approx(0.2) and net.label_smoothing == 0.1
+    assert lr_table(net)[49] == pytest.approx(0.2) and lr_table(net)[0] == pytest.approx(0.004)
+    for r in (cifar, net):
+        assert Recipe.from_dict(r.to_dict()) == r
 
 
 def test_old_records_load_and_new_fields_round_trip() -> None:
