@@ -2,6 +2,16 @@
 
 Every framework reads step k's rate from the same table, so a schedule can never differ by a
 framework's own scheduler semantics (epoch vs step counting, off-by-one at boundaries).
+
+The warm-up schedules (``warmup_cosine``, ``warmup_step``; arguments in
+``bench.specs.default_schedule_args``) ramp linearly over W = ``warmup_steps`` steps,
+lr_k = lr·(k+1)/W for k < W, so step 0 already moves (HF/timm's k/W wastes step 0 at rate 0)
+and step W−1 reaches the full rate. Then:
+
+- ``warmup_cosine``: lr_k = min_lr + ½(lr − min_lr)(1 + cos(π·(k−W)/(steps−W))), i.e. the
+  ``cosine`` schedule over the steps after warm-up (with W = 0 it equals ``cosine``);
+- ``warmup_step``: lr_k = lr·gamma^(number of milestones ≤ k), milestones in absolute steps
+  (torch's MultiStepLR counted in steps), the warm-up factor multiplying it for k < W.
 """
 
 from __future__ import annotations
@@ -25,6 +35,16 @@ def lr_at(recipe: Recipe, step: int) -> float:
         low = float(args.get("min_lr", 0.0))
         t = min(step, recipe.steps) / max(recipe.steps, 1)
         return low + 0.5 * (recipe.lr - low) * (1 + math.cos(math.pi * t))
+    if recipe.schedule in ("warmup_cosine", "warmup_step"):
+        warm = int(args["warmup_steps"])
+        factor = (step + 1) / warm if step < warm else 1.0
+        if recipe.schedule == "warmup_step":
+            drops = sum(1 for m in args["milestones"] if int(m) <= step)
+            return recipe.lr * factor * float(args["gamma"]) ** drops
+        low = float(args["min_lr"])
+        span = max(recipe.steps - warm, 1)
+        t = min(max(step - warm, 0), span) / span
+        return factor * (low + 0.5 * (recipe.lr - low) * (1 + math.cos(math.pi * t)))
     raise ValueError(f"unknown schedule {recipe.schedule!r}")
 
 

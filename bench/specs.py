@@ -12,8 +12,8 @@ from typing import Any
 #: Version of the result record written to results.jsonl. Readers refuse other versions.
 SCHEMA_VERSION = 1
 
-OPTIMIZERS = ("sgd", "momentum", "adam", "adagrad", "rmsprop")
-SCHEDULES = ("constant", "step", "cosine")
+OPTIMIZERS = ("sgd", "momentum", "adam", "adamw", "adagrad", "rmsprop")
+SCHEDULES = ("constant", "step", "cosine", "warmup_cosine", "warmup_step")
 
 
 @dataclass(frozen=True)
@@ -42,9 +42,18 @@ class Recipe:
     """How a model is trained, with every default written out.
 
     ``optimizer_args`` always carries every hyper-parameter of the optimizer (eps, betas, alpha,
-    momentum, initial accumulator), so no framework's default ever decides an outcome. The
-    arithmetic is PyTorch's (coupled L2 weight decay, eps added to sqrt(v_hat) in Adam); the TF
-    and Keras adapters implement the same formulas.
+    momentum, nesterov, initial accumulator), so no framework's default ever decides an outcome.
+    The arithmetic is PyTorch's (coupled L2 weight decay, eps added to sqrt(v_hat) in Adam,
+    ``v = mu v + g`` momentum); the TF and Keras adapters implement the same formulas
+    (docs/recipes.md writes every one out).
+
+    ``decay_exclusions``: biases and BatchNorm gamma/beta get no weight decay
+    (:func:`bench.recipes.decays`). ``weight_decay`` is coupled L2 (added to the gradient) for
+    every optimizer but ``adamw``, where it is decoupled (``w *= 1 - lr·wd``), as torch's classes.
+    ``label_smoothing``: torch's formula, training loss only. ``clip_grad_norm``: the gradients'
+    global L2 norm is clipped to it with torch's ``clip_grad_norm_`` formula (0 = off).
+    ``warmup_steps`` is the number of *timed* steps dropped as warm-up, not a learning-rate
+    warm-up: that one is ``schedule_args["warmup_steps"]`` of the ``warmup_*`` schedules.
     """
 
     optimizer: str = "adam"
@@ -53,10 +62,13 @@ class Recipe:
     steps: int = 6000
     schedule: str = "constant"
     weight_decay: float = 0.0
-    optimizer_args: dict[str, float] = field(default_factory=dict)
-    schedule_args: dict[str, float] = field(default_factory=dict)
+    optimizer_args: dict[str, Any] = field(default_factory=dict)
+    schedule_args: dict[str, Any] = field(default_factory=dict)
     eval_every: int = 250
     warmup_steps: int = 10
+    decay_exclusions: bool = False
+    label_smoothing: float = 0.0
+    clip_grad_norm: float = 0.0
 
     def __post_init__(self) -> None:
         if self.optimizer not in OPTIMIZERS:
@@ -66,6 +78,13 @@ class Recipe:
         # Write every optimizer default out, so records say exactly what ran.
         full = {**default_optimizer_args(self.optimizer), **self.optimizer_args}
         object.__setattr__(self, "optimizer_args", full)
+        if self.schedule in WARMUP_SCHEDULES:  # older schedules keep their records as they were
+            sched = {**default_schedule_args(self.schedule, self.steps), **self.schedule_args}
+            object.__setattr__(self, "schedule_args", sched)
+        if self.clip_grad_norm < 0:
+            raise ValueError(f"clip_grad_norm must be >= 0 (0 = off), got {self.clip_grad_norm}")
+        if not 0.0 <= self.label_smoothing < 1.0:
+            raise ValueError(f"label_smoothing must be in [0, 1), got {self.label_smoothing}")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -75,15 +94,32 @@ class Recipe:
         return cls(**d)
 
 
-def default_optimizer_args(optimizer: str) -> dict[str, float]:
+WARMUP_SCHEDULES = ("warmup_cosine", "warmup_step")
+
+
+def default_optimizer_args(optimizer: str) -> dict[str, Any]:
     """PyTorch's defaults, written out. Keras/TF defaults differ and are never used."""
     return {
         "sgd": {},
-        "momentum": {"momentum": 0.9},
+        "momentum": {"momentum": 0.9, "nesterov": False},
         "adam": {"beta1": 0.9, "beta2": 0.999, "eps": 1e-8},
+        "adamw": {"beta1": 0.9, "beta2": 0.999, "eps": 1e-8},
         "adagrad": {"eps": 1e-10, "initial_accumulator": 0.0},
         "rmsprop": {"alpha": 0.99, "eps": 1e-8},
     }[optimizer]
+
+
+def default_schedule_args(schedule: str, steps: int) -> dict[str, Any]:
+    """Every argument of the warm-up schedules, written out (bench.schedules has the formulas).
+
+    Step decay's default milestones are He et al.'s CIFAR ones (32k and 48k of 64k steps), as
+    fractions 1/2 and 3/4 of ``steps``.
+    """
+    if schedule == "warmup_cosine":
+        return {"warmup_steps": 0, "min_lr": 0.0}
+    if schedule == "warmup_step":
+        return {"warmup_steps": 0, "milestones": [steps // 2, steps * 3 // 4], "gamma": 0.1}
+    return {}
 
 
 @dataclass(frozen=True)

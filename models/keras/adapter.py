@@ -95,12 +95,19 @@ class KerasAdapter:
     # -- model ---------------------------------------------------------------------------------
 
     def build(
-        self, spec: ModelSpec, weights: dict[str, np.ndarray], recipe: Recipe, lr: np.ndarray
+        self,
+        spec: ModelSpec,
+        weights: dict[str, np.ndarray],
+        recipe: Recipe,
+        lr: np.ndarray,
+        stock_optimizer: bool = False,
     ) -> Any:
-        from models.keras.optim import make_optimizer
+        from models.keras import layout, losses, optim
 
         model = importlib.import_module(f"models.keras.{spec.name}").build(spec, weights)
-        model.compile(optimizer=make_optimizer(recipe, lr), loss=self.loss)
+        named = list(layout.canonical_variables(model).items())
+        opt = optim.make(recipe, named, lr, stock=stock_optimizer)
+        model.compile(optimizer=opt, loss=losses.for_recipe(recipe.label_smoothing))
         mode = _compile_mode(self.backend, bool(model.jit_compile))
         if self.manifest and mode != self.manifest["compile"]:
             self.manifest["notes"].append(f"{spec.name}: Keras chose {mode!r} for this model")
@@ -167,7 +174,8 @@ class KerasAdapter:
 
         variables = layout.canonical_variables(model)
         xt, yt = keras.ops.convert_to_tensor(x), keras.ops.convert_to_tensor(y)
-        loss, g = grads.loss_and_gradients(model, self.loss, list(variables.values()), xt, yt)
+        loss_fn = model.loss or self.loss  # the compiled (training) loss, smoothing included
+        loss, g = grads.loss_and_gradients(model, loss_fn, list(variables.values()), xt, yt)
         return loss, dict(zip(variables, g, strict=True))
 
     def get_weights(self, model: Any) -> dict[str, np.ndarray]:

@@ -19,9 +19,8 @@ import numpy as np
 import tensorflow as tf
 
 from bench.specs import ModelSpec, Recipe, Settings
-from models.tf import cnn, gru, logreg, mlp
+from models.tf import cnn, gru, logreg, losses, mlp, optim
 from models.tf.layers import CanonicalModule
-from models.tf.optim import TorchFormulaOptimizer
 
 
 class _FreshModelTracing(logging.Filter):
@@ -38,8 +37,8 @@ tf.get_logger().addFilter(_FreshModelTracing())
 ARCHITECTURES: dict[str, ModuleType] = {"logreg": logreg, "mlp": mlp, "cnn": cnn, "gru": gru}
 
 
-def cross_entropy(logits: tf.Tensor, y: tf.Tensor) -> tf.Tensor:
-    return tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits))
+def cross_entropy(logits: tf.Tensor, y: tf.Tensor, label_smoothing: float = 0.0) -> tf.Tensor:
+    return losses.cross_entropy(logits, y, label_smoothing)
 
 
 class TFModel:
@@ -53,12 +52,14 @@ class TFModel:
     def __init__(
         self,
         module: CanonicalModule,
-        optimizer: TorchFormulaOptimizer,
+        optimizer: optim.TorchFormulaOptimizer | optim.StockOptimizer,
         input_shape: tuple[int, ...],
         xla: bool,
+        label_smoothing: float = 0.0,
     ) -> None:
         self.module = module
         self.optimizer = optimizer
+        self.label_smoothing = label_smoothing  # training loss only; evaluation's is plain
         self.input_shape = input_shape
         self.xla = xla
         self._train: dict[int, Any] = {}
@@ -75,11 +76,12 @@ class TFModel:
         """tf.function (x, y) → loss: forward, tape, gradients and the update, one graph."""
         if batch not in self._train:
             module, opt, variables = self.module, self.optimizer, self.module.ordered
+            smoothing = self.label_smoothing
 
             @tf.function(input_signature=self._specs(batch), jit_compile=self.xla)
             def train_step(x: tf.Tensor, y: tf.Tensor) -> tf.Tensor:
                 with tf.GradientTape() as tape:
-                    loss = cross_entropy(module(x), y)
+                    loss = cross_entropy(module(x), y, smoothing)
                 grads = tape.gradient(loss, variables)
                 opt.apply(grads, variables)
                 return loss
@@ -171,13 +173,19 @@ class TFAdapter:
 
     # -- model -----------------------------------------------------------------------------
     def build(
-        self, spec: ModelSpec, weights: dict[str, np.ndarray], recipe: Recipe, lr: np.ndarray
+        self,
+        spec: ModelSpec,
+        weights: dict[str, np.ndarray],
+        recipe: Recipe,
+        lr: np.ndarray,
+        stock_optimizer: bool = False,
     ) -> TFModel:
         with tf.device(self.device):
             module = ARCHITECTURES[spec.name].build(spec, weights)
             module.unroll = not self.xla  # see CanonicalModule.gru_direction
-            opt = TorchFormulaOptimizer(recipe, module.ordered, lr)
-        return TFModel(module, opt, tuple(spec.input_shape), self.xla)
+            opt = optim.make(recipe, list(module.params.items()), lr, stock=stock_optimizer)
+        shape = tuple(spec.input_shape)
+        return TFModel(module, opt, shape, self.xla, recipe.label_smoothing)
 
     def _sync(self) -> None:
         """On the CPU a graph call returns when it is done; a GPU runs ahead of Python."""
@@ -244,7 +252,8 @@ class TFAdapter:
         names = list(model.module.params)
         variables = model.module.ordered
         with tf.device(self.device), tf.GradientTape() as tape:
-            loss = cross_entropy(model.module(tf.constant(x, tf.float32)), tf.constant(y, tf.int64))
+            logits = model.module(tf.constant(x, tf.float32))
+            loss = cross_entropy(logits, tf.constant(y, tf.int64), model.label_smoothing)
         grads = tape.gradient(loss, variables)
         return float(loss), {n: g.numpy() for n, g in zip(names, grads, strict=True)}
 

@@ -19,6 +19,7 @@ import torch.nn.functional as F
 
 from bench.specs import ModelSpec, Recipe, Settings
 from models.torch import cnn, gru, layout, logreg, mlp, optim
+from models.torch.losses import cross_entropy
 
 ARCHITECTURES: dict[str, ModuleType] = {"logreg": logreg, "mlp": mlp, "cnn": cnn, "gru": gru}
 
@@ -33,6 +34,7 @@ class TorchModel:
     lr: list[float]
     bindings: list[layout.Binding]
     step: int = 0  # optimizer steps taken so far, across rounds
+    label_smoothing: float = 0.0  # training loss only; evaluate reports plain cross-entropy
 
     def lrs(self, n: int) -> list[float]:
         """Learning rates of the next ``n`` steps (steps past the table use its last entry)."""
@@ -93,13 +95,19 @@ class TorchAdapter:
 
     # -- model -----------------------------------------------------------------------------
     def build(
-        self, spec: ModelSpec, weights: dict[str, np.ndarray], recipe: Recipe, lr: np.ndarray
+        self,
+        spec: ModelSpec,
+        weights: dict[str, np.ndarray],
+        recipe: Recipe,
+        lr: np.ndarray,
+        stock_optimizer: bool = False,
     ) -> TorchModel:
         module = ARCHITECTURES[spec.name].build(spec, weights).to(self.device)
         lrs = [float(v) for v in np.asarray(lr, dtype=np.float64).ravel()]
         if not lrs:
             raise ValueError("the learning-rate table is empty")
-        opt = optim.make(recipe, module.parameters(), lrs[0])
+        named = optim.named_parameters(module.bindings())
+        opt = optim.make(recipe, named, lrs[0], stock=stock_optimizer)
         if self.compile:
             # A fresh dynamo cache per model, as if each model ran in its own process: otherwise
             # a second model of the same class (1-D then 2-D cnn) trips "automatic dynamic"
@@ -108,7 +116,9 @@ class TorchAdapter:
             forward = torch.compile(module)
         else:
             forward = module
-        return TorchModel(module, forward, opt, lrs, module.bindings())
+        model = TorchModel(module, forward, opt, lrs, module.bindings())
+        model.label_smoothing = recipe.label_smoothing
+        return model
 
     def _tensor(self, a: np.ndarray, dtype: torch.dtype) -> torch.Tensor:
         return torch.from_numpy(np.ascontiguousarray(a)).to(self.device, dtype)
@@ -134,7 +144,7 @@ class TorchAdapter:
             for g in groups:
                 g["lr"] = lrs[i]
             opt.zero_grad(set_to_none=True)
-            loss = F.cross_entropy(fwd(xb), yb)
+            loss = cross_entropy(fwd(xb), yb, model.label_smoothing)
             loss.backward()
             opt.step()
             self._sync()
@@ -194,8 +204,10 @@ class TorchAdapter:
     ) -> tuple[float, dict[str, np.ndarray]]:
         model.module.train()
         model.optimizer.zero_grad(set_to_none=True)
-        loss = F.cross_entropy(
-            model.forward(self._tensor(x, torch.float32)), self._tensor(y, torch.int64)
+        loss = cross_entropy(
+            model.forward(self._tensor(x, torch.float32)),
+            self._tensor(y, torch.int64),
+            model.label_smoothing,
         )
         loss.backward()
         grads = layout.export(model.bindings, grads=True)
