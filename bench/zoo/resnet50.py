@@ -25,7 +25,7 @@ ARCHITECTURE = Architecture(
         ),
     },
     tiny=ModelSpec(
-        "resnet50", (32, 32, 3), 10, {"blocks": [1, 1, 1, 1], "widths": [4, 4, 8, 8], "stem": 4}
+        "resnet50", (64, 64, 3), 10, {"blocks": [1, 1, 1, 1], "widths": [4, 4, 8, 8], "stem": 4}
     ),
     init="he",
     order=70,
