@@ -151,11 +151,13 @@ class KerasAdapter:
             seconds[i] = time.perf_counter() - t0
         return seconds
 
-    def logits(self, model: Any, x: np.ndarray) -> np.ndarray:
+    def logits(self, model: Any, x: np.ndarray, training: bool = False) -> np.ndarray:
+        """Inference mode by default; ``training=True``: batch statistics, BatchNorm's running
+        statistics updated (parity tests)."""
         import keras
 
         with _no_grad(self.backend):
-            out = model(keras.ops.convert_to_tensor(x), training=False)
+            out = model(keras.ops.convert_to_tensor(x), training=training)
         return np.asarray(keras.ops.convert_to_numpy(out), dtype=np.float32)
 
     def loss_and_gradients(
@@ -165,7 +167,7 @@ class KerasAdapter:
 
         from models.keras import grads, layout
 
-        variables = layout.canonical_variables(model)
+        variables = layout.canonical_variables(model, trainable_only=True)
         xt, yt = keras.ops.convert_to_tensor(x), keras.ops.convert_to_tensor(y)
         loss, g = grads.loss_and_gradients(model, self.loss, list(variables.values()), xt, yt)
         return loss, dict(zip(variables, g, strict=True))

@@ -36,7 +36,7 @@ class CanonicalModule(tf.Module):
         self.state: dict[str, tf.Variable] = {
             key: tf.Variable(
                 np.asarray(value, np.float32), name=key.replace(".", "_"), trainable=False
-            )  # fmt: skip
+            )
             for key, value in weights.items()
             if is_state(key)
         }
