@@ -74,7 +74,7 @@ def test_declaration_is_complete(name: str) -> None:
     for fw in ("torch", "tf", "keras"):
         assert importlib.util.find_spec(f"models.{fw}.{name}") is not None, (fw, name)
     assert arch.variants and arch.description
-    for dataset, variant in arch.variants.items():
+    for dataset in arch.variants:
         assert dataset in DATASET_CLASSES
         spec = model_spec(name, dataset)
         assert spec.num_classes == DATASET_CLASSES[dataset]
@@ -167,7 +167,7 @@ def test_gradients_and_running_statistics(adapter: Any, name: str) -> None:
 @pytest.mark.parametrize("name", [n for n in ARCHITECTURES if n.startswith("resnet")] + ["cnn"])
 def test_conv_and_matmul_flops_match_torch_counter(name: str) -> None:
     """torch.utils.flop_counter counts convolutions and matmuls (2 per multiply-add, no bias
-    adds) and nothing for BatchNorm or pooling; our :func:`bench.flops.matmul_flops` is that part."""
+    adds) and nothing for BatchNorm or pooling; :func:`bench.flops.matmul_flops` is that part."""
     pytest.importorskip("torch")
     import torch
     from torch.utils.flop_counter import FlopCounterMode
