@@ -1,9 +1,9 @@
-"""The registered architectures as framework-neutral layer tables.
+"""The registered architectures as framework-neutral layer tables (declared in bench/zoo/).
 
-One table per model says which layers hold weights, their shapes and how the activations flow.
-It is the single source for the canonical weights (:mod:`bench.weights`), the parameter count and
-the FLOP count (:mod:`bench.flops`); each framework's model file builds the same layers under the
-same names.
+One table per model says which layers hold weights, their shapes and how the activations flow
+(the layer kinds: :mod:`bench.zoo.layers`). It is the single source for the canonical weights
+(:mod:`bench.weights`), the parameter count and the FLOP count (:mod:`bench.flops`); each
+framework's model file builds the same layers under the same names.
 
 Canonical weight layout (what :func:`bench.weights.init_weights` returns, TF/Keras-like):
 
@@ -13,6 +13,9 @@ Canonical weight layout (what :func:`bench.weights.init_weights` returns, TF/Ker
 * conv ``<layer>.kernel`` is (k, c_in, c_out) in 1-D and (kh, kw, c_in, c_out) in 2-D (TF's
   HWIO); torch wants (c_out, c_in, k...). Padding is symmetric, as in torch; TF/Keras pad
   explicitly and convolve "valid", because TF's "same" with stride 2 pads asymmetrically.
+  ``<layer>.bias`` only where the conv has one (none before BatchNorm).
+* BatchNorm ``<layer>.gamma``, ``<layer>.beta`` (trainable) and ``<layer>.moving_mean``,
+  ``<layer>.moving_variance`` (state), each (channels,).
 * GRU, per direction ``gru.forward.*`` and ``gru.backward.*``: ``kernel`` (in, 3H),
   ``recurrent_kernel`` (H, 3H) and ``bias`` (2, 3H) (row 0 input bias, row 1 recurrent bias),
   gates in Keras order (z, r, n), with the reset gate applied after the recurrent matmul
@@ -23,114 +26,50 @@ Canonical weight layout (what :func:`bench.weights.init_weights` returns, TF/Ker
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
+from bench import zoo
 from bench.specs import ModelSpec
+from bench.zoo.layers import (
+    GRU,
+    Add,
+    BatchNorm,
+    Conv,
+    Dense,
+    GlobalAvgPool,
+    Layer,
+    MaxPool,
+    ReLU,
+    ShortcutA,
+    conv_output_size,
+    is_state,
+)
 
-
-@dataclass(frozen=True)
-class Dense:
-    name: str
-    in_features: int
-    out_features: int
-    #: For a dense layer after a conv stack: the (spatial..., channels) shape it flattens.
-    flattened_from: tuple[int, ...] | None = None
-
-
-@dataclass(frozen=True)
-class Conv:
-    name: str
-    kernel: tuple[int, ...]  # (k,) or (kh, kw)
-    in_channels: int
-    out_channels: int
-    stride: int
-    padding: int
-    in_spatial: tuple[int, ...]
-    out_spatial: tuple[int, ...]
-
-
-@dataclass(frozen=True)
-class GRU:
-    name: str
-    input_size: int
-    hidden: int
-    steps: int
-    bidirectional: bool
-
-
-Layer = Dense | Conv | GRU
-
-
-def conv_output_size(size: int, kernel: int, stride: int, padding: int) -> int:
-    """torch's formula (floor), which explicit symmetric padding + 'valid' reproduces in TF."""
-    return (size + 2 * padding - kernel) // stride + 1
+#: Every registered model, in the registry's order.
+MODEL_NAMES = tuple(zoo.REGISTRY)
 
 
 def layers(spec: ModelSpec) -> list[Layer]:
-    """The weight-bearing layers of ``spec`` in forward order."""
-    builder = _BUILDERS.get(spec.name)
-    if builder is None:
-        raise ValueError(f"unknown model {spec.name!r}; choose from {sorted(_BUILDERS)}")
-    return builder(spec)
-
-
-def _logreg(spec: ModelSpec) -> list[Layer]:
-    return [Dense("linear", math.prod(spec.input_shape), spec.num_classes)]
-
-
-def _mlp(spec: ModelSpec) -> list[Layer]:
-    hidden = int(spec.params.get("hidden", 100))
-    return [
-        Dense("linear1", math.prod(spec.input_shape), hidden),
-        Dense("linear2", hidden, hidden),  # used residually: h + relu(W2 h)
-        Dense("linear3", hidden, spec.num_classes),
-    ]
-
-
-def _cnn(spec: ModelSpec) -> list[Layer]:
-    channels = list(spec.params["channels"])
-    kernels = list(spec.params["kernels"])
-    strides = list(spec.params["strides"])
-    padding = int(spec.params["padding"])
-    spatial = tuple(spec.input_shape[:-1])
-    dims = len(spatial)
-    in_ch = spec.input_shape[-1]
-    out: list[Layer] = []
-    for i, (ch, k, s) in enumerate(zip(channels, kernels, strides, strict=True), start=1):
-        new_spatial = tuple(conv_output_size(n, k, s, padding) for n in spatial)
-        out.append(Conv(f"conv{i}", (k,) * dims, in_ch, ch, s, padding, spatial, new_spatial))
-        spatial, in_ch = new_spatial, ch
-    flat = (*spatial, in_ch)
-    out.append(Dense("linear", math.prod(flat), spec.num_classes, flattened_from=flat))
-    return out
-
-
-def _gru(spec: ModelSpec) -> list[Layer]:
-    hidden = int(spec.params.get("hidden", 6))
-    bidirectional = bool(spec.params.get("bidirectional", True))
-    steps, features = spec.input_shape
-    directions = 2 if bidirectional else 1
-    return [
-        GRU("gru", features, hidden, steps, bidirectional),
-        Dense("linear", steps * hidden * directions, spec.num_classes),
-    ]
-
-
-_BUILDERS = {"logreg": _logreg, "mlp": _mlp, "cnn": _cnn, "gru": _gru}
-MODEL_NAMES = tuple(_BUILDERS)
+    """The layer table of ``spec`` in forward order."""
+    return zoo.get(spec.name).layers(spec)
 
 
 def weight_shapes(spec: ModelSpec) -> dict[str, tuple[int, ...]]:
-    """Canonical name → canonical shape, in a fixed order (the order weights are drawn in)."""
+    """Canonical name → canonical shape of every weight and state tensor, in a fixed order (the
+    order weights are drawn in)."""
     shapes: dict[str, tuple[int, ...]] = {}
     for layer in layers(spec):
         if isinstance(layer, Dense):
             shapes[f"{layer.name}.kernel"] = (layer.in_features, layer.out_features)
-            shapes[f"{layer.name}.bias"] = (layer.out_features,)
+            if layer.bias:
+                shapes[f"{layer.name}.bias"] = (layer.out_features,)
         elif isinstance(layer, Conv):
             shapes[f"{layer.name}.kernel"] = (*layer.kernel, layer.in_channels, layer.out_channels)
-            shapes[f"{layer.name}.bias"] = (layer.out_channels,)
-        else:
+            if layer.bias:
+                shapes[f"{layer.name}.bias"] = (layer.out_channels,)
+        elif isinstance(layer, BatchNorm):
+            for suffix in ("gamma", "beta", "moving_mean", "moving_variance"):
+                shapes[f"{layer.name}.{suffix}"] = (layer.channels,)
+        elif isinstance(layer, GRU):
             dirs = ("forward", "backward") if layer.bidirectional else ("forward",)
             h3 = 3 * layer.hidden
             for d in dirs:
@@ -140,5 +79,33 @@ def weight_shapes(spec: ModelSpec) -> dict[str, tuple[int, ...]]:
     return shapes
 
 
+def trainable_names(spec: ModelSpec) -> list[str]:
+    """Canonical names an optimizer updates (everything but BatchNorm running statistics)."""
+    return [name for name in weight_shapes(spec) if not is_state(name)]
+
+
 def param_count(spec: ModelSpec) -> int:
-    return sum(math.prod(s) for s in weight_shapes(spec).values())
+    """Trainable parameters (running statistics are state, not parameters: torchvision's count)."""
+    shapes = weight_shapes(spec)
+    return sum(math.prod(shapes[name]) for name in trainable_names(spec))
+
+
+__all__ = [
+    "GRU",
+    "MODEL_NAMES",
+    "Add",
+    "BatchNorm",
+    "Conv",
+    "Dense",
+    "GlobalAvgPool",
+    "Layer",
+    "MaxPool",
+    "ReLU",
+    "ShortcutA",
+    "conv_output_size",
+    "is_state",
+    "layers",
+    "param_count",
+    "trainable_names",
+    "weight_shapes",
+]

@@ -285,24 +285,33 @@ def plan_cells(args: argparse.Namespace, console: Console) -> list[Cell]:
         raise UsageError("no (model, dataset) pair matches --models/--dataset; "
                          f"registered: {_pairs_text()}")  # fmt: skip
 
-    recipe = suite.recipe
-    if args.steps is not None:
-        recipe = replace(recipe, steps=args.steps)
-    if args.batch_size is not None:
-        recipe = replace(recipe, batch_size=args.batch_size)
-    if args.eval_every is not None:
-        recipe = replace(recipe, eval_every=args.eval_every)
-    recipe = replace(recipe, eval_every=min(recipe.eval_every, recipe.steps),
-                     warmup_steps=min(recipe.warmup_steps, max(recipe.steps // 5, 1)))  # fmt: skip
+    device = resolve_device(args.device)
+    recipes = {}
+    for m, d in pairs:  # each suite entry has its own recipe (catalog.Entry)
+        entry = suite.entry(m, d)
+        recipe = entry.recipe_on(device)
+        if recipe is not entry.recipe:
+            console.print(f"{m} on {d}: on a CPU, {recipe.steps} steps at batch "
+                          f"{recipe.batch_size} instead of the suite's GPU-sized "
+                          f"{entry.recipe.batch_size}", markup=False)  # fmt: skip
+        if args.steps is not None:
+            recipe = replace(recipe, steps=args.steps)
+        if args.batch_size is not None:
+            recipe = replace(recipe, batch_size=args.batch_size)
+        if args.eval_every is not None:
+            recipe = replace(recipe, eval_every=args.eval_every)
+        recipes[m, d] = replace(recipe, eval_every=min(recipe.eval_every, recipe.steps),
+                                warmup_steps=min(recipe.warmup_steps,
+                                                 max(recipe.steps // 5, 1)))  # fmt: skip
     from bench import data
 
-    for _, dataset in pairs:
+    for (_, dataset), recipe in recipes.items():
         n_train = data.train_size(dataset)
         if recipe.batch_size > n_train:
             raise UsageError(f"--batch-size {recipe.batch_size} is larger than the {n_train} "
                              f"training samples of {dataset}")  # fmt: skip
     seed = args.seed if args.seed is not None else 0
-    return [Cell(fw, m, d, suite_name, recipe, seed) for m, d in pairs for fw in frameworks]
+    return [Cell(fw, m, d, suite_name, recipes[m, d], seed) for m, d in pairs for fw in frameworks]
 
 
 def _pairs_text() -> str:
@@ -446,10 +455,10 @@ def cmd_list(args: argparse.Namespace, console: Console) -> int:
     for col in ("suite", "cells per framework", "recipe", "what it is for"):
         suites.add_column(col)
     for s in catalog.SUITES.values():
-        r = s.recipe
-        suites.add_row(s.name, str(len(s.pairs)),
-                       f"{r.optimizer} lr {r.lr:g}, batch {r.batch_size}, {r.steps} steps",
-                       s.description)  # fmt: skip
+        text = "; ".join(dict.fromkeys(
+            f"{r.optimizer} lr {r.lr:g}, batch {r.batch_size}, {r.steps} steps"
+            for r in (e.recipe for e in s.entries)))  # fmt: skip
+        suites.add_row(s.name, str(len(s.pairs)), text, s.description)
     console.print(suites)
     return 0
 

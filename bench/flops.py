@@ -1,37 +1,82 @@
-"""FLOPs per sample counted from the model spec, so achieved FLOP/s can be set against a peak.
+"""FLOPs per sample counted from the layer table, so achieved FLOP/s can be set against a peak.
 
-Counted: multiply-adds of dense, conv and recurrent matmuls as 2 FLOPs each, plus bias adds and
-the GRU's gate arithmetic; activations and the loss are left out (they are a few percent for these
-models at most). Training is counted as 3x forward (forward, plus backward for activations and
-weights), the convention of Kaplan et al. and nanoGPT's MFU.
+Conventions (per sample, forward):
+
+* dense and conv: 2 FLOPs per multiply-add, plus one per output for a bias add (convs before
+  BatchNorm have none). These are the FLOPs ``torch.utils.flop_counter`` counts for convolutions
+  and matmuls (it leaves bias adds out: :func:`matmul_flops` is that part, checked in a test).
+* GRU: its matmuls as above plus the gate arithmetic (bias adds, reset product, blend).
+* BatchNorm: 2 per element (scale and shift with the folded per-channel factors; the batch
+  statistics of training mode are left out). torch's counter counts nothing for it.
+* max pooling: one comparison per window element per output; global average pooling: one add per
+  input element plus one divide per channel; residual add: one per element. torch's counter
+  counts none of these: they are ours to state.
+* left out: activations (ReLU), option-A shortcuts (a copy), the loss — a few percent at most.
+
+Training is counted as 3x forward (forward, plus backward for activations and weights), the
+convention of Kaplan et al. and nanoGPT's MFU.
 """
 
 from __future__ import annotations
 
 import math
 
-from bench.architectures import GRU, Conv, Dense, layers
+from bench.architectures import (
+    GRU,
+    Add,
+    BatchNorm,
+    Conv,
+    Dense,
+    GlobalAvgPool,
+    Layer,
+    MaxPool,
+    layers,
+)
 from bench.specs import ModelSpec
 
 TRAIN_MULTIPLIER = 3
 
 
+def _matmul(layer: Layer) -> int:
+    if isinstance(layer, Dense):
+        return 2 * layer.in_features * layer.out_features
+    if isinstance(layer, Conv):
+        per_position = 2 * math.prod(layer.kernel) * layer.in_channels * layer.out_channels
+        return math.prod(layer.out_spatial) * per_position
+    return 0
+
+
+def layer_flops(layer: Layer) -> int:
+    """Forward FLOPs of one layer for one sample (see the module's conventions)."""
+    if isinstance(layer, Dense):
+        return _matmul(layer) + (layer.out_features if layer.bias else 0)
+    if isinstance(layer, Conv):
+        bias = math.prod(layer.out_spatial) * layer.out_channels if layer.bias else 0
+        return _matmul(layer) + bias
+    if isinstance(layer, GRU):
+        h = layer.hidden
+        matmuls = 2 * 3 * h * (layer.input_size + h)
+        gates = 3 * 2 * h + 3 * h + 4 * h  # bias adds, reset product, blend
+        directions = 2 if layer.bidirectional else 1
+        return directions * layer.steps * (matmuls + gates)
+    if isinstance(layer, BatchNorm):
+        return 2 * math.prod(layer.spatial) * layer.channels
+    if isinstance(layer, MaxPool):
+        return math.prod(layer.out_spatial) * layer.channels * layer.kernel ** len(layer.in_spatial)
+    if isinstance(layer, GlobalAvgPool):
+        return math.prod(layer.in_spatial) * layer.channels + layer.channels
+    if isinstance(layer, Add):
+        return math.prod(layer.spatial) * layer.channels
+    return 0
+
+
 def forward_flops(spec: ModelSpec) -> int:
-    total = 0
-    for layer in layers(spec):
-        if isinstance(layer, Dense):
-            total += 2 * layer.in_features * layer.out_features + layer.out_features
-        elif isinstance(layer, Conv):
-            positions = math.prod(layer.out_spatial)
-            per_position = 2 * math.prod(layer.kernel) * layer.in_channels * layer.out_channels
-            total += positions * (per_position + layer.out_channels)
-        elif isinstance(layer, GRU):
-            h = layer.hidden
-            matmuls = 2 * 3 * h * (layer.input_size + h)
-            gates = 3 * 2 * h + 3 * h + 4 * h  # bias adds, reset product, blend
-            directions = 2 if layer.bidirectional else 1
-            total += directions * layer.steps * (matmuls + gates)
-    return total
+    return sum(layer_flops(layer) for layer in layers(spec))
+
+
+def matmul_flops(spec: ModelSpec) -> int:
+    """The conv and dense multiply-adds alone (2 FLOPs each): what torch's counter counts."""
+    return sum(_matmul(layer) for layer in layers(spec))
 
 
 def train_flops(spec: ModelSpec) -> int:

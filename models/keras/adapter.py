@@ -158,11 +158,13 @@ class KerasAdapter:
             seconds[i] = time.perf_counter() - t0
         return seconds
 
-    def logits(self, model: Any, x: np.ndarray) -> np.ndarray:
+    def logits(self, model: Any, x: np.ndarray, training: bool = False) -> np.ndarray:
+        """Inference mode by default; ``training=True``: batch statistics, BatchNorm's running
+        statistics updated (parity tests)."""
         import keras
 
         with _no_grad(self.backend):
-            out = model(keras.ops.convert_to_tensor(x), training=False)
+            out = model(keras.ops.convert_to_tensor(x), training=training)
         return np.asarray(keras.ops.convert_to_numpy(out), dtype=np.float32)
 
     def loss_and_gradients(
@@ -172,7 +174,7 @@ class KerasAdapter:
 
         from models.keras import grads, layout
 
-        variables = layout.canonical_variables(model)
+        variables = layout.canonical_variables(model, trainable_only=True)
         xt, yt = keras.ops.convert_to_tensor(x), keras.ops.convert_to_tensor(y)
         loss_fn = model.loss or self.loss  # the compiled (training) loss, smoothing included
         loss, g = grads.loss_and_gradients(model, loss_fn, list(variables.values()), xt, yt)

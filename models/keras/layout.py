@@ -2,7 +2,8 @@
 
 The canonical layout (see bench.architectures) is Keras's own: Dense (in, out), Conv HWIO,
 GRU kernel (in, 3H) / recurrent_kernel (H, 3H) / bias (2, 3H) in gate order (z, r, h) with
-``reset_after=True``. So moving weights is a lookup by layer name, never a transpose.
+``reset_after=True``, BatchNorm gamma/beta/moving_mean/moving_variance. So moving weights is
+a lookup by layer name, never a transpose.
 """
 
 from __future__ import annotations
@@ -11,8 +12,11 @@ import keras
 import numpy as np
 
 
-def canonical_variables(model: keras.Model) -> dict[str, keras.Variable]:
-    """Canonical name → the Keras variable holding it, in forward order."""
+def canonical_variables(
+    model: keras.Model, trainable_only: bool = False
+) -> dict[str, keras.Variable]:
+    """Canonical name → the Keras variable holding it, in forward order; BatchNorm running
+    statistics (state) too unless ``trainable_only``."""
     out: dict[str, keras.Variable] = {}
     for layer in model.layers:
         if isinstance(layer, keras.layers.Bidirectional):
@@ -26,9 +30,16 @@ def canonical_variables(model: keras.Model) -> dict[str, keras.Variable]:
             out[f"{layer.name}.forward.kernel"] = layer.cell.kernel
             out[f"{layer.name}.forward.recurrent_kernel"] = layer.cell.recurrent_kernel
             out[f"{layer.name}.forward.bias"] = layer.cell.bias
+        elif isinstance(layer, keras.layers.BatchNormalization):
+            out[f"{layer.name}.gamma"] = layer.gamma
+            out[f"{layer.name}.beta"] = layer.beta
+            if not trainable_only:
+                out[f"{layer.name}.moving_mean"] = layer.moving_mean
+                out[f"{layer.name}.moving_variance"] = layer.moving_variance
         elif getattr(layer, "kernel", None) is not None:
             out[f"{layer.name}.kernel"] = layer.kernel
-            out[f"{layer.name}.bias"] = layer.bias
+            if layer.bias is not None:  # convs before BatchNorm have none
+                out[f"{layer.name}.bias"] = layer.bias
     return out
 
 

@@ -7,10 +7,10 @@ it traces once and every later step is one graph call.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import time
-from types import ModuleType
 from typing import Any
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -19,7 +19,7 @@ import numpy as np
 import tensorflow as tf
 
 from bench.specs import ModelSpec, Recipe, Settings
-from models.tf import cnn, gru, logreg, losses, mlp, optim
+from models.tf import losses, optim
 from models.tf.layers import CanonicalModule
 
 
@@ -34,7 +34,10 @@ class _FreshModelTracing(logging.Filter):
 
 tf.get_logger().addFilter(_FreshModelTracing())
 
-ARCHITECTURES: dict[str, ModuleType] = {"logreg": logreg, "mlp": mlp, "cnn": cnn, "gru": gru}
+
+def architecture_builder(name: str) -> Any:
+    """``build(spec, weights)`` of models/tf/<name>.py: found by convention, no table."""
+    return importlib.import_module(f"models.tf.{name}").build
 
 
 def cross_entropy(logits: tf.Tensor, y: tf.Tensor, label_smoothing: float = 0.0) -> tf.Tensor:
@@ -63,7 +66,7 @@ class TFModel:
         self.input_shape = input_shape
         self.xla = xla
         self._train: dict[int, Any] = {}
-        self._forward: dict[int, Any] = {}
+        self._forward: dict[tuple[int, bool], Any] = {}
         self._eval: Any = None
 
     def _specs(self, batch: int | None) -> tuple[tf.TensorSpec, tf.TensorSpec]:
@@ -81,7 +84,7 @@ class TFModel:
             @tf.function(input_signature=self._specs(batch), jit_compile=self.xla)
             def train_step(x: tf.Tensor, y: tf.Tensor) -> tf.Tensor:
                 with tf.GradientTape() as tape:
-                    loss = cross_entropy(module(x), y, smoothing)
+                    loss = cross_entropy(module(x, training=True), y, smoothing)
                 grads = tape.gradient(loss, variables)
                 opt.apply(grads, variables)
                 return loss
@@ -89,17 +92,18 @@ class TFModel:
             self._train[batch] = train_step
         return self._train[batch]
 
-    def forward(self, batch: int) -> Any:
-        """tf.function x → logits (inference: no tape, nothing updated)."""
-        if batch not in self._forward:
+    def forward(self, batch: int, training: bool = False) -> Any:
+        """tf.function x → logits (inference: no tape, nothing updated; ``training``: batch
+        statistics, running statistics updated, for parity tests)."""
+        if (batch, training) not in self._forward:
             module = self.module
 
             @tf.function(input_signature=self._specs(batch)[:1], jit_compile=self.xla)
             def forward(x: tf.Tensor) -> tf.Tensor:
-                return module(x)
+                return module(x, training=training)
 
-            self._forward[batch] = forward
-        return self._forward[batch]
+            self._forward[batch, training] = forward
+        return self._forward[batch, training]
 
     def eval_batch(self) -> Any:
         """tf.function (x, y) → (sum of losses in float64, correct count); any batch size, as
@@ -181,7 +185,7 @@ class TFAdapter:
         stock_optimizer: bool = False,
     ) -> TFModel:
         with tf.device(self.device):
-            module = ARCHITECTURES[spec.name].build(spec, weights)
+            module = architecture_builder(spec.name)(spec, weights)
             module.unroll = not self.xla  # see CanonicalModule.gru_direction
             opt = optim.make(recipe, list(module.params.items()), lr, stock=stock_optimizer)
         shape = tuple(spec.input_shape)
@@ -242,9 +246,9 @@ class TFAdapter:
         n = max(len(y), 1)
         return total / n, correct / n
 
-    def logits(self, model: TFModel, x: np.ndarray) -> np.ndarray:
+    def logits(self, model: TFModel, x: np.ndarray, training: bool = False) -> np.ndarray:
         with tf.device(self.device):
-            return model.forward(len(x))(tf.constant(x, tf.float32)).numpy()
+            return model.forward(len(x), training)(tf.constant(x, tf.float32)).numpy()
 
     def loss_and_gradients(
         self, model: TFModel, x: np.ndarray, y: np.ndarray
@@ -252,13 +256,14 @@ class TFAdapter:
         names = list(model.module.params)
         variables = model.module.ordered
         with tf.device(self.device), tf.GradientTape() as tape:
-            logits = model.module(tf.constant(x, tf.float32))
+            logits = model.module(tf.constant(x, tf.float32), training=True)
             loss = cross_entropy(logits, tf.constant(y, tf.int64), model.label_smoothing)
         grads = tape.gradient(loss, variables)
         return float(loss), {n: g.numpy() for n, g in zip(names, grads, strict=True)}
 
     def get_weights(self, model: TFModel) -> dict[str, np.ndarray]:
-        return {name: v.numpy() for name, v in model.module.params.items()}
+        every = {**model.module.params, **model.module.state}
+        return {name: every[name].numpy() for name in model.module.names}
 
     def peak_device_memory(self) -> int | None:
         if not self.on_gpu:

@@ -15,7 +15,7 @@ class CNN(CanonicalModule):
         self.strides = [int(s) for s in spec.params["strides"]]
         self.padding = int(spec.params["padding"])
 
-    def __call__(self, x: tf.Tensor) -> tf.Tensor:
+    def __call__(self, x: tf.Tensor, training: bool = False) -> tf.Tensor:
         for i, stride in enumerate(self.strides, start=1):
             x = tf.nn.relu(self.conv(f"conv{i}", x, stride, self.padding))
         return self.dense("linear", flatten(x))

@@ -15,7 +15,7 @@ class BiGRU(CanonicalModule):
         self.hidden = int(spec.params.get("hidden", 6))
         self.bidirectional = bool(spec.params.get("bidirectional", True))
 
-    def __call__(self, x: tf.Tensor) -> tf.Tensor:
+    def __call__(self, x: tf.Tensor, training: bool = False) -> tf.Tensor:
         out = self.gru_direction("gru.forward", x, self.hidden, reverse=False)
         if self.bidirectional:
             back = self.gru_direction("gru.backward", x, self.hidden, reverse=True)

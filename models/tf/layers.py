@@ -14,6 +14,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np
 import tensorflow as tf
 
+from bench.zoo.layers import BN_EPSILON, BN_MOMENTUM, is_state
+
 
 class CanonicalModule(tf.Module):
     """A tf.Module whose variables are named and shaped exactly as the canonical weights."""
@@ -23,17 +25,49 @@ class CanonicalModule(tf.Module):
 
     def __init__(self, weights: dict[str, np.ndarray], name: str) -> None:
         super().__init__(name=name)
+        self.names = list(weights)  # canonical order, for get_weights
+        #: Trainable weights by canonical name (what the optimizer and gradients see).
         self.params: dict[str, tf.Variable] = {
             key: tf.Variable(np.asarray(value, np.float32), name=key.replace(".", "_"))
             for key, value in weights.items()
+            if not is_state(key)
+        }
+        #: Canonical state (BatchNorm running statistics): non-trainable variables.
+        self.state: dict[str, tf.Variable] = {
+            key: tf.Variable(
+                np.asarray(value, np.float32), name=key.replace(".", "_"), trainable=False
+            )
+            for key, value in weights.items()
+            if is_state(key)
         }
 
     @property
     def ordered(self) -> list[tf.Variable]:
         return list(self.params.values())
 
+    def __call__(self, x: tf.Tensor, training: bool = False) -> tf.Tensor:
+        """Logits; ``training`` selects batch statistics (and updates them) in BatchNorm."""
+        raise NotImplementedError
+
     def dense(self, name: str, x: tf.Tensor) -> tf.Tensor:
         return tf.matmul(x, self.params[f"{name}.kernel"]) + self.params[f"{name}.bias"]
+
+    def batchnorm(self, name: str, x: tf.Tensor, training: bool) -> tf.Tensor:
+        """TF's fused batch norm (NHWC), eps 1e-5. Training: normalise with the batch's biased
+        variance and move the running statistics by 0.1 toward the batch mean and the
+        *unbiased* variance, as torch does (the fused kernel's ``exponential_avg_factor``)."""
+        mean, var = self.state[f"{name}.moving_mean"], self.state[f"{name}.moving_variance"]
+        y, new_mean, new_var, *_ = tf.compat.v1.nn.fused_batch_norm(
+            x, self.params[f"{name}.gamma"], self.params[f"{name}.beta"],
+            mean=mean.read_value() if training else mean,
+            variance=var.read_value() if training else var,
+            epsilon=BN_EPSILON, data_format="NHWC", is_training=training,
+            exponential_avg_factor=BN_MOMENTUM if training else 1.0,
+        )  # fmt: skip
+        if training:
+            mean.assign(new_mean)
+            var.assign(new_var)
+        return y
 
     def conv(self, name: str, x: tf.Tensor, stride: int, padding: int) -> tf.Tensor:
         """Symmetric zero padding then a 'valid' convolution: torch's arithmetic. TF's "same"
@@ -45,7 +79,8 @@ class CanonicalModule(tf.Module):
             y = tf.nn.conv1d(x, kernel, stride=stride, padding="VALID")
         else:
             y = tf.nn.conv2d(x, kernel, strides=stride, padding="VALID")
-        return tf.nn.bias_add(y, self.params[f"{name}.bias"])
+        bias = self.params.get(f"{name}.bias")
+        return y if bias is None else tf.nn.bias_add(y, bias)
 
     def gru_direction(self, prefix: str, x: tf.Tensor, hidden: int, reverse: bool) -> tf.Tensor:
         """One GRU direction over all steps of x (N, T, F) → outputs (N, T, H) in input order.

@@ -10,7 +10,7 @@ from models.tf.layers import CanonicalModule, flatten
 
 
 class LogReg(CanonicalModule):
-    def __call__(self, x: tf.Tensor) -> tf.Tensor:
+    def __call__(self, x: tf.Tensor, training: bool = False) -> tf.Tensor:
         return self.dense("linear", flatten(x))
 
 

@@ -10,7 +10,7 @@ from models.tf.layers import CanonicalModule, flatten
 
 
 class MLP(CanonicalModule):
-    def __call__(self, x: tf.Tensor) -> tf.Tensor:
+    def __call__(self, x: tf.Tensor, training: bool = False) -> tf.Tensor:
         h = tf.nn.relu(self.dense("linear1", flatten(x)))
         h = h + tf.nn.relu(self.dense("linear2", h))
         return self.dense("linear3", h)

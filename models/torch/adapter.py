@@ -7,10 +7,10 @@ usage, and compiling ``opt.step`` would need the per-step lr as a tensor to avoi
 
 from __future__ import annotations
 
+import importlib
 import os
 import time
 from dataclasses import dataclass
-from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -18,10 +18,13 @@ import torch
 import torch.nn.functional as F
 
 from bench.specs import ModelSpec, Recipe, Settings
-from models.torch import cnn, gru, layout, logreg, mlp, optim
+from models.torch import layout, optim
 from models.torch.losses import cross_entropy
 
-ARCHITECTURES: dict[str, ModuleType] = {"logreg": logreg, "mlp": mlp, "cnn": cnn, "gru": gru}
+
+def architecture_builder(name: str) -> Any:
+    """``build(spec, weights)`` of models/torch/<name>.py: found by convention, no table."""
+    return importlib.import_module(f"models.torch.{name}").build
 
 
 @dataclass
@@ -102,7 +105,7 @@ class TorchAdapter:
         lr: np.ndarray,
         stock_optimizer: bool = False,
     ) -> TorchModel:
-        module = ARCHITECTURES[spec.name].build(spec, weights).to(self.device)
+        module = architecture_builder(spec.name)(spec, weights).to(self.device)
         lrs = [float(v) for v in np.asarray(lr, dtype=np.float64).ravel()]
         if not lrs:
             raise ValueError("the learning-rate table is empty")
@@ -190,10 +193,12 @@ class TorchAdapter:
         n = max(len(y), 1)
         return float(total.item()) / n, float(correct.item()) / n
 
-    def logits(self, model: TorchModel, x: np.ndarray) -> np.ndarray:
-        model.module.eval()
+    def logits(self, model: TorchModel, x: np.ndarray, training: bool = False) -> np.ndarray:
+        """Eval mode by default; ``training=True`` runs train mode (batch statistics, and
+        BatchNorm's running statistics updated, as in a training step)."""
+        model.module.train(training)
         try:
-            with torch.inference_mode():
+            with torch.no_grad():
                 out = model.forward(self._tensor(x, torch.float32))
         finally:
             model.module.train()

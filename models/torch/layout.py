@@ -22,12 +22,14 @@ FromTorch = Callable[[Sequence[np.ndarray]], np.ndarray]
 
 @dataclass(frozen=True)
 class Binding:
-    """Canonical weight ``name`` is stored in the torch ``params``."""
+    """Canonical weight ``name`` is stored in the torch ``params`` (or buffers, for state)."""
 
     name: str
-    params: tuple[nn.Parameter, ...]
+    params: tuple[torch.Tensor, ...]
     to_torch: ToTorch
     from_torch: FromTorch
+    #: Canonical state (BatchNorm running statistics, torch buffers): no gradient, no optimizer.
+    state: bool = False
 
 
 def load(bindings: Sequence[Binding], weights: dict[str, np.ndarray]) -> None:
@@ -44,9 +46,12 @@ def load(bindings: Sequence[Binding], weights: dict[str, np.ndarray]) -> None:
 
 
 def export(bindings: Sequence[Binding], grads: bool = False) -> dict[str, np.ndarray]:
-    """Parameters (or their ``.grad``) by canonical name and layout, as float32 NumPy."""
+    """Parameters and state (or the parameters' ``.grad``) by canonical name and layout, as
+    float32 NumPy."""
     out: dict[str, np.ndarray] = {}
     for b in bindings:
+        if grads and b.state:
+            continue
         tensors = [p.grad if grads else p for p in b.params]
         if any(t is None for t in tensors):
             raise RuntimeError(f"{b.name} has no gradient")
@@ -93,7 +98,7 @@ def dense_after_conv(name: str, linear: nn.Linear, flat: tuple[int, ...]) -> lis
 
 
 def conv(name: str, module: nn.Conv1d | nn.Conv2d) -> list[Binding]:
-    """Conv kernel (k..., c_in, c_out) ↔ torch (c_out, c_in, k...)."""
+    """Conv kernel (k..., c_in, c_out) ↔ torch (c_out, c_in, k...); the bias if it has one."""
     nd = module.weight.dim() - 2
     to_axes = (nd + 1, nd, *range(nd))  # canonical axes in torch order
     from_axes = tuple(np.argsort(to_axes))
@@ -104,7 +109,25 @@ def conv(name: str, module: nn.Conv1d | nn.Conv2d) -> list[Binding]:
             lambda k: (k.transpose(to_axes),),
             lambda t: t[0].transpose(from_axes),
         ),
-        Binding(f"{name}.bias", (module.bias,), lambda b: (b,), lambda t: t[0]),
+    ] + ([Binding(f"{name}.bias", (module.bias,), same, first)] if module.bias is not None else [])
+
+
+def same(a: np.ndarray) -> tuple[np.ndarray, ...]:
+    return (a,)
+
+
+def first(t: Sequence[np.ndarray]) -> np.ndarray:
+    return t[0]
+
+
+def batchnorm(name: str, module: nn.BatchNorm1d | nn.BatchNorm2d) -> list[Binding]:
+    """gamma/beta ↔ weight/bias; moving_mean/moving_variance ↔ the running_mean/running_var
+    buffers (state)."""
+    return [
+        Binding(f"{name}.gamma", (module.weight,), same, first),
+        Binding(f"{name}.beta", (module.bias,), same, first),
+        Binding(f"{name}.moving_mean", (module.running_mean,), same, first, state=True),
+        Binding(f"{name}.moving_variance", (module.running_var,), same, first, state=True),
     ]
 
 

@@ -1,16 +1,26 @@
 """NumPy references in the canonical layout (float64), shared by the adapters' unit tests.
 
-A framework's output matching these proves its layout conversion and its arithmetic on its own,
-before the cross-framework parity tests compare frameworks with each other.
+The forward and backward passes are composed from a model's layer table
+(:func:`bench.architectures.layers`): one forward and one backward function per layer kind, so a
+new architecture made of existing layer kinds needs no edit here. A framework's output matching
+these proves its layout conversion and its arithmetic on its own, before the cross-framework
+parity tests compare frameworks with each other. (GRU: forward only; its gradients are checked by
+central differences.)
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
+from bench.architectures import layers
 from bench.catalog import model_spec
 from bench.data import as_model_input, load
 from bench.specs import ModelSpec
+from bench.zoo import layers as kinds
+
+Arrays = dict[str, np.ndarray]
 
 
 def inputs(model: str, dataset: str, n: int) -> tuple[ModelSpec, np.ndarray, np.ndarray]:
@@ -19,21 +29,41 @@ def inputs(model: str, dataset: str, n: int) -> tuple[ModelSpec, np.ndarray, np.
     return spec, as_model_input(data.x_train[:n], spec.input_shape), data.y_train[:n]
 
 
-def conv(x: np.ndarray, k: np.ndarray, b: np.ndarray, stride: int, pad: int) -> np.ndarray:
+# -- layer kinds: forward (returning what backward needs) and backward -----------------------------
+def _windows(shape: tuple[int, ...], kernel: tuple[int, ...], stride: int, out: tuple[int, ...]):
+    """(offsets, slices) of every kernel position over a padded channels-last array."""
+    for offs in np.ndindex(*kernel):
+        ends = zip(offs, out, strict=True)
+        yield offs, (slice(None), *(slice(o, o + stride * (n - 1) + 1, stride) for o, n in ends))
+
+
+def conv(x: np.ndarray, k: np.ndarray, b: np.ndarray | None, stride: int, pad: int) -> np.ndarray:
     """Channels-last 1-D or 2-D conv with symmetric padding: x (N, *S, Cin), k (*K, Cin, Cout)."""
     nd = x.ndim - 2
-    x = np.pad(x, [(0, 0)] + [(pad, pad)] * nd + [(0, 0)])
-    ksz = k.shape[:nd]
-    out_sz = [(x.shape[1 + d] - ksz[d]) // stride + 1 for d in range(nd)]
+    xp = np.pad(x, [(0, 0)] + [(pad, pad)] * nd + [(0, 0)])
+    out_sz = tuple((xp.shape[1 + d] - k.shape[d]) // stride + 1 for d in range(nd))
     out = np.zeros((x.shape[0], *out_sz, k.shape[-1]))
-    for offs in np.ndindex(*ksz):
-        ends = zip(offs, out_sz, strict=True)
-        sl = tuple(slice(o, o + stride * (n - 1) + 1, stride) for o, n in ends)
-        out += x[(slice(None), *sl)] @ k[offs]
-    return out + b
+    for offs, sl in _windows(xp.shape, k.shape[:nd], stride, out_sz):
+        out += xp[sl] @ k[offs]
+    return out if b is None else out + b
 
 
-def gru_direction(x: np.ndarray, w: dict[str, np.ndarray], p: str, reverse: bool) -> np.ndarray:
+def _conv_backward(layer: kinds.Conv, x: np.ndarray, d: np.ndarray, w: Arrays) -> tuple:
+    nd, pad = x.ndim - 2, layer.padding
+    k = w[f"{layer.name}.kernel"]
+    xp = np.pad(x, [(0, 0)] + [(pad, pad)] * nd + [(0, 0)])
+    dxp, dk = np.zeros_like(xp), np.zeros_like(k)
+    for offs, sl in _windows(xp.shape, k.shape[:nd], layer.stride, d.shape[1:-1]):
+        dk[offs] = xp[sl].reshape(-1, k.shape[-2]).T @ d.reshape(-1, k.shape[-1])
+        dxp[sl] += d @ k[offs].T
+    grads = {f"{layer.name}.kernel": dk}
+    if layer.bias:
+        grads[f"{layer.name}.bias"] = d.reshape(-1, d.shape[-1]).sum(0)
+    inner = (slice(None), *(slice(pad, pad + n) for n in x.shape[1:-1]))
+    return dxp[inner], grads
+
+
+def gru_direction(x: np.ndarray, w: Arrays, p: str, reverse: bool) -> np.ndarray:
     k, u, b = w[f"{p}.kernel"], w[f"{p}.recurrent_kernel"], w[f"{p}.bias"]
     hid = u.shape[0]
     n, steps, _ = x.shape
@@ -51,28 +81,164 @@ def gru_direction(x: np.ndarray, w: dict[str, np.ndarray], p: str, reverse: bool
     return out
 
 
-def reference_logits(spec: ModelSpec, w: dict[str, np.ndarray], x: np.ndarray) -> np.ndarray:
-    w = {k: v.astype(np.float64) for k, v in w.items()}
-    x = x.astype(np.float64)
-    n = len(x)
-    if spec.name == "logreg":
-        return x.reshape(n, -1) @ w["linear.kernel"] + w["linear.bias"]
-    if spec.name == "mlp":
-        relu = lambda a: np.maximum(a, 0)  # noqa: E731
-        h = relu(x.reshape(n, -1) @ w["linear1.kernel"] + w["linear1.bias"])
-        h = h + relu(h @ w["linear2.kernel"] + w["linear2.bias"])
-        return h @ w["linear3.kernel"] + w["linear3.bias"]
-    if spec.name == "cnn":
-        h = x
-        for i, s in enumerate(spec.params["strides"], start=1):
-            k, b = w[f"conv{i}.kernel"], w[f"conv{i}.bias"]
-            h = np.maximum(conv(h, k, b, s, spec.params["padding"]), 0)
-        return h.reshape(n, -1) @ w["linear.kernel"] + w["linear.bias"]
-    out = np.concatenate(
-        [gru_direction(x, w, "gru.forward", False), gru_direction(x, w, "gru.backward", True)],
-        axis=2,
-    )
-    return out.reshape(n, -1) @ w["linear.kernel"] + w["linear.bias"]
+class Reference:
+    """A float64 model run from its layer table: ``forward`` (train or eval mode), ``backward``,
+    and the BatchNorm state a training-mode forward leaves (``state``)."""
+
+    def __init__(self, spec: ModelSpec, weights: Arrays) -> None:
+        self.table = layers(spec)
+        self.w = {k: np.asarray(v, np.float64) for k, v in weights.items()}
+        self.state: Arrays = {k: v.copy() for k, v in self.w.items() if kinds.is_state(k)}
+        self.cache: dict[str, Any] = {}
+        self.sources: dict[str, tuple[str, ...]] = {}
+        previous = kinds.INPUT
+        for layer in self.table:
+            self.sources[layer.name] = layer.inputs or (previous,)
+            previous = layer.name
+
+    def forward(self, x: np.ndarray, training: bool = False) -> np.ndarray:
+        out: dict[str, np.ndarray] = {kinds.INPUT: np.asarray(x, np.float64)}
+        self.cache = {}
+        for layer in self.table:
+            args = [out[s] for s in self.sources[layer.name]]
+            out[layer.name] = self._forward(layer, args, training)
+        self.outputs = out
+        return out[self.table[-1].name]
+
+    def _forward(self, layer: kinds.Layer, args: list[np.ndarray], training: bool) -> np.ndarray:
+        x, w, name = args[0], self.w, layer.name
+        if isinstance(layer, kinds.Dense):
+            y = x.reshape(len(x), -1) @ w[f"{name}.kernel"]
+            return y + w[f"{name}.bias"] if layer.bias else y
+        if isinstance(layer, kinds.Conv):
+            b = w[f"{name}.bias"] if layer.bias else None
+            return conv(x, w[f"{name}.kernel"], b, layer.stride, layer.padding)
+        if isinstance(layer, kinds.ReLU):
+            return np.maximum(x, 0)
+        if isinstance(layer, kinds.Add):
+            return args[0] + args[1]
+        if isinstance(layer, kinds.BatchNorm):
+            return self._batchnorm(layer, x, training)
+        if isinstance(layer, kinds.GlobalAvgPool):
+            return x.mean(axis=tuple(range(1, x.ndim - 1)))
+        if isinstance(layer, kinds.ShortcutA):
+            s = layer.stride
+            sub = x[(slice(None), *[slice(None, None, s)] * (x.ndim - 2))]
+            return np.pad(sub, [(0, 0)] * (x.ndim - 1) + [layer.pad])
+        if isinstance(layer, kinds.MaxPool):
+            p, nd = layer.padding, x.ndim - 2
+            xp = np.pad(x, [(0, 0)] + [(p, p)] * nd + [(0, 0)], constant_values=-np.inf)
+            win = [xp[sl] for _, sl in _windows(xp.shape, (layer.kernel,) * nd, layer.stride,
+                                                 layer.out_spatial)]  # fmt: skip
+            stack = np.stack(win)
+            self.cache[name] = (xp.shape, np.argmax(stack, axis=0))
+            return stack.max(axis=0)
+        if isinstance(layer, kinds.GRU):
+            fwd = gru_direction(x, w, f"{name}.forward", False)
+            if not layer.bidirectional:
+                return fwd
+            return np.concatenate([fwd, gru_direction(x, w, f"{name}.backward", True)], axis=2)
+        raise NotImplementedError(type(layer).__name__)
+
+    def _batchnorm(self, layer: kinds.BatchNorm, x: np.ndarray, training: bool) -> np.ndarray:
+        n = layer.name
+        gamma, beta = self.w[f"{n}.gamma"], self.w[f"{n}.beta"]
+        axes = tuple(range(x.ndim - 1))
+        if not training:
+            mean, var = self.w[f"{n}.moving_mean"], self.w[f"{n}.moving_variance"]
+            return gamma * (x - mean) / np.sqrt(var + kinds.BN_EPSILON) + beta
+        mean, var = x.mean(axis=axes), x.var(axis=axes)
+        count = x.size // x.shape[-1]
+        m = kinds.BN_MOMENTUM
+        self.state[f"{n}.moving_mean"] = (1 - m) * self.state[f"{n}.moving_mean"] + m * mean
+        unbiased = var * count / (count - 1)
+        self.state[f"{n}.moving_variance"] = (1 - m) * self.state[
+            f"{n}.moving_variance"
+        ] + m * unbiased
+        inv = 1 / np.sqrt(var + kinds.BN_EPSILON)
+        xhat = (x - mean) * inv
+        self.cache[n] = (xhat, inv, axes, count)
+        return gamma * xhat + beta
+
+    def backward(self, d_logits: np.ndarray) -> Arrays:
+        """Gradients of every trainable weight, given d(loss)/d(logits); after a training-mode
+        forward (BatchNorm backward uses the batch statistics)."""
+        grads: Arrays = {}
+        d_out: dict[str, np.ndarray] = {self.table[-1].name: d_logits}
+        for layer in reversed(self.table):
+            d = d_out.pop(layer.name, None)
+            if d is None:
+                continue
+            srcs = self.sources[layer.name]
+            for src, dx in zip(srcs, self._backward(layer, d, grads), strict=True):
+                d_out[src] = d_out[src] + dx if src in d_out else dx
+        return grads
+
+    def _backward(self, layer: kinds.Layer, d: np.ndarray, grads: Arrays) -> list[np.ndarray]:
+        name, w = layer.name, self.w
+        x = self.outputs[self.sources[name][0]]
+        if isinstance(layer, kinds.Dense):
+            flat = x.reshape(len(x), -1)
+            grads[f"{name}.kernel"] = flat.T @ d
+            if layer.bias:
+                grads[f"{name}.bias"] = d.sum(0)
+            return [(d @ w[f"{name}.kernel"].T).reshape(x.shape)]
+        if isinstance(layer, kinds.Conv):
+            dx, g = _conv_backward(layer, x, d, w)
+            grads.update(g)
+            return [dx]
+        if isinstance(layer, kinds.ReLU):
+            return [d * (x > 0)]
+        if isinstance(layer, kinds.Add):
+            return [d, d]
+        if isinstance(layer, kinds.BatchNorm):
+            xhat, inv, axes, count = self.cache[name]
+            grads[f"{name}.gamma"] = (d * xhat).sum(axes)
+            grads[f"{name}.beta"] = d.sum(axes)
+            dxhat = d * w[f"{name}.gamma"]
+            return [
+                inv / count
+                * (count * dxhat - dxhat.sum(axes) - xhat * (dxhat * xhat).sum(axes))
+            ]  # fmt: skip
+        if isinstance(layer, kinds.GlobalAvgPool):
+            spatial = x.shape[1:-1]
+            shape = (len(x), *[1] * len(spatial), x.shape[-1])
+            return [np.broadcast_to(d.reshape(shape), x.shape) / np.prod(spatial)]
+        if isinstance(layer, kinds.ShortcutA):
+            s, (before, _) = layer.stride, layer.pad
+            dx = np.zeros_like(x)
+            dx[(slice(None), *[slice(None, None, s)] * (x.ndim - 2))] = d[
+                ..., before : before + layer.in_channels
+            ]
+            return [dx]
+        if isinstance(layer, kinds.MaxPool):
+            shape, arg = self.cache[name]
+            nd, p = x.ndim - 2, layer.padding
+            dxp = np.zeros(shape)
+            windows = _windows(shape, (layer.kernel,) * nd, layer.stride, layer.out_spatial)
+            for i, (_, sl) in enumerate(windows):
+                dxp[sl] += d * (arg == i)
+            return [dxp[(slice(None), *[slice(p, p + n) for n in x.shape[1:-1]])]]
+        raise NotImplementedError(f"no reference backward for {type(layer).__name__}")
+
+
+def reference_logits(
+    spec: ModelSpec, w: Arrays, x: np.ndarray, training: bool = False
+) -> np.ndarray:
+    return Reference(spec, w).forward(x, training)
+
+
+def reference_loss_and_gradients(
+    spec: ModelSpec, w: Arrays, x: np.ndarray, y: np.ndarray
+) -> tuple[float, Arrays, Arrays]:
+    """Mean softmax cross-entropy in training mode, the trainable gradients, and the BatchNorm
+    state after that forward pass."""
+    ref = Reference(spec, w)
+    p = softmax(ref.forward(x, training=True))
+    loss = -np.log(p[np.arange(len(y)), y]).mean()
+    d = p.copy()
+    d[np.arange(len(y)), y] -= 1
+    return float(loss), ref.backward(d / len(y)), ref.state
 
 
 def softmax(z: np.ndarray) -> np.ndarray:
@@ -80,9 +246,7 @@ def softmax(z: np.ndarray) -> np.ndarray:
     return e / e.sum(1, keepdims=True)
 
 
-def logreg_loss_grads(
-    w: dict[str, np.ndarray], x: np.ndarray, y: np.ndarray
-) -> tuple[float, dict[str, np.ndarray]]:
+def logreg_loss_grads(w: Arrays, x: np.ndarray, y: np.ndarray) -> tuple[float, Arrays]:
     """Mean softmax cross-entropy of logreg and its analytic gradient, float64."""
     x = x.reshape(len(x), -1).astype(np.float64)
     p = softmax(x @ w["linear.kernel"].astype(np.float64) + w["linear.bias"])

@@ -1,0 +1,31 @@
+"""Logistic regression: one linear layer on the flattened input (MNIST-1D paper)."""
+
+from __future__ import annotations
+
+import math
+
+from bench.specs import ModelSpec
+from bench.zoo.base import Architecture, Variant
+from bench.zoo.layers import Dense, Layer
+
+
+def layers(spec: ModelSpec) -> list[Layer]:
+    return [Dense("linear", math.prod(spec.input_shape), spec.num_classes)]
+
+
+ARCHITECTURE = Architecture(
+    name="logreg",
+    description="logistic regression: one linear layer",
+    layers=layers,
+    variants={
+        "mnist1d": Variant(
+            (40,),
+            suites=("paper", "quick"),
+            accuracy_target=0.25,
+            paper_accuracy=0.32,
+            seed_spread={"quick": 0.0103},
+        ),
+    },
+    tiny=ModelSpec("logreg", (40,), 10),
+    order=10,
+)

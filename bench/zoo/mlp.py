@@ -1,0 +1,47 @@
+"""The MNIST-1D paper's MLP: h = relu(W1 x); h = h + relu(W2 h); logits = W3 h."""
+
+from __future__ import annotations
+
+import math
+
+from bench.specs import ModelSpec
+from bench.zoo.base import Architecture, Variant
+from bench.zoo.layers import Add, Dense, Layer, ReLU
+
+
+def layers(spec: ModelSpec) -> list[Layer]:
+    hidden = int(spec.params.get("hidden", 100))
+    return [
+        Dense("linear1", math.prod(spec.input_shape), hidden),
+        ReLU("relu1"),
+        Dense("linear2", hidden, hidden),
+        ReLU("relu2"),
+        Add("residual", ("relu1", "relu2"), hidden, ()),
+        Dense("linear3", hidden, spec.num_classes),
+    ]
+
+
+ARCHITECTURE = Architecture(
+    name="mlp",
+    description="MLP in→100→100→10 with the residual h + relu(W2 h) of the paper's code",
+    layers=layers,
+    variants={
+        "mnist1d": Variant(
+            (40,),
+            {"hidden": 100},
+            suites=("paper", "quick"),
+            accuracy_target=0.55,
+            paper_accuracy=0.68,
+            seed_spread={"quick": 0.0084},
+        ),
+        "digits": Variant(
+            (64,),
+            {"hidden": 100},
+            suites=("quick",),
+            accuracy_target=0.95,
+            seed_spread={"quick": 0.0042},
+        ),
+    },
+    tiny=ModelSpec("mlp", (40,), 10, {"hidden": 100}),
+    order=20,
+)

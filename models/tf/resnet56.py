@@ -1,0 +1,5 @@
+"""ResNet-56 (CIFAR family): see models/tf/resnet.py."""
+
+from models.tf.resnet import build_cifar as build
+
+__all__ = ["build"]
