@@ -125,7 +125,7 @@ def results_table(records: list[dict[str, Any]]) -> Table:
         tp = r.get("throughput") or {}
         lat = r.get("step_latency_ms") or {}
         group = f"{r['model']}/{r['dataset']}"
-        shown = group + (" [synthetic]" if is_synthetic(r) else "")
+        shown = group + (" (synthetic)" if is_synthetic(r) else "")
         median = tp.get("median")
         rel = f"{median / fastest[group]:.2f}x" if median and fastest.get(group) else "—"
         ci = (

@@ -10,7 +10,7 @@ Nothing is downloaded. Three kinds of dataset, one registry (:data:`INFO`):
 * synthetic — image-shaped random data for throughput cells (:mod:`bench.data.synthetic`):
   ``synthetic-cifar10`` and ``synthetic-imagenet``, labelled synthetic in every record and table.
 * files — real data a user already has, read from ``--data-dir``: ``cifar10`` (the binary
-  version, :mod:`bench.data.cifar10`, trained with :mod:`bench.data.augment`) and ``mnist``
+  version, :mod:`bench.data.cifar10`, trained with :mod:`bench.data.augmentation`) and ``mnist``
   (IDX files, :mod:`bench.data.mnist`). Bad files raise :class:`DataFileError`, one line.
 
 Modules here import NumPy only, so workers can call :func:`augment_round` framework-free.
@@ -25,9 +25,9 @@ from typing import Any
 
 import numpy as np
 
-from bench.data import augment as _augment
+from bench.data import augmentation as _augment
 from bench.data import cifar10, mnist, synthetic
-from bench.data.augment import augment, augment_round
+from bench.data.augmentation import augment, augment_round
 from bench.data.files import DataFileError
 
 
@@ -130,7 +130,7 @@ class Dataset:
     #: The logical training set when it is larger than the arrays (a synthetic pool is cycled:
     #: sample i is row i % len(x_train)); None: len(x_train).
     train_samples: int | None = None
-    augmentation: str | None = None  # applied to training batches, see bench.data.augment
+    augmentation: str | None = None  # applied to training batches, see bench.data.augmentation
     data_dir: str | None = None  # where the files were read from
 
     @property
