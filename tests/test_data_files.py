@@ -290,3 +290,26 @@ def test_cells_on_cifar_files_and_synthetic_data_record_where_their_data_came_fr
     console.print(results_table([real, fake]))
     table = console.file.getvalue()  # type: ignore[attr-defined]
     assert "n/a (synthetic)" in table and "cnn/synthetic-cifar10 (synthetic)" in table
+
+
+def test_the_report_labels_a_synthetic_cell_and_shows_no_accuracy_for_it(tmp_path: Path) -> None:
+    import json
+    import re
+
+    from bench.report import build_report
+    from tests.report.fakerun import PAIRS, write_fake_run
+
+    run = write_fake_run(tmp_path / "results", pairs=PAIRS[:1])
+    results = run / "results.jsonl"
+    records = [json.loads(line) for line in results.read_text().splitlines()]
+    for r in records:  # the tf cell ran on synthetic data, said with the new field only
+        r.pop("synthetic_data", None)
+        r["synthetic"] = r["framework"] == "tf"
+    results.write_text("".join(json.dumps(r) + "\n" for r in records))
+    html = build_report(run, tmp_path / "report").read_text(encoding="utf-8")
+    header = html.split('<nav class="toc">')[0]
+    assert "Synthetic data:" in header and f"tf/{PAIRS[0][0]}/{PAIRS[0][1]}" in header
+    rows = re.findall(r'<tr class="cell.*?</tr>', html, re.S)
+    synthetic = [row for row in rows if 'pill warn">synthetic' in row]
+    assert len(synthetic) == 1 and "n/a (synthetic)" in synthetic[0]
+    assert sum("n/a (synthetic)" in row for row in rows) == 1
