@@ -80,8 +80,13 @@ def read_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
 
 
 def normalise(images: np.ndarray) -> np.ndarray:
-    """uint8 HWC images → float32, scaled to [0, 1], minus MEAN, divided by STD per channel."""
-    return ((images.astype(np.float32) / 255.0 - MEAN) / STD).astype(np.float32)
+    """uint8 HWC images → float32, scaled to [0, 1], minus MEAN, divided by STD per channel.
+
+    Through a 256x3 lookup table of the same float32 arithmetic: one pass over the images
+    instead of four over a float copy (seconds saved on the full 50,000).
+    """
+    table = (np.arange(256, dtype=np.float32)[:, None] / np.float32(255.0) - MEAN) / STD
+    return table.astype(np.float32)[images, np.arange(CHANNELS)]
 
 
 def read(data_dir: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

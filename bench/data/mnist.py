@@ -93,8 +93,9 @@ def _split(directory: Path, images_key: str, labels_key: str) -> tuple[np.ndarra
 
 def normalise(images: np.ndarray) -> np.ndarray:
     """uint8 (N, 28, 28) → float32 (N, 28, 28, 1), (x / 255 - 0.1307) / 0.3081."""
-    x = (images.astype(np.float32) / 255.0 - np.float32(MEAN)) / np.float32(STD)
-    return np.ascontiguousarray(x[..., None], dtype=np.float32)
+    scaled = np.arange(256, dtype=np.float32) / np.float32(255.0)
+    table = (scaled - np.float32(MEAN)) / np.float32(STD)  # one lookup per pixel, not four passes
+    return np.ascontiguousarray(table[images][..., None])
 
 
 def read(data_dir: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
