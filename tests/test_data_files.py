@@ -313,3 +313,26 @@ def test_the_report_labels_a_synthetic_cell_and_shows_no_accuracy_for_it(tmp_pat
     synthetic = [row for row in rows if 'pill warn">synthetic' in row]
     assert len(synthetic) == 1 and "n/a (synthetic)" in synthetic[0]
     assert sum("n/a (synthetic)" in row for row in rows) == 1
+
+
+def test_resume_reads_the_runs_saved_data_dir_and_refuses_files_gone_bad(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from bench import cli
+    from bench.specs import Cell, Settings
+    from bench.store import RunDir
+
+    write_cifar(tmp_path / "cifar")
+    cell = Cell("torch", "cnn", "cifar10", "quick", Recipe(steps=4), 0)
+    env = {"run_id": "r", "plan": [cell.to_dict()], "settings": Settings().to_dict(),
+           "data_dir": str(tmp_path / "cifar")}  # fmt: skip
+    run = RunDir.create(tmp_path / "run", env).path
+    batch = tmp_path / "cifar" / "test_batch.bin"
+    batch.write_bytes(batch.read_bytes()[:-1])  # the files changed since the run started
+    assert cli.main(["run", "--resume", str(run), "--no-report", "--no-history"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("bench: error: ") and "\n" not in err
+    assert str(batch) in err and "not a whole number" in err
+    assert json.loads((run / "env.json").read_text())["data_dir"] == str(tmp_path / "cifar")
