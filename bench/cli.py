@@ -97,7 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--frameworks", type=csv_list, help="e.g. torch,tf,keras (default: "
                      "the installed ones of torch, tf, keras)")  # fmt: skip
     run.add_argument("--models", type=csv_list, help="default: every model of the suite")
-    run.add_argument("--dataset", type=csv_list, help="mnist1d, digits (default: the suite's)")
+    run.add_argument("--dataset", type=csv_list, help="see bench list (default: the suite's)")
+    run.add_argument("--data-dir", type=Path, metavar="DIR", help="where the datasets read "
+                     "from files are: CIFAR-10 binary, MNIST IDX (see docs/data.md)")  # fmt: skip
     run.add_argument("--suite", default=None, help="quick (default) or paper")
     run.add_argument("--steps", type=positive_int, help="training steps (overrides the suite)")
     run.add_argument("--batch-size", type=positive_int, help="overrides the suite's")
@@ -267,6 +269,8 @@ def plan_cells(args: argparse.Namespace, console: Console) -> list[Cell]:
             raise UsageError(
                 f"unknown dataset {name!r}; choose from {', '.join(catalog.DATASET_NAMES)}"
             )
+    datasets = args.dataset or list(dict.fromkeys(d for _, d in suite.pairs))
+    check_data_dir(datasets, args.data_dir)
     frameworks = []
     for name in dict.fromkeys(requested):
         missing = VARIANTS[name].missing()
@@ -278,9 +282,8 @@ def plan_cells(args: argparse.Namespace, console: Console) -> list[Cell]:
     if not frameworks:
         raise UsageError("no requested framework is installed; nothing to run")
 
-    datasets = args.dataset or list(dict.fromkeys(d for _, d in suite.pairs))
     models = args.models or list(dict.fromkeys(m for m, _ in suite.pairs))
-    pairs = [(m, d) for d in datasets for m in catalog.MODELS_BY_DATASET[d] if m in models]
+    pairs = [(m, d) for d in datasets for m in catalog.MODELS_BY_DATASET.get(d, ()) if m in models]
     if not pairs:
         raise UsageError("no (model, dataset) pair matches --models/--dataset; "
                          f"registered: {_pairs_text()}")  # fmt: skip
@@ -306,12 +309,34 @@ def plan_cells(args: argparse.Namespace, console: Console) -> list[Cell]:
     from bench import data
 
     for (_, dataset), recipe in recipes.items():
-        n_train = data.train_size(dataset)
+        n_train = data.train_size(dataset, args.data_dir)
         if recipe.batch_size > n_train:
             raise UsageError(f"--batch-size {recipe.batch_size} is larger than the {n_train} "
                              f"training samples of {dataset}")  # fmt: skip
     seed = args.seed if args.seed is not None else 0
     return [Cell(fw, m, d, suite_name, recipes[m, d], seed) for m, d in pairs for fw in frameworks]
+
+
+def check_data_dir(datasets: list[str], data_dir: Path | None) -> str | None:
+    """--data-dir against the datasets: given exactly when one reads files, and those files
+    read cleanly (each bad file is one line naming it). Returns the directory, resolved."""
+    from bench import data
+
+    needs = [d for d in datasets if data.info(d).needs_data_dir]
+    if data_dir is None:
+        if needs:
+            raise UsageError(f"dataset {needs[0]} is read from files: give --data-dir DIR "
+                             "(see docs/data.md)")  # fmt: skip
+        return None
+    if not needs:
+        raise UsageError(f"--data-dir is only read by the datasets {', '.join(data.FILE_DATASETS)}"
+                         f"; {', '.join(datasets)} need no files")  # fmt: skip
+    try:
+        for name in needs:
+            data.load(name, data_dir=data_dir)  # reads and checks every file (cached for the run)
+    except data.DataFileError as exc:
+        raise UsageError(str(exc)) from None
+    return str(data_dir.resolve())
 
 
 def _pairs_text() -> str:
@@ -321,7 +346,7 @@ def _pairs_text() -> str:
 def _check_resume_conflicts(args: argparse.Namespace) -> None:
     fixed = ["frameworks", "models", "dataset", "suite", "steps", "batch_size", "eval_every",
              "seed", "threads", "device", "tag", "out", "history", "timing_passes",
-             "pass_seconds"]  # fmt: skip
+             "pass_seconds", "data_dir"]  # fmt: skip
     given = [f"--{name.replace('_', '-')}" for name in fixed if getattr(args, name) is not None]
     if given:
         raise UsageError(f"--resume continues a run exactly as it was planned; drop "
@@ -338,11 +363,16 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
         timing = run_dir.env().get("timing") or {}
         done = {k for k, r in run_dir.latest_by_key().items() if r["status"] in ("ok", "diverged")}
         todo = [c for c in cells if c.key not in done]
+        saved_dir = run_dir.env().get("data_dir")
+        data_dir = check_data_dir(
+            [c.dataset for c in cells], Path(saved_dir) if saved_dir else None
+        )
         run_dir.drop_records(keep=done)
         console.print(f"resuming {run_dir.path}: {len(cells) - len(todo)} of {len(cells)} cells "
                       f"have results, {len(todo)} to run", markup=False)  # fmt: skip
     else:
         cells = plan_cells(args, console)
+        data_dir = str(args.data_dir.resolve()) if args.data_dir is not None else None
         device = resolve_device(args.device)
         threads = args.threads or environment.usable_cores()
         settings = Settings(device=device, threads=threads, interop_threads=1)
@@ -367,6 +397,7 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
             "settings": settings.to_dict(),
             "timing": timing,
             "plan": [c.to_dict() for c in cells],
+            "data_dir": data_dir,
             "argv": sys.argv[1:],
             "calibration": calibration,
             **machine,
@@ -391,6 +422,7 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
         cell_timeout=args.cell_timeout,
         timing_passes=int(timing.get("passes", 4)),
         pass_seconds=float(timing.get("pass_seconds", 5.0)),
+        data_dir=data_dir,
     )
     runner = Runner(run_dir, settings, options, make_reporter(console), history=history)
     runner.run(todo)
@@ -443,13 +475,14 @@ def cmd_list(args: argparse.Namespace, console: Console) -> int:
         ds = [d for d, ms in catalog.MODELS_BY_DATASET.items() if m in ms]
         models.add_row(m, ", ".join(ds), catalog.MODEL_DESCRIPTIONS[m])
     console.print(models)
-    from bench.data import DATASET_DESCRIPTIONS
+    from bench.data import INFO
 
     datasets = Table(title="Datasets")
-    datasets.add_column("dataset")
-    datasets.add_column("what it is")
-    for name, text in DATASET_DESCRIPTIONS.items():
-        datasets.add_row(name, text)
+    for col in ("dataset", "source", "what it is"):
+        datasets.add_column(col)
+    source = {"bundled": "bundled", "synthetic": "synthetic", "files": "needs --data-dir"}
+    for name, info in INFO.items():
+        datasets.add_row(name, source[info.source], escape(info.description))
     console.print(datasets)
     suites = Table(title="Suites")
     for col in ("suite", "cells per framework", "recipe", "what it is for"):

@@ -15,6 +15,16 @@ def _fmt(value: float | None, spec: str, scale: float = 1.0, suffix: str = "") -
     return "—" if value is None else f"{value * scale:{spec}}{suffix}"
 
 
+def is_synthetic(record: dict[str, Any]) -> bool:
+    """Whether the cell ran on synthetic data (``synthetic``; schema 1 said ``synthetic_data``)."""
+    return record.get("synthetic") is True or record.get("synthetic_data") is True
+
+
+def accuracy_text(record: dict[str, Any]) -> str:
+    """Test accuracy, or "n/a (synthetic)": random labels make it meaningless."""
+    return "n/a (synthetic)" if is_synthetic(record) else _fmt(record.get("test_accuracy"), ".1%")
+
+
 def outcome(record: dict[str, Any]) -> str:
     if record["status"] != "ok":
         return f"{record['status'].upper()}: {record.get('error') or ''}"
@@ -22,7 +32,7 @@ def outcome(record: dict[str, Any]) -> str:
     # Finished training; the timing passes (if any) come later and give the table's figure.
     where = "" if tp.get("n_passes") else " while training"
     return (
-        f"acc {_fmt(record.get('test_accuracy'), '.1%')}  "
+        f"acc {accuracy_text(record)}  "
         f"{_fmt(tp.get('median'), ',.0f')} samples/s{where}  "
         f"peak RSS {_fmt(record.get('peak_rss_bytes'), ',.0f', 1 / 2**20, ' MiB')}"
     )
@@ -115,6 +125,7 @@ def results_table(records: list[dict[str, Any]]) -> Table:
         tp = r.get("throughput") or {}
         lat = r.get("step_latency_ms") or {}
         group = f"{r['model']}/{r['dataset']}"
+        shown = group + (" (synthetic)" if is_synthetic(r) else "")
         median = tp.get("median")
         rel = f"{median / fastest[group]:.2f}x" if median and fastest.get(group) else "—"
         ci = (
@@ -124,10 +135,10 @@ def results_table(records: list[dict[str, Any]]) -> Table:
         )
         status = r["status"] if r["status"] == "ok" else f"{r['status']}: {r.get('error') or ''}"
         table.add_row(
-            group,
+            shown,
             r["framework"],
             status,
-            _fmt(r.get("test_accuracy"), ".1%"),
+            accuracy_text(r),
             ci,
             rel,
             f"{_fmt(lat.get('p50'), '.2f')}/{_fmt(lat.get('p99'), '.2f')}",

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from bench import stats, timing
+from bench import data, stats, timing
 from bench.frameworks import get_variant
 from bench.results import clean
 from bench.specs import SCHEMA_VERSION
@@ -26,6 +26,7 @@ def build_record(
     param_count: int,
     flops_forward: int,
     flops_train: int,
+    data_dir: str | None = None,
 ) -> dict[str, Any]:
     cell = p.cell
     variant = get_variant(cell.framework)
@@ -49,7 +50,8 @@ def build_record(
         "status": p.status,
         "error": p.error,
         "diverged_at_step": p.diverged_at_step,
-        "synthetic_data": False,
+        "synthetic_data": data.info(cell.dataset).synthetic,  # schema 1's name for `synthetic`
+        **data.provenance(cell.dataset, data_dir),  # synthetic, data_dir, augmentation
         "param_count": param_count,
         "flops_per_sample_forward": flops_forward,
         "flops_per_sample_train": flops_train,

@@ -62,6 +62,7 @@ class RunOptions:
     inference_batch: int = 1000
     start_timeout: float = 600.0  # importing and configuring a framework
     eval_batch_size: int = 1000
+    data_dir: str | None = None  # --data-dir: where datasets read from files are
 
 
 @dataclass
@@ -105,10 +106,10 @@ def groups(cells: Iterable[Cell]) -> list[list[Cell]]:
     return list(out.values())
 
 
-def group_inputs(cell: Cell) -> tuple[ModelSpec, dict[str, Any]]:
+def group_inputs(cell: Cell, data_dir: str | None = None) -> tuple[ModelSpec, dict[str, Any]]:
     """What every worker of a group is sent to build its cell: the spec, the canonical initial
     weights, the lr table, the data and the batch order — one copy, shared by all frameworks."""
-    dataset = data.load(cell.dataset)
+    dataset = data.load(cell.dataset, data_dir=data_dir, seed=cell.seed)
     spec = catalog.model_spec(cell.model, cell.dataset, dataset.num_classes)
     recipe = cell.recipe
     return spec, {
@@ -120,7 +121,8 @@ def group_inputs(cell: Cell) -> tuple[ModelSpec, dict[str, Any]]:
         "y_train": dataset.y_train,
         "x_test": data.as_model_input(dataset.x_test, spec.input_shape),
         "y_test": dataset.y_test,
-        "order": data.batch_order(len(dataset.y_train), recipe.batch_size, recipe.steps, cell.seed),
+        "order": data.train_order(dataset, recipe.batch_size, recipe.steps, cell.seed),
+        "augment": data.augment_message(dataset, cell.seed),  # None: batches as they are
     }
 
 
@@ -177,9 +179,11 @@ class Runner:
 
     def _run_group(self, cells: list[Cell]) -> list[dict[str, Any]]:
         first = cells[0]
-        spec, inputs = self.inputs[first.group] = group_inputs(first)
+        spec, inputs = self.inputs[first.group] = group_inputs(first, self.options.data_dir)
         recipe = first.recipe
         target = catalog.ACCURACY_TARGETS.get((first.model, first.dataset))
+        if data.info(first.dataset).synthetic:
+            target = None  # random labels: accuracy means nothing, so it has no target
         now = datetime.now(timezone.utc).isoformat(timespec="seconds")
         active: list[CellProgress] = []
         records = []
@@ -422,6 +426,7 @@ class Runner:
             param_count=param_count(p.spec),
             flops_forward=flops.forward_flops(p.spec),
             flops_train=flops.train_flops(p.spec),
+            data_dir=self.options.data_dir,
         )
 
     def _to_history(self, record: dict[str, Any]) -> None:

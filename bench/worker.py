@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from bench import memory
+from bench import data, memory
 from bench.frameworks import Adapter, get_variant, load_adapter
 from bench.specs import ModelSpec, Recipe, Settings
 
@@ -68,7 +68,7 @@ class Worker:
         seconds = time.perf_counter() - t0
         self.cell = _CellState(
             model, spec, recipe, msg["x_train"], msg["y_train"], msg["x_test"], msg["y_test"],
-            msg["order"],
+            msg["order"], extra={"augment": msg.get("augment")},
         )  # fmt: skip
         return {"build_seconds": seconds}
 
@@ -78,6 +78,8 @@ class Worker:
         idx = cell.order[np.arange(msg["start"], msg["stop"]) % len(cell.order)]
         x = cell.x_train[idx]  # gathered outside the timed steps, the same for every framework
         y = cell.y_train[idx]
+        if cell.extra.get("augment"):  # seeded crop+flip, the same batches in every framework
+            x = data.augment_round(x, int(msg["start"]), **cell.extra["augment"])
         t0 = time.perf_counter()
         times, losses = self.adapter.train_round(cell.model, x, y)
         return {

@@ -13,6 +13,7 @@ import pytest
 
 from bench import cli
 from bench.specs import SCHEMA_VERSION
+from tests.datafiles import write_bad_data_dirs
 
 
 def _tree(root: Path) -> dict[str, tuple[int, float]]:
@@ -45,6 +46,7 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     noplan.mkdir()
     (noplan / "results.jsonl").write_text("")
     (noplan / "env.json").write_text("{}")
+    write_bad_data_dirs(tmp_path)  # data/<case>/: tiny CIFAR-10 and MNIST files, each bad once
     return tmp_path
 
 
@@ -100,6 +102,94 @@ CATALOGUE = [
         "resume with flags",
         ["run", "--resume", "noplan", "--frameworks", "tf"],
         ["drop --frameworks"],
+    ),
+    *[
+        (name, ["run", "--dataset", dataset, "--data-dir", f"data/{where}"], words)
+        for name, dataset, where, words in [
+            (
+                "cifar truncated",
+                "cifar10",
+                "cifar_truncated",
+                ["data_batch_3.bin", "not a whole number of 3,073-byte records"],
+            ),
+            (
+                "cifar-100 record size",
+                "cifar10",
+                "cifar100_records",
+                ["data_batch_1.bin", "3,074-byte records", "CIFAR-100"],
+            ),
+            (
+                "cifar python version",
+                "cifar10",
+                "cifar_python",
+                ["data_batch_1", "pickle", "never unpickles", "binary version"],
+            ),
+            (
+                "cifar .bin is a pickle",
+                "cifar10",
+                "cifar_pickle_bin",
+                ["data_batch_1.bin", "pickle", "arbitrary code"],
+            ),
+            ("cifar missing test batch", "cifar10", "cifar_no_test", ["test_batch.bin", "missing"]),
+            (
+                "cifar missing train batch",
+                "cifar10",
+                "cifar_no_batch2",
+                ["data_batch_2.bin", "missing"],
+            ),
+            (
+                "cifar label out of range",
+                "cifar10",
+                "cifar_bad_label",
+                ["test_batch.bin", "record 1 has label 10"],
+            ),
+            ("cifar empty batch", "cifar10", "cifar_empty_batch", ["data_batch_4.bin", "empty"]),
+            ("cifar files absent", "cifar10", "nothing", ["data_batch_1.bin", "missing"]),
+            (
+                "mnist wrong magic",
+                "mnist",
+                "mnist_magic",
+                ["train-images-idx3-ubyte", "magic number 0x00000801", "0x00000803"],
+            ),
+            (
+                "mnist truncated",
+                "mnist",
+                "mnist_truncated",
+                ["t10k-images-idx3-ubyte", "truncated"],
+            ),
+            (
+                "mnist count mismatch",
+                "mnist",
+                "mnist_count",
+                ["train-labels-idx1-ubyte", "4 labels for the 5 images"],
+            ),
+            (
+                "mnist label out of range",
+                "mnist",
+                "mnist_bad_label",
+                ["t10k-labels-idx1-ubyte", "is 11"],
+            ),
+            ("mnist bad gzip", "mnist", "mnist_bad_gzip", ["train-images-idx3-ubyte.gz", "gzip"]),
+            ("mnist files absent", "mnist", "nothing", ["train-images-idx3-ubyte", "missing"]),
+            ("data-dir missing", "cifar10", "nowhere", ["data/nowhere", "no such directory"]),
+        ]
+    ],
+    (
+        "data-dir is a file",
+        ["run", "--dataset", "mnist", "--data-dir", "a_file"],
+        ["a_file", "not a directory"],
+    ),
+    (
+        "data-dir, no file dataset",
+        ["run", "--dataset", "digits", "--data-dir", "data/nothing"],
+        ["--data-dir is only read by", "cifar10, mnist"],
+    ),
+    ("data-dir, suite needs none", ["run", "--data-dir", "data/nothing"], ["only read by"]),
+    ("file dataset, no data-dir", ["run", "--dataset", "cifar10"], ["cifar10", "--data-dir DIR"]),
+    (
+        "resume with data-dir",
+        ["run", "--resume", "noplan", "--data-dir", "data"],
+        ["drop --data-dir"],
     ),
     ("unknown command", ["train"], ["invalid choice"]),
     ("no command", [], ["required"]),

@@ -55,6 +55,11 @@ def load_run(run_dir: Path) -> Run:
     return Run(env=store.env(), records=list(store.latest_by_key().values()))
 
 
+def is_synthetic(r: Record) -> bool:
+    """Whether the cell ran on synthetic data (``synthetic``; schema 1 said ``synthetic_data``)."""
+    return r.get("synthetic") is True or r.get("synthetic_data") is True
+
+
 def framework_order(name: str) -> tuple[int, str]:
     """Registered variants first, in their registry order (torch, tf, keras, ...)."""
     names = list(VARIANTS)

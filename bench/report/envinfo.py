@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from bench.report import fmt
-from bench.report.cells import Run, get
+from bench.report.cells import Run, get, is_synthetic
 
 #: env.json fields shown first in the environment table, in this order, with their labels.
 _FIRST = (
@@ -77,7 +77,7 @@ def header(run: Run) -> Header:
         cpu=fmt.text(env.get("cpu_model")),
         cores=", ".join(cores) or fmt.DASH,
         device=", ".join(devices) or fmt.DASH,
-        synthetic=[str(r["key"]) for r in run.records if r.get("synthetic_data") is True],
+        synthetic=[str(r["key"]) for r in run.records if is_synthetic(r)],
         busy=[
             f"{b.get('name')} (pid {b.get('pid')}, {b.get('cpu_percent')}% CPU)"
             for b in env.get("busy_processes") or []

@@ -14,7 +14,7 @@ import pandas as pd
 
 from bench.catalog import ACCURACY_TARGETS, MODEL_DESCRIPTIONS, PAPER_ACCURACY
 from bench.report import fmt
-from bench.report.cells import Record, Run, achieved_gflops, get, peak_gflops
+from bench.report.cells import Record, Run, achieved_gflops, get, is_synthetic, peak_gflops
 
 #: Statuses whose measurements are shown as results (a diverged cell's timings are real too).
 MEASURED = ("ok", "diverged")
@@ -97,9 +97,10 @@ def _row(r: Record, n: pd.Series) -> dict[str, Any]:
         "status": r["status"],
         "error": r.get("error") or "",
         "diverged_at_step": r.get("diverged_at_step"),
-        "synthetic": r.get("synthetic_data") is True,
-        "accuracy": fmt.percent(r.get("test_accuracy")),
-        "best_accuracy": fmt.percent(r.get("best_test_accuracy")),
+        "synthetic": is_synthetic(r),
+        # random labels: a synthetic cell's accuracy is meaningless, so it is not shown as one
+        "accuracy": "n/a (synthetic)" if is_synthetic(r) else fmt.percent(r.get("test_accuracy")),
+        "best_accuracy": fmt.DASH if is_synthetic(r) else fmt.percent(r.get("best_test_accuracy")),
         "throughput": fmt.sig(n["throughput"], 4),
         "throughput_ci": fmt.interval(n["ci_low"], n["ci_high"], lambda v: fmt.sig(v, 4)),
         "half_width": _half_width(r),

@@ -105,7 +105,7 @@ class KerasAdapter:
         from models.keras import layout, losses, optim
 
         model = importlib.import_module(f"models.keras.{spec.name}").build(spec, weights)
-        named = list(layout.canonical_variables(model).items())
+        named = list(layout.canonical_variables(model, trainable_only=True).items())
         opt = optim.make(recipe, named, lr, stock=stock_optimizer)
         model.compile(optimizer=opt, loss=losses.for_recipe(recipe.label_smoothing))
         mode = _compile_mode(self.backend, bool(model.jit_compile))
