@@ -57,13 +57,14 @@ SETTING_FIELDS = tuple(f for f in FIELDS if f not in ("framework", "model", "dat
 class RunInfo:
     index: int
     run_id: str
-    commit: str
+    commit: str  # short, for labels
     date: str
     created: str
     source: str
     tag: str
     suite: str
     branch: str
+    sha: str = ""  # the full commit (or the run id): what groups repeated runs
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,7 @@ def make_axis(runs: list[RunInfo]) -> Axis:
     """Slots for ``runs`` (any order): commits in order of their first run."""
     slots: dict[str, list[RunInfo]] = {}
     for run in sorted(runs, key=lambda r: r.index):
-        slots.setdefault(run.commit, []).append(run)
+        slots.setdefault(run.sha or run.commit, []).append(run)
     x: dict[str, float] = {}
     for i, members in enumerate(slots.values()):
         spread = min(0.6 / len(members), 0.18)
@@ -150,7 +151,8 @@ def _runs(
         commit = str(row.git_commit or "")[:7] or str(row.run_id)[:12]
         infos.append(RunInfo(i, str(row.run_id), commit, str(row.created or "")[:10],
                              str(row.created or "")[:16].replace("T", " "), _text(row.source),
-                             _text(row.tag), _text(row.suite), _text(row.git_branch)))  # fmt: skip
+                             _text(row.tag), _text(row.suite), _text(row.git_branch),
+                             _text(row.git_commit) or str(row.run_id)))  # fmt: skip
     cells = cells[cells["run_id"].isin({r.run_id for r in infos})]
     return infos, cells, notes
 
