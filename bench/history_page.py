@@ -294,7 +294,8 @@ def _empty(ax: Any, text: str) -> None:
 def cell_chart(
     rows: pd.DataFrame, axis: Axis, color: str, changes: list[int], title: str
 ) -> Figure:
-    """Three panels over commits: throughput with CI, peak RSS (MiB), test accuracy (%).
+    """Three panels over commits: throughput with CI, peak RSS (MiB), test accuracy (%); each
+    run a point (repeated runs of a commit side by side), the line through per-commit medians.
 
     ``rows`` holds one series' cells with an ``x`` column (from ``axis``); ``changes`` are the
     slots where a new throughput level starts.
@@ -317,8 +318,10 @@ def cell_chart(
     for ax, y, label in series:
         ax.set_title(label, fontsize=9, fontweight="normal")
         have = np.isfinite(y)
-        if have.any():
-            ax.plot(x[have], y[have], "-o", color=color, markersize=4, linewidth=1.4)
+        if have.any():  # every run a point; the line joins each commit's median
+            ax.plot(x[have], y[have], "o", color=color, markersize=4)
+            medians = pd.Series(y[have]).groupby(np.rint(x[have]).astype(int)).median()
+            ax.plot(medians.index, medians.to_numpy(), "-", color=color, linewidth=1.4)
         else:
             _empty(ax, "not measured")
         for slot in changes:

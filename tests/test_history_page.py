@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -244,13 +245,14 @@ SETTINGS = (
     ("paper", PAPER, 1, 2.0, 0.68, range(3, 6)),
 )
 SERIES_STEP_S = {"torch": 0.0010, "tf": 0.0013}
+START = datetime(2026, 2, 1, tzinfo=UTC)
 
 
 def add_run(history: History, n: int, i: int, suite: str, threads: int, **env: Any) -> str:
     """Run number ``n`` (its time order) of commit ``i``, as ``bench run`` records it."""
     run_id = f"2026-r{n:03d}-{commit(i)[:6]}"
     history.add_run({
-        "run_id": run_id, "created": f"2026-02-01T{n:02d}:00:00+00:00",
+        "run_id": run_id, "created": (START + timedelta(hours=n)).isoformat(),
         "git": {"commit": commit(i), "branch": "main", "dirty": False},
         "fingerprint": FINGERPRINT, "cpu_model": "Test CPU", "logical_cores": 2, "gpus": [],
         "suite": suite, "settings": {"device": "cpu", "threads": threads}, **env,
