@@ -83,6 +83,7 @@ def filter_problem(filters: Filters, known: dict[str, set[str]]) -> str | None:
 
     ``known`` maps "suite", "branch", "model", "framework" to the names that exist: this bench's
     catalogue and variants together with what the history holds (branches: the history only).
+    A kind missing from ``known`` is not checked.
     """
     asked = [("suite", "--suite", [filters.suite] if filters.suite else [])]
     asked += [("branch", "--branch", [filters.branch] if filters.branch else [])]
@@ -90,21 +91,21 @@ def filter_problem(filters: Filters, known: dict[str, set[str]]) -> str | None:
     asked += [("framework", "--frameworks", list(filters.frameworks))]
     for kind, flag, names in asked:
         for name in names:
-            if name not in known.get(kind, set()):
+            if kind in known and name not in known[kind]:
                 choices = ", ".join(sorted(known.get(kind, set()))) or "none"
                 return f"{flag}: unknown {kind} {name!r}; known: {choices}"
     return None
 
 
 def known_names(history: Any | None) -> dict[str, set[str]]:
-    """The names :func:`filter_problem` accepts: this bench's suites, models and variants, and what
-    ``history`` (a :class:`bench.history.History`, or ``None`` when there is none) holds."""
+    """The names :func:`filter_problem` accepts: this bench's suites, models and variants, and
+    what ``history`` (a :class:`bench.history.History`, or ``None`` when there is none) holds."""
     from bench.catalog import MODEL_NAMES, SUITES
     from bench.frameworks import VARIANTS
 
-    known = {"suite": set(SUITES), "branch": set(), "model": set(MODEL_NAMES),
-             "framework": set(VARIANTS)}  # fmt: skip
-    if history is not None:
+    known = {"suite": set(SUITES), "model": set(MODEL_NAMES), "framework": set(VARIANTS)}
+    if history is not None:  # without one, branches are not checked: the missing file is news
+        known["branch"] = set()
         runs, cells = history.runs(), history.cells()
         known["suite"] |= set(runs["suite"].dropna().astype(str))
         known["branch"] |= set(runs["git_branch"].dropna().astype(str))

@@ -116,7 +116,7 @@ CATALOGUE = [
         ["--frameworks", "unknown framework 'pytorch'", "torch"],
     ),
     ("history unknown suite", ["history", "--report", "--suite", "huge"], ["unknown suite"]),
-    ("history branch, no db", ["history", "--report", "--branch", "main"], ["unknown branch"]),
+    ("history branch, no db", ["history", "--report", "--branch", "main"], ["no history database"]),
     ("history filter, no report", ["history", "--models", "mlp"], ["add --report"]),
 ]
 
