@@ -21,6 +21,7 @@ from bench import catalog, environment
 from bench.frameworks import DEFAULT_FRAMEWORKS, VARIANTS, get_variant
 from bench.history import DEFAULT_PATH as DEFAULT_HISTORY
 from bench.history import History
+from bench.history_filters import Filters, filter_problem, known_names, since_date
 from bench.results import SchemaError
 from bench.specs import Cell, Settings
 from bench.store import RunDir, new_run_id
@@ -181,6 +182,12 @@ def build_parser() -> argparse.ArgumentParser:
     hist.add_argument(
         "--history", type=Path, default=None, help="database (default results/history.sqlite)"
     )
+    hist.add_argument("--suite", help="--report: runs of this suite only")
+    hist.add_argument("--since", type=since_date, help="--report: runs from this date "
+                      "(YYYY-MM-DD, UTC) or ISO 8601 time on")  # fmt: skip
+    hist.add_argument("--branch", help="--report: runs of this git branch only")
+    hist.add_argument("--models", type=csv_list, help="--report: these models only (a,b)")
+    hist.add_argument("--frameworks", type=csv_list, help="--report: these variants only")
 
     cal = sub.add_parser("calibrate", help="measure this machine's float32 matmul peak per "
                          "framework and its memory bandwidth")  # fmt: skip
@@ -563,6 +570,10 @@ def cmd_compare(args: argparse.Namespace, console: Console) -> int:
 
 def cmd_history(args: argparse.Namespace, console: Console) -> int:
     path = args.history or DEFAULT_HISTORY
+    filtering = args.suite or args.since or args.branch or args.models or args.frameworks
+    if filtering and not args.report:
+        raise UsageError("history: --suite, --since, --branch, --models and --frameworks "
+                         "choose what --report charts; add --report")  # fmt: skip
     if not (args.import_run or args.import_pytest_benchmark or args.report):
         raise UsageError("history: say what to do: --import RUN_DIR, "
                          "--import-pytest-benchmark FILE or --report")  # fmt: skip
@@ -581,12 +592,18 @@ def cmd_history(args: argparse.Namespace, console: Console) -> int:
     if args.report:
         from bench.history_page import build_history_page
 
-        if not path.is_file():
+        models, frameworks = tuple(args.models or ()), tuple(args.frameworks or ())
+        filters = Filters(args.suite, args.since, args.branch, models, frameworks)
+        db = History(path) if path.is_file() else None
+        problem = filter_problem(filters, known_names(db))
+        if problem:
+            raise UsageError(problem)
+        if db is None:
             raise UsageError(f"no history database at {path}; run the suite first")
         fingerprint = None if args.all_machines else environment.capture()["fingerprint"]
         out = args.out or Path("reports/history")
         _check_out_dir(out, "--out")
-        page = build_history_page(History(path), out, fingerprint)
+        page = build_history_page(db, out, fingerprint, filters)
         console.print(f"history page: {page}", markup=False)
     return 0
 

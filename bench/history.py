@@ -6,6 +6,11 @@ every write is one short transaction retried on "database is locked".
 
 A cell row keeps its headline figures as columns (for pandas and charts) and the whole record as
 JSON (so compare can test raw step times). Nothing is ever unpickled.
+
+Each cell row also stores its series key (:mod:`bench.history_series`): the settings that make
+two figures comparable, and their hash in ``series``. Charts draw one line per series. A
+database written before the key existed (``PRAGMA user_version`` 0) is migrated when opened:
+the columns are added and filled from the stored records and run environments.
 """
 
 from __future__ import annotations
@@ -19,6 +24,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
+from bench.history_series import FIELDS as SERIES_FIELDS
+from bench.history_series import series_fields, series_id
 from bench.results import SchemaError, validate
 
 DEFAULT_PATH = Path("results/history.sqlite")
@@ -52,8 +59,31 @@ CREATE TABLE IF NOT EXISTS cells (
 );
 CREATE INDEX IF NOT EXISTS runs_by_created ON runs(created);
 """
+#: ``PRAGMA user_version`` of the current layout; 0 is the layout without series columns.
+VERSION = 1
+#: Series columns added by version 1 (framework, model and dataset were columns already).
+SERIES_COLUMNS = {
+    "series": "TEXT", "machine": "TEXT", "recipe_hash": "TEXT", "precision": "TEXT",
+    "memory_format": "TEXT", "threads": "INTEGER", "device": "TEXT", "workers": "INTEGER",
+    "scaling": "TEXT", "scope": "TEXT",
+}  # fmt: skip
+_SERIES_ONLY = [c for c in SERIES_FIELDS if c not in ("framework", "model", "dataset")]
+
+#: Columns :meth:`History.add_record` writes, in order.
+CELL_COLUMNS = (
+    "run_id", "key", "framework", "model", "dataset", "status", "test_accuracy", "throughput",
+    "throughput_ci_low", "throughput_ci_high", "latency_p50_ms", "latency_p99_ms",
+    "peak_rss_bytes", "peak_device_memory_bytes", "time_to_accuracy_s", "time_to_first_step_s",
+    "record_json", *SERIES_COLUMNS,
+)  # fmt: skip
 
 T = TypeVar("T")
+
+
+def _series_values(record: dict[str, Any], env: dict[str, Any] | None) -> tuple[Any, ...]:
+    """The series columns of one record, in :data:`SERIES_COLUMNS` order."""
+    fields = series_fields(record, env)
+    return (series_id(fields), *(fields[c] for c in _SERIES_ONLY))
 
 
 class History:
@@ -95,7 +125,40 @@ class History:
 
     def _create(self, conn: sqlite3.Connection) -> None:
         conn.execute("PRAGMA journal_mode = WAL")  # persistent; readers never block the writer
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > VERSION:
+            raise SchemaError(
+                f"{self.path}: history layout version {version} is newer than this bench's "
+                f"({VERSION}); use a newer bench, or another --history file"
+            )
         conn.executescript(SCHEMA)
+        if version < VERSION:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                self._migrate(conn)
+                conn.execute(f"PRAGMA user_version = {VERSION}")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    @staticmethod
+    def _migrate(conn: sqlite3.Connection) -> None:
+        """Version 0 to 1: add the series columns and fill them from the stored JSON.
+
+        Idempotent (a second process migrating at the same time finds the columns there).
+        """
+        have = {row[1] for row in conn.execute("PRAGMA table_info(cells)")}
+        for name, kind in SERIES_COLUMNS.items():
+            if name not in have:
+                conn.execute(f"ALTER TABLE cells ADD COLUMN {name} {kind}")
+        conn.execute("CREATE INDEX IF NOT EXISTS cells_by_series ON cells(series)")
+        envs = {r[0]: json.loads(r[1]) for r in conn.execute("SELECT run_id, env_json FROM runs")}
+        rows = conn.execute("SELECT rowid, run_id, record_json FROM cells WHERE series IS NULL")
+        for rowid, run_id, record_json in rows.fetchall():
+            values = _series_values(json.loads(record_json), envs.get(run_id))
+            sets = ", ".join(f"{c} = ?" for c in SERIES_COLUMNS)
+            conn.execute(f"UPDATE cells SET {sets} WHERE rowid = ?", (*values, rowid))
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -114,6 +177,7 @@ class History:
         )
 
     def add_record(self, record: dict[str, Any]) -> None:
+        """Store one cell record, with its series key (read against its run's environment)."""
         validate(record)
         tp = record.get("throughput") or {}
         lat = record.get("step_latency_ms") or {}
@@ -125,11 +189,17 @@ class History:
             record.get("time_to_accuracy_s"), record.get("time_to_first_step_s"),
             json.dumps(record),
         )  # fmt: skip
-        self._retry(
-            lambda c: c.execute(
-                "INSERT OR REPLACE INTO cells VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", row
-            )
-        )
+
+        def insert(conn: sqlite3.Connection) -> None:
+            env = conn.execute("SELECT env_json FROM runs WHERE run_id = ?", (record["run_id"],))
+            found = env.fetchone()
+            series = _series_values(record, json.loads(found[0]) if found else None)
+            columns = ", ".join(CELL_COLUMNS)
+            marks = ", ".join("?" * len(CELL_COLUMNS))
+            conn.execute(f"INSERT OR REPLACE INTO cells ({columns}) VALUES ({marks})",
+                         (*row, *series))  # fmt: skip
+
+        self._retry(insert)
 
     def import_run(self, run_dir: Path) -> int:
         """Add a run directory written earlier; returns the number of cells imported."""
@@ -191,7 +261,8 @@ class History:
             )
 
     def cells(self, run_id: str | None = None) -> Any:
-        """Cells (one row each, headline figures as columns) as a DataFrame, oldest run first."""
+        """Cells (one row each, headline figures and series key as columns) as a DataFrame,
+        oldest run first."""
         import pandas as pd
 
         where, params = ("WHERE c.run_id = ?", (run_id,)) if run_id else ("", ())
@@ -201,7 +272,9 @@ class History:
                 "c.framework, c.model, c.dataset, c.status, c.test_accuracy, c.throughput, "
                 "c.throughput_ci_low, c.throughput_ci_high, c.latency_p50_ms, c.latency_p99_ms, "
                 "c.peak_rss_bytes, c.peak_device_memory_bytes, c.time_to_accuracy_s, "
-                "c.time_to_first_step_s FROM cells c JOIN runs r USING (run_id) "
+                "c.time_to_first_step_s, r.suite, r.tag, "
+                + ", ".join(f"c.{c}" for c in SERIES_COLUMNS)
+                + " FROM cells c JOIN runs r USING (run_id) "
                 f"{where} ORDER BY r.created, c.run_id, c.rowid",
                 conn,
                 params=params,

@@ -193,6 +193,21 @@ CATALOGUE = [
     ),
     ("unknown command", ["train"], ["invalid choice"]),
     ("no command", [], ["required"]),
+    (
+        "history bad since",
+        ["history", "--report", "--since", "last week"],
+        ["--since", "not a date"],
+    ),
+    ("history bad since day", ["history", "--report", "--since", "2026-02-30"], ["not a date"]),
+    ("history unknown model", ["history", "--report", "--models", "vgg"], ["unknown model 'vgg'"]),
+    (
+        "history unknown framework",
+        ["history", "--report", "--frameworks", "pytorch"],
+        ["--frameworks", "unknown framework 'pytorch'", "torch"],
+    ),
+    ("history unknown suite", ["history", "--report", "--suite", "huge"], ["unknown suite"]),
+    ("history branch, no db", ["history", "--report", "--branch", "main"], ["no history database"]),
+    ("history filter, no report", ["history", "--models", "mlp"], ["add --report"]),
 ]
 
 if not os.path.exists("/dev/nvidia0"):
