@@ -81,6 +81,8 @@ class Recipe:
         if self.schedule in WARMUP_SCHEDULES:  # older schedules keep their records as they were
             sched = {**default_schedule_args(self.schedule, self.steps), **self.schedule_args}
             object.__setattr__(self, "schedule_args", sched)
+            if int(sched["warmup_steps"]) < 0:
+                raise ValueError(f"warmup_steps must be >= 0, got {sched['warmup_steps']}")
         if self.clip_grad_norm < 0:
             raise ValueError(f"clip_grad_norm must be >= 0 (0 = off), got {self.clip_grad_norm}")
         if not 0.0 <= self.label_smoothing < 1.0:
