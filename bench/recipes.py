@@ -34,8 +34,8 @@ def decayed(names: list[str], exclusions: bool) -> list[bool]:
 
 def resnet_cifar(steps: int, batch_size: int = 128, lr: float = 0.1) -> Recipe:
     """He et al. 2016 (§4.2), CIFAR ResNets: SGD momentum 0.9 (not Nesterov), weight decay
-    1e-4 (coupled), lr 0.1 divided by 10 at 32k and 48k of 64k iterations (1/2 and 3/4 of
-    ``steps``), batch 128, no warm-up (the paper warms up only ResNet-110), no smoothing.
+    1e-4 (coupled), lr 0.1 divided by 10 at 32k and 48k of 64k iterations (milestones 1/2 and
+    3/4 of ``steps``), batch 128, no warm-up (the paper warms up only ResNet-110), no smoothing.
     Biases (none: convs before BN have none) and BN gamma/beta are not decayed."""
     return Recipe(
         optimizer="momentum",
@@ -46,7 +46,7 @@ def resnet_cifar(steps: int, batch_size: int = 128, lr: float = 0.1) -> Recipe:
         schedule="warmup_step",
         schedule_args={
             "warmup_steps": 0,
-            "milestones": [steps // 2, steps * 3 // 4],
+            "milestones": [0.5, 0.75],
             "gamma": 0.1,
         },
         weight_decay=1e-4,

@@ -10,8 +10,9 @@ and step W−1 reaches the full rate. Then:
 
 - ``warmup_cosine``: lr_k = min_lr + ½(lr − min_lr)(1 + cos(π·(k−W)/(steps−W))), i.e. the
   ``cosine`` schedule over the steps after warm-up (with W = 0 it equals ``cosine``);
-- ``warmup_step``: lr_k = lr·gamma^(number of milestones ≤ k), milestones in absolute steps
-  (torch's MultiStepLR counted in steps), the warm-up factor multiplying it for k < W.
+- ``warmup_step``: lr_k = lr·gamma^(number of milestones m with round(m·steps) ≤ k): milestones
+  are fractions of ``steps`` (torch's MultiStepLR counted in steps, scaled, so a ``--steps``
+  override keeps the shape), the warm-up factor multiplying it for k < W.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ def lr_at(recipe: Recipe, step: int) -> float:
         warm = int(args["warmup_steps"])
         factor = (step + 1) / warm if step < warm else 1.0
         if recipe.schedule == "warmup_step":
-            drops = sum(1 for m in args["milestones"] if int(m) <= step)
+            drops = sum(1 for m in args["milestones"] if round(float(m) * recipe.steps) <= step)
             return recipe.lr * factor * float(args["gamma"]) ** drops
         low = float(args["min_lr"])
         span = max(recipe.steps - warm, 1)

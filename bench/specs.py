@@ -81,6 +81,8 @@ class Recipe:
         if self.schedule in WARMUP_SCHEDULES:  # older schedules keep their records as they were
             sched = {**default_schedule_args(self.schedule, self.steps), **self.schedule_args}
             object.__setattr__(self, "schedule_args", sched)
+            if int(sched["warmup_steps"]) < 0:
+                raise ValueError(f"warmup_steps must be >= 0, got {sched['warmup_steps']}")
         if self.clip_grad_norm < 0:
             raise ValueError(f"clip_grad_norm must be >= 0 (0 = off), got {self.clip_grad_norm}")
         if not 0.0 <= self.label_smoothing < 1.0:
@@ -112,13 +114,13 @@ def default_optimizer_args(optimizer: str) -> dict[str, Any]:
 def default_schedule_args(schedule: str, steps: int) -> dict[str, Any]:
     """Every argument of the warm-up schedules, written out (bench.schedules has the formulas).
 
-    Step decay's default milestones are He et al.'s CIFAR ones (32k and 48k of 64k steps), as
-    fractions 1/2 and 3/4 of ``steps``.
+    Step decay's milestones are fractions of ``steps`` (so a ``--steps`` override keeps the
+    schedule's shape); the default is He et al.'s CIFAR one, 32k and 48k of 64k steps.
     """
     if schedule == "warmup_cosine":
         return {"warmup_steps": 0, "min_lr": 0.0}
     if schedule == "warmup_step":
-        return {"warmup_steps": 0, "milestones": [steps // 2, steps * 3 // 4], "gamma": 0.1}
+        return {"warmup_steps": 0, "milestones": [0.5, 0.75], "gamma": 0.1}
     return {}
 
 

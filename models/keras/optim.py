@@ -252,10 +252,3 @@ def stock_keras_optimizer(
             **common,
         )
     raise ValueError(f"unknown optimizer {recipe.optimizer!r}")
-
-
-def make_optimizer(recipe: Recipe, lr: np.ndarray) -> TorchArithmetic:
-    """The recipe's optimizer over every variable (no exclusions): kept for older callers."""
-    return TorchArithmetic(
-        recipe.optimizer, LrTable(lr), recipe.weight_decay, recipe.optimizer_args
-    )
