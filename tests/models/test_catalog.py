@@ -1,0 +1,48 @@
+"""The catalog as a view of the registry: suites, per-entry recipes, old names kept working."""
+
+from __future__ import annotations
+
+from bench import catalog, zoo
+from bench.zoo.resnet_family import DIGITS_RECIPE
+
+
+def test_old_tables_are_views_of_the_declarations() -> None:
+    for (model, dataset), target in catalog.ACCURACY_TARGETS.items():
+        assert zoo.get(model).variants[dataset].accuracy_target == target
+    assert set(catalog.PAPER_ACCURACY) == set(catalog.MODELS_BY_DATASET["mnist1d"])
+    assert catalog.MODEL_NAMES == tuple(zoo.REGISTRY)
+    for dataset, models in catalog.MODELS_BY_DATASET.items():
+        for model in models:
+            assert catalog.model_spec(model, dataset).input_shape == tuple(
+                zoo.get(model).variants[dataset].input_shape
+            )
+
+
+def test_quick_stays_small_and_standard_adds_the_resnet_cells() -> None:
+    assert not any(m.startswith("resnet") for m, _ in catalog.SUITES["quick"].pairs)
+    assert {e.recipe.steps for e in catalog.SUITES["quick"].entries} == {300}
+    standard = catalog.SUITES["standard"]
+    assert set(catalog.SUITES["paper"].pairs) < set(standard.pairs)
+    assert standard.entry("resnet20", "digits").recipe == DIGITS_RECIPE
+    assert standard.entry("resnet20", "synthetic-cifar10").recipe.optimizer == "momentum"
+    assert standard.entry("mlp", "mnist1d").recipe == catalog.PAPER_RECIPE
+
+
+def test_resnet_recipe_is_written_out() -> None:
+    r = DIGITS_RECIPE
+    assert (r.optimizer, r.schedule, r.weight_decay) == ("momentum", "cosine", 5e-4)
+    assert r.optimizer_args == {"momentum": 0.9}
+    assert r.lr == 0.1 * r.batch_size / 128
+
+
+def test_large_runs_a_small_batch_on_a_cpu() -> None:
+    (entry,) = catalog.SUITES["large"].entries
+    assert (entry.model, entry.dataset) == ("resnet50", "synthetic-imagenet")
+    assert entry.recipe_on("cuda").batch_size == 64
+    cpu = entry.recipe_on("cpu")
+    assert cpu.batch_size < 64 and cpu.steps < entry.recipe.steps
+
+
+def test_a_model_outside_the_suite_gets_its_declared_recipe() -> None:
+    entry = catalog.SUITES["standard"].entry("resnet56", "synthetic-cifar10")
+    assert entry.recipe == zoo.get("resnet56").variants["synthetic-cifar10"].recipe
