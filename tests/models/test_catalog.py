@@ -46,3 +46,28 @@ def test_large_runs_a_small_batch_on_a_cpu() -> None:
 def test_a_model_outside_the_suite_gets_its_declared_recipe() -> None:
     entry = catalog.SUITES["standard"].entry("resnet56", "synthetic-cifar10")
     assert entry.recipe == zoo.get("resnet56").variants["synthetic-cifar10"].recipe
+
+
+def test_plan_cells_uses_each_entrys_recipe_and_says_when_the_cpu_one_runs() -> None:
+    from io import StringIO
+
+    from rich.console import Console
+
+    from bench import cli
+
+    out = StringIO()
+    console = Console(file=out, width=200)
+    args = cli.build_parser().parse_args(
+        ["run", "--suite", "standard", "--frameworks", "torch", "--dataset", "mnist1d,digits"]
+    )
+    cells = {(c.model, c.dataset): c for c in cli.plan_cells(args, console)}
+    assert cells["resnet20", "digits"].recipe.optimizer == "momentum"
+    assert cells["mlp", "mnist1d"].recipe.optimizer == "adam"
+
+    args = cli.build_parser().parse_args(["run", "--suite", "large", "--device", "cpu",
+                                          "--frameworks", "torch"])  # fmt: skip
+    if "synthetic-imagenet" not in catalog.DATASET_NAMES:  # before the data branch's datasets
+        return
+    (cell,) = cli.plan_cells(args, console)
+    assert cell.recipe.batch_size == catalog.SUITES["large"].entries[0].cpu_recipe.batch_size
+    assert "on a CPU" in out.getvalue()
