@@ -69,14 +69,16 @@ class Adapter(Protocol):
         returns seconds per call, float64 (n,)."""
         ...
 
-    def logits(self, model: Any, x: np.ndarray) -> np.ndarray:
-        """Forward pass, no update (parity tests)."""
+    def logits(self, model: Any, x: np.ndarray, training: bool = False) -> np.ndarray:
+        """Forward pass, no weight update (parity tests); ``training=True`` runs train mode
+        (BatchNorm: batch statistics, running statistics updated as in a training step)."""
         ...
 
     def loss_and_gradients(
         self, model: Any, x: np.ndarray, y: np.ndarray
     ) -> tuple[float, dict[str, np.ndarray]]:
-        """Mean cross-entropy and its gradients by canonical name and layout; no update."""
+        """Mean cross-entropy (train mode) and its gradients by canonical name and layout, for
+        the trainable weights only (not BatchNorm running statistics); no weight update."""
         ...
 
     def get_weights(self, model: Any) -> dict[str, np.ndarray]:

@@ -1,4 +1,4 @@
-"""One training step and one inference step of every quick-suite model, in every framework.
+"""One training step and one inference step of every CPU-suite model, in every framework.
 
 The same adapters, weights, data and recipe as ``bench run``; what differs is the harness:
 pytest-benchmark times each call (``adapter.train_round`` / ``adapter.predict_round`` on one
@@ -27,11 +27,18 @@ from bench.schedules import lr_table
 
 #: The out-of-the-box variants; all run in this one process, so Keras only on TensorFlow.
 FRAMEWORKS = ("torch", "tf", "keras")
+#: Every entry of the CPU-sized suites (quick, then standard's others) whose data is available
+#: here, each with its own recipe: a model declared in bench/zoo/ joins by being in a suite.
+ENTRIES = {
+    (e.model, e.dataset): e
+    for name in ("quick", "standard")
+    for e in catalog.SUITES[name].entries
+    if e.dataset in data.DATASET_NAMES
+}
 SUITE = catalog.SUITES["quick"]
-RECIPE = SUITE.recipe
-CELLS = [(f, m, d) for m, d in SUITE.pairs for f in FRAMEWORKS]
+CELLS = [(f, m, d) for m, d in ENTRIES for f in FRAMEWORKS]
 IDS = [f"{f}-{m}-{d}" for f, m, d in CELLS]
-INFER_BATCHES = (RECIPE.batch_size, 1)
+INFER_BATCHES = ("train", 1)  # the entry's training batch size, and one sample
 
 
 @functools.cache
@@ -39,21 +46,25 @@ def _inputs(model: str, dataset: str) -> tuple[Any, dict[str, np.ndarray], np.nd
     """Spec, initial weights and one training batch of the pair (the suite's seed 0)."""
     ds = data.load(dataset)
     spec = catalog.model_spec(model, dataset, ds.num_classes)
-    x = data.as_model_input(ds.x_train[: RECIPE.batch_size], spec.input_shape)
-    return spec, weights.init_weights(spec, 0), x, ds.y_train[: RECIPE.batch_size]
+    batch = ENTRIES[model, dataset].recipe.batch_size
+    x = data.as_model_input(ds.x_train[:batch], spec.input_shape)
+    return spec, weights.init_weights(spec, 0), x, ds.y_train[:batch]
 
 
 def _build(adapter: Adapter, model: str, dataset: str) -> tuple[Any, np.ndarray, np.ndarray]:
     spec, init, x, y = _inputs(model, dataset)
-    return adapter.build(spec, init, RECIPE, lr_table(RECIPE)), x, y
+    recipe = ENTRIES[model, dataset].recipe
+    return adapter.build(spec, init, recipe, lr_table(recipe)), x, y
 
 
 def _describe(benchmark: Any, framework: str, model: str, dataset: str, phase: str,
               batch_size: int) -> None:  # fmt: skip
     benchmark.group = f"{model}/{dataset}"
+    entry = ENTRIES[model, dataset]
+    suite = SUITE.name if (model, dataset) in SUITE.pairs else "standard"
     benchmark.extra_info.update(
         framework=framework, model=model, dataset=dataset, phase=phase, batch_size=batch_size,
-        suite=SUITE.name, recipe=RECIPE.to_dict(), seed=0,
+        suite=suite, recipe=entry.recipe.to_dict(), seed=0,
     )  # fmt: skip
 
 
@@ -74,7 +85,9 @@ def test_train_step(
     assert len(times) == 1 and np.isfinite(losses).all()
 
 
-@pytest.mark.parametrize("batch_size", INFER_BATCHES, ids=[f"b{b}" for b in INFER_BATCHES])
+# Named infer_batch, not batch_size: the importer reads an int batch_size from params first, and
+# "train" (the entry's own batch size) is resolved into extra_info's batch_size below.
+@pytest.mark.parametrize("infer_batch", INFER_BATCHES, ids=[f"b{b}" for b in INFER_BATCHES])
 @pytest.mark.parametrize(("framework", "model", "dataset"), CELLS, ids=IDS)
 def test_infer_step(
     benchmark: Any,
@@ -83,11 +96,12 @@ def test_infer_step(
     framework: str,
     model: str,
     dataset: str,
-    batch_size: int,
+    infer_batch: int | str,
 ) -> None:
     adapter = adapter_for(framework)
     net, x, _ = _build(adapter, model, dataset)
-    _describe(benchmark, framework, model, dataset, "infer", batch_size)
-    xs = x[None, :batch_size]
+    size = len(x) if infer_batch == "train" else int(infer_batch)
+    _describe(benchmark, framework, model, dataset, "infer", size)
+    xs = x[None, :size]
     times = benchmark.pedantic(adapter.predict_round, args=(net, xs), **step_rounds)
     assert len(times) == 1
