@@ -4,6 +4,11 @@ For every registered (model, dataset) and every pair of frameworks, the same can
 and the same batch must give the same logits, loss and gradients, and the same weights after one
 optimizer step (Adam, the paper's optimizer, plus the other four optimizers on the MLP).
 
+Every registered architecture (ResNets included, at their tiny configurations) is also checked
+framework by framework against the float64 NumPy reference, in train and eval mode, with
+BatchNorm state, in tests/models/test_zoo.py; agreement with one reference implies agreement
+between every pair.
+
 Tolerances (float32): logits max-abs ≤ 1e-5; loss abs ≤ 1e-5; gradients relative ≤ 1e-4 as
 max|a − b| / max|b| per tensor; weights after one step max-abs ≤ 1e-5.
 """

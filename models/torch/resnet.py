@@ -4,7 +4,8 @@ Shared by ``resnet20``/``resnet56`` (CIFAR: basic blocks, option-A shortcuts) an
 (v1.5 bottlenecks, stride on the 3x3, 1x1 projection shortcuts); the layer tables they mirror
 are in bench/zoo/resnet_family.py. Convs before BatchNorm have no bias; every BatchNorm is
 ``momentum=0.1, eps=1e-5``, written out. Input arrives channels-last and is moved to channels-first
-once; global average pooling leaves (N, C), so the classifier needs no permutation.
+once (made contiguous: NCHW); global average pooling leaves (N, C), so the classifier needs no
+permutation.
 """
 
 from __future__ import annotations
@@ -120,7 +121,9 @@ class ResNet(layout.CanonicalModule):
         self.linear = nn.Linear(c, spec.num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = F.relu(self.bn1(self.conv1(torch.movedim(x, -1, 1))))
+        # movedim alone would leave channels-last strides, and torch would run every conv in
+        # that memory format; contiguous() gives NCHW, torch's default, what a torch user feeds.
+        h = F.relu(self.bn1(self.conv1(torch.movedim(x, -1, 1).contiguous())))
         if self.imagenet:
             h = F.max_pool2d(h, 3, 2, 1)
         h = self.blocks(h)
