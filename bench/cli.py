@@ -499,11 +499,14 @@ def cmd_compare(args: argparse.Namespace, console: Console) -> int:
                          "anyway")  # fmt: skip
     results = compare.compare_runs(base, current, args.threshold, args.memory_threshold,
                                    drift_correction=not args.no_drift_correction)  # fmt: skip
+    software = compare.software_changes(base_env, cur_env)
     if args.format == "markdown":
-        print(compare.to_markdown(results, base_name, cur_name, args.threshold), end="")
+        print(compare.to_markdown(results, base_name, cur_name, args.threshold, software), end="")
     elif args.format == "json":
-        print(compare.to_json(results, base_name, cur_name))
+        print(compare.to_json(results, base_name, cur_name, software))
     else:
+        if software:
+            console.print(compare.software_line(software), markup=False)
         table = Table(title=f"{base_name} → {cur_name}")
         for col in compare.HEADER:
             table.add_column(col)
