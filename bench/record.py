@@ -71,6 +71,7 @@ def build_record(
         "peak_rss_bytes": p.finish.get("peak_rss_bytes"),
         "baseline_rss_bytes": p.baseline_rss_bytes,
         "peak_device_memory_bytes": p.finish.get("peak_device_memory_bytes"),
+        "memory": p.finish.get("memory"),
         "curve": p.curve,
         "step_times_s": [round(float(t), 8) for t in times],
         "losses": [round(float(x), 6) if math.isfinite(x) else None for x in losses.tolist()],

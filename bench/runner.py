@@ -62,6 +62,9 @@ class RunOptions:
     inference_batch: int = 1000
     start_timeout: float = 600.0  # importing and configuring a framework
     eval_batch_size: int = 1000
+    # each cell trained in a fresh worker, so its memory figure does not depend on what ran
+    # before (costs one framework import per cell; timing passes are fresh per pass anyway)
+    fresh_worker: bool = True
 
 
 @dataclass
@@ -346,12 +349,20 @@ class Runner:
 
     # -- talking to workers ----------------------------------------------------------------
 
-    def _worker(self, p: CellProgress) -> WorkerHandle:
+    def _worker(self, p: CellProgress, what: str = "build") -> WorkerHandle:
         variant = p.cell.framework
         if variant in self.broken:
             raise WorkerError(self.broken[variant])
         handle = self.workers.get(variant)
-        if handle is None or not handle.alive():
+        if handle is not None and not handle.alive():
+            self._drop_worker(variant)  # died between two requests
+            if what != "build" and handle.cell_key == p.cell.key:  # and took this cell with it
+                raise WorkerDied(handle.exit_description())
+            handle = None
+        if handle is not None and what == "build" and self.options.fresh_worker and handle.cell_key:
+            self._drop_worker(variant, close=True)  # the training build gets a fresh worker
+            handle = None
+        if handle is None:
             get_variant(variant)  # unknown names were refused before the run; this is a guard
             try:
                 logs = self.run_dir.path / "logs"
@@ -379,8 +390,10 @@ class Runner:
             return None
         t0 = time.perf_counter()
         try:
-            handle = self._worker(p)
+            handle = self._worker(p, what)
             reply = handle.request(msg, p.remaining(self.options.cell_timeout))
+            if msg["op"] == "build":
+                handle.cell_key = p.cell.key
         except RequestTimeout:
             self._drop_worker(p.cell.framework)
             p.status = "timeout"
@@ -399,10 +412,10 @@ class Runner:
             p.build_seconds = reply["build_seconds"]
         return reply
 
-    def _drop_worker(self, variant: str) -> None:
+    def _drop_worker(self, variant: str, close: bool = False) -> None:
         handle = self.workers.pop(variant, None)
         if handle is not None:
-            handle.kill()
+            handle.close() if close else handle.kill()
 
     def _finish(self, p: CellProgress, target: float | None) -> dict[str, Any]:
         if p.status == "ok":
