@@ -93,6 +93,18 @@ class Worker:
             "round_seconds": time.perf_counter() - t0,
         }
 
+    def op_loop(self, msg: dict[str, Any]) -> dict[str, Any]:
+        """The loop scope: steps ``start..stop`` through the framework's idiomatic input
+        pipeline over the arrays (DataLoader, tf.data, fit), one sync at the end."""
+        cell = self._cell()
+        idx = cell.order[np.arange(msg["start"], msg["stop"]) % len(cell.order)]
+        seconds, losses = self.adapter.loop_window(cell.model, cell.x_train, cell.y_train, idx)
+        return {
+            "seconds": float(seconds),
+            "losses": np.asarray(losses, np.float32),
+            "pipeline": getattr(self.adapter, "loop_pipeline", None),
+        }
+
     def op_evaluate(self, msg: dict[str, Any]) -> dict[str, Any]:
         cell = self._cell()
         t0 = time.perf_counter()
