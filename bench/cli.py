@@ -110,6 +110,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--report-dir", type=Path, default=None,
                      help="reports root (default reports/)")  # fmt: skip
     run.add_argument("--cell-timeout", type=positive_float, help="seconds per cell")
+    run.add_argument("--loop-steps", type=non_negative_int, default=0,
+                     help="per timing pass, one loop-scope window of this many steps per cell "
+                     "(the framework's input pipeline included; default 0: none)")  # fmt: skip
     run.add_argument("--reuse-workers", action="store_true",
                      help="train a framework's cells in one worker (saves a framework import "
                      "per cell; the memory figures then depend on cell order)")  # fmt: skip
@@ -386,6 +389,7 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
         timing_passes=int(timing.get("passes", 4)),
         pass_seconds=float(timing.get("pass_seconds", 5.0)),
         fresh_worker=not getattr(args, "reuse_workers", False),
+        loop_steps=getattr(args, "loop_steps", 0) or 0,
     )
     runner = Runner(run_dir, settings, options, make_reporter(console), history=history)
     runner.run(todo)

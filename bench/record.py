@@ -78,6 +78,7 @@ def build_record(
         "round_sizes": p.round_sizes,
         "timing_passes": p.timing_passes,
         "timing_notes": p.timing_notes,
+        "loop_windows": p.loop_windows,
         "manifest": p.manifest,
         "worker_pid": p.worker_pid,
         "started_at": p.started_at,

@@ -65,6 +65,9 @@ class RunOptions:
     # each cell trained in a fresh worker, so its memory figure does not depend on what ran
     # before (costs one framework import per cell; timing passes are fresh per pass anyway)
     fresh_worker: bool = True
+    # steps of one loop-scope window (the framework's input pipeline, see
+    # models/<fw>/loop.py) per cell and timing pass, after its step-scope rounds; 0: none
+    loop_steps: int = 0
 
 
 @dataclass
@@ -95,6 +98,7 @@ class CellProgress:
     inference: dict[str, Any] | None = None
     timing_passes: list[dict[str, Any]] = field(default_factory=list)
     timing_notes: list[str] = field(default_factory=list)
+    loop_windows: list[dict[str, Any]] = field(default_factory=list)
 
     def remaining(self, limit: float | None) -> float | None:
         return None if limit is None else max(limit - self.busy_seconds, 0.001)
@@ -262,6 +266,9 @@ class Runner:
                 rounds >= self.options.pass_min_rounds and time.perf_counter() >= deadline
             ):
                 break
+        if self.options.loop_steps:
+            for p, trial in trials:
+                self._loop_window(p, trial, index)
         for p, trial in trials:
             times = np.concatenate(trial.step_times)
             warmup = min(recipe.warmup_steps, max(len(times) - 1, 0))
@@ -276,6 +283,27 @@ class Runner:
                 }
             )
             p.extra_timing_steps += len(times) - warmup
+
+    def _loop_window(self, p: CellProgress, trial: CellProgress, index: int) -> None:
+        """One loop-scope window (input pipeline included) of ``loop_steps`` steps."""
+        start, stop = trial.step, trial.step + self.options.loop_steps
+        reply = self._call(trial, {"op": "loop", "start": start, "stop": stop}, "loop scope")
+        if reply is None:
+            p.timing_notes.append(f"pass {index}: loop scope: {trial.error}")
+            trial.status, trial.error = "ok", None  # the step-scope figures of the pass stand
+            return
+        trial.step = stop
+        batch = p.cell.recipe.batch_size
+        p.loop_windows.append(
+            {
+                "pass": index,
+                "scope": "loop",
+                "steps": stop - start,
+                "seconds": reply["seconds"],
+                "samples_per_s": (stop - start) * batch / reply["seconds"],
+            }
+        )
+        p.manifest = {**p.manifest, "pipeline": reply["pipeline"]}
 
     def _timing_round(self, p: CellProgress, start: int, stop: int, target: float | None) -> None:
         """Timed steps of a timing pass; the batch order repeats past the recipe's end."""

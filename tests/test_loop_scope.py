@@ -58,3 +58,28 @@ def test_loop_scope_sees_the_step_scopes_batches_in_order(
     _, other = adapter.loop_window(shuffled, x_train, data.y_train, idx[::-1])
     assert not np.allclose(other, step_losses, rtol=1e-4, atol=1e-5)
     assert adapter.loop_pipeline["kind"]  # every setting is written out for the manifest
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(importlib.util.find_spec("torch") is None, reason="needs torch")
+def test_the_runner_times_a_loop_window_per_pass_and_records_the_pipeline(tmp_path: Any) -> None:
+    import os
+
+    from rich.console import Console
+
+    from bench.progress import PlainReporter
+    from bench.runner import Runner, RunOptions
+    from bench.specs import Cell
+    from bench.store import RunDir
+
+    run_dir = RunDir.create(tmp_path / "run", {"run_id": "t"})
+    reporter = PlainReporter(Console(file=open(os.devnull, "w")))  # noqa: SIM115
+    options = RunOptions(timing_passes=2, pass_seconds=0.05, loop_steps=30, latency_calls=20)
+    cell = Cell("torch", "mlp", "digits", "test", Recipe(steps=20, eval_every=10))
+    Runner(run_dir, Settings(threads=1), options, reporter).run([cell])
+    (record,) = run_dir.records()
+    assert [w["pass"] for w in record["loop_windows"]] == [1, 2]
+    assert all(w["scope"] == "loop" and w["steps"] == 30 for w in record["loop_windows"])
+    assert all(w["samples_per_s"] > 0 for w in record["loop_windows"])
+    assert record["manifest"]["pipeline"]["kind"] == "torch.utils.data.DataLoader"
+    assert record["manifest"]["pipeline"]["num_workers"] == 0
