@@ -27,6 +27,7 @@ import numpy as np
 from bench import catalog, environment, stats, timing
 
 REGRESSIONS = ("slower", "hungrier", "less accurate", "failed")
+MIN_DRIFT_CELLS = 6  # stats.machine_drift's default
 
 
 @dataclass
@@ -286,13 +287,21 @@ def drift_line(comparisons: list[CellComparison]) -> str:
     if judged is None or judged.drift_source is None:
         return "Cells are judged on their raw change (no drift correction)."
     cells = judged.cells_machine_change
+    # stats.machine_drift gives exactly 0 when there are too few cells to estimate it
+    few = f"too few cells (under {MIN_DRIFT_CELLS}) for their median"
     if judged.drift_source == "reference":
+        cross = f"the median over the cells moved {_pct(cells)}" if cells else few
         return (
             f"Machine drift {judged.machine_change:+.1%} in throughput, from the drift reference "
-            "(a fixed framework-free workload timed in every pass); the median over the cells "
-            f"moved {_pct(cells)} (cross-check: a gap between the two is a change common to "
-            "the cells, not the machine). Each cell is judged on its change relative to the "
-            "reference (`--no-drift-correction` judges raw changes)."
+            f"(a fixed framework-free workload timed in every pass); {cross} (cross-check: a "
+            "gap between the two is a change common to the cells, not the machine). Each cell "
+            "is judged on its change relative to the reference (`--no-drift-correction` judges "
+            "raw changes)."
+        )
+    if not judged.machine_change:
+        return (
+            f"No drift reference in one run and {few}: cells are judged on their raw change, "
+            "machine drift included."
         )
     return (
         f"All cells together ran {judged.machine_change:+.1%} (median over the cells; one run "
