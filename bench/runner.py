@@ -401,7 +401,9 @@ class Runner:
                     self.options.start_timeout,
                     logs / f"{variant.replace(':', '-')}.log",
                 )
-            except WorkerError as exc:
+            except WorkerDied as exc:  # killed while starting (a signal): the next cell retries
+                raise WorkerDied(f"{variant} could not start: {exc}") from None
+            except WorkerError as exc:  # the framework itself cannot start: not retried
                 self.broken[variant] = f"{variant} could not start: {exc}"
                 raise WorkerError(self.broken[variant]) from None
             self.workers[variant] = handle
