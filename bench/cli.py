@@ -113,6 +113,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--report-dir", type=Path, default=None,
                      help="reports root (default reports/)")  # fmt: skip
     run.add_argument("--cell-timeout", type=positive_float, help="seconds per cell")
+    run.add_argument("--loop-steps", type=non_negative_int, default=0,
+                     help="per timing pass, one loop-scope window of this many steps per cell "
+                     "(the framework's input pipeline included; default 0: none)")  # fmt: skip
+    run.add_argument("--reuse-workers", action="store_true",
+                     help="train a framework's cells in one worker (saves a framework import "
+                     "per cell; the memory figures then depend on cell order)")  # fmt: skip
     run.add_argument(
         "--timing-passes",
         type=non_negative_int,
@@ -430,6 +436,8 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
         timing_passes=int(timing.get("passes", 4)),
         pass_seconds=float(timing.get("pass_seconds", 5.0)),
         data_dir=data_dir,
+        fresh_worker=not getattr(args, "reuse_workers", False),
+        loop_steps=getattr(args, "loop_steps", 0) or 0,
     )
     runner = Runner(run_dir, settings, options, make_reporter(console), history=history)
     runner.run(todo)
@@ -548,11 +556,14 @@ def cmd_compare(args: argparse.Namespace, console: Console) -> int:
                          "anyway")  # fmt: skip
     results = compare.compare_runs(base, current, args.threshold, args.memory_threshold,
                                    drift_correction=not args.no_drift_correction)  # fmt: skip
+    software = compare.software_changes(base_env, cur_env)
     if args.format == "markdown":
-        print(compare.to_markdown(results, base_name, cur_name, args.threshold), end="")
+        print(compare.to_markdown(results, base_name, cur_name, args.threshold, software), end="")
     elif args.format == "json":
-        print(compare.to_json(results, base_name, cur_name))
+        print(compare.to_json(results, base_name, cur_name, software))
     else:
+        if software:
+            console.print(compare.software_line(software), markup=False)
         table = Table(title=f"{base_name} → {cur_name}")
         for col in compare.HEADER:
             table.add_column(col)

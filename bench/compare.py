@@ -7,8 +7,11 @@ the log median step time of each pass (:func:`bench.stats.compare_passes`); runs
 fall back to the raw step times (Mann-Whitney U and a bootstrap interval,
 :func:`bench.stats.compare_samples`). The p-values of all cells of one comparison are adjusted
 together (Holm), so the chance of any false alarm in a comparison stays at alpha however many
-cells it has. Memory: peak RSS is one number per cell, so it is judged by its own, wider
-threshold. Accuracy: judged against the seed-to-seed spread of that model and suite
+cells it has. Machine drift between the runs is taken off each cell: the change of the runs' drift
+reference (a framework-free workload timed in every pass), or the median change over the cells
+when a run has none. Memory: the peak above the framework's post-import baseline (peak RSS for
+older records) is one number per cell, so it is judged by its own, wider threshold. Accuracy:
+judged against the seed-to-seed spread of that model and suite
 (:data:`bench.catalog.SEED_SPREAD`), never a fixed threshold.
 """
 
@@ -21,9 +24,10 @@ from typing import Any
 
 import numpy as np
 
-from bench import catalog, stats, timing
+from bench import catalog, environment, stats, timing
 
 REGRESSIONS = ("slower", "hungrier", "less accurate", "failed")
+MIN_DRIFT_CELLS = 6  # stats.machine_drift's default
 
 
 @dataclass
@@ -39,6 +43,8 @@ class CellComparison:
     speed_method: str | None = None
     throughput_change_raw: float | None = None  # before taking off the machine's drift
     machine_change: float | None = None  # run-wide throughput change the cell was judged against
+    drift_source: str | None = None  # "reference" (the framework-free workload) | "cells"
+    cells_machine_change: float | None = None  # median-of-cells estimate, the cross-check
     memory_base: int | None = None
     memory_current: int | None = None
     memory_change: float | None = None
@@ -88,7 +94,7 @@ def compare_cell(
         out.speed_method = speed["method"]
     out.throughput_base = (base.get("throughput") or {}).get("median")
     out.throughput_current = (current.get("throughput") or {}).get("median")
-    out.memory_base, out.memory_current = base.get("peak_rss_bytes"), current.get("peak_rss_bytes")
+    out.memory_base, out.memory_current = memory_figure(base, current)
     if out.memory_base and out.memory_current:
         out.memory_change = out.memory_current / out.memory_base - 1
     out.accuracy_base, out.accuracy_current = (
@@ -104,6 +110,17 @@ def compare_cell(
     return out
 
 
+def memory_figure(base: dict[str, Any], current: dict[str, Any]) -> tuple[int | None, int | None]:
+    """The two cells' memory figures on one footing: the peak above the framework's post-import
+    baseline (``memory.peak_above_baseline_bytes``, each cell in a fresh worker, so it does not
+    depend on what ran before) when both records have it; else both workers' peak RSS."""
+    b, c = base.get("memory") or {}, current.get("memory") or {}
+    key = "peak_above_baseline_bytes"
+    if b.get(key) is not None and c.get(key) is not None:
+        return int(b[key]), int(c[key])
+    return base.get("peak_rss_bytes"), current.get("peak_rss_bytes")
+
+
 def _overall(out: CellComparison, memory_threshold: float) -> str:
     if out.speed_verdict == "slower":
         return "slower"
@@ -117,8 +134,8 @@ def _overall(out: CellComparison, memory_threshold: float) -> str:
 
 
 def drift(base: list[dict[str, Any]], current: list[dict[str, Any]]) -> float:
-    """The machine's run-wide log step-time change between two runs (see
-    :func:`bench.stats.machine_drift`), over the cells that finished in both."""
+    """The machine's run-wide log step-time change between two runs estimated from the cells
+    (see :func:`bench.stats.machine_drift`), over the cells that finished in both."""
     b = {r["key"]: r for r in base if r.get("status") == "ok"}
     changes = []
     for r in current:
@@ -130,6 +147,40 @@ def drift(base: list[dict[str, Any]], current: list[dict[str, Any]]) -> float:
     return stats.machine_drift(changes)
 
 
+def reference_seconds(records: list[dict[str, Any]]) -> tuple[str, list[float]] | None:
+    """A run's drift reference: its workload's name and the seconds of each timing pass.
+
+    Every record of a run carries the run's reference (``drift_reference``); records that carry
+    the same list are one measurement, counted once. None when no record has one, or when the
+    run's records name different workloads (then the run has no single reference)."""
+    workloads: set[str] = set()
+    seen: dict[tuple[float, ...], None] = {}
+    for r in records:
+        ref = r.get("drift_reference")
+        if not isinstance(ref, dict) or not ref.get("seconds"):
+            continue
+        seconds = [float(s) for s in ref["seconds"] if s is not None]
+        if not seconds or not all(math.isfinite(s) and s > 0 for s in seconds):
+            continue
+        workloads.add(str(ref.get("workload")))
+        seen[tuple(seconds)] = None
+    if len(workloads) != 1:
+        return None
+    return workloads.pop(), [s for passes in seen for s in passes]
+
+
+def reference_drift(base: list[dict[str, Any]], current: list[dict[str, Any]]) -> float | None:
+    """The machine's log change between two runs from their drift references: the log ratio of
+    the geometric means of the reference's pass times. A fixed framework-free workload does not
+    move with the code under test, so a slowdown shared by most cells (the harness, NumPy, a
+    common backend) still shows, which the median over cells would take off as drift. None when
+    either run has no reference or the two ran different workloads."""
+    b, c = reference_seconds(base), reference_seconds(current)
+    if b is None or c is None or b[0] != c[0]:
+        return None
+    return float(np.log(c[1]).mean() - np.log(b[1]).mean())
+
+
 def compare_runs(
     base: list[dict[str, Any]],
     current: list[dict[str, Any]],
@@ -138,12 +189,24 @@ def compare_runs(
     drift_correction: bool = True,
 ) -> list[CellComparison]:
     """Every cell's verdict. With ``drift_correction`` each cell's speed is judged relative to
-    the median change of all cells (the machine's drift); the raw change is kept beside it."""
+    the machine's drift: the change of the runs' drift reference when both have one, else the
+    median change of all cells; the raw change is kept beside it."""
     b = {r["key"]: r for r in base}
     c = {r["key"]: r for r in current}
     keys = list(dict.fromkeys([*c, *b]))
-    shift = drift(base, current) if drift_correction else 0.0
+    cells_shift = drift(base, current)
+    ref_shift = reference_drift(base, current)
+    if not drift_correction:
+        shift, source = 0.0, None
+    elif ref_shift is not None:
+        shift, source = ref_shift, "reference"
+    else:
+        shift, source = cells_shift, "cells"
     out = [compare_cell(b.get(k), c.get(k), threshold, memory_threshold, shift) for k in keys]
+    for x in out:
+        if x.machine_change is not None:
+            x.drift_source = source
+            x.cells_machine_change = math.exp(-cells_shift) - 1
     judged = [x for x in out if x.p_value is not None and x.throughput_ci is not None]
     for x, p_adjusted in zip(judged, stats.holm([x.p_value for x in judged]), strict=True):
         x.p_value = p_adjusted
@@ -162,14 +225,21 @@ def regressed(comparisons: list[CellComparison]) -> list[CellComparison]:
 
 
 def machine_difference(base_env: dict[str, Any], current_env: dict[str, Any]) -> str | None:
-    """Why two runs' machines differ (CPU, cores, GPUs, framework versions), or None."""
-    if base_env.get("fingerprint") == current_env.get("fingerprint"):
+    """Why two runs' machines differ (CPU model, cores, memory, GPUs), or None. Software
+    versions are not the machine: see :func:`software_changes`."""
+    diffs = environment.machine_difference(base_env, current_env)
+    return ", ".join(diffs) if diffs else None
+
+
+def software_changes(base_env: dict[str, Any], current_env: dict[str, Any]) -> list[str]:
+    """The framework/library versions that changed, e.g. ``["torch 2.12.0 → 2.13.0"]``."""
+    return environment.software_changes(base_env, current_env)
+
+
+def software_line(changes: list[str]) -> str | None:
+    if not changes:
         return None
-    diffs = []
-    for field in ("cpu_model", "logical_cores", "gpus", "packages"):
-        if base_env.get(field) != current_env.get(field):
-            diffs.append(field.replace("_", " "))
-    return ", ".join(diffs) or "machine fingerprint"
+    return "Software changed: " + ", ".join(changes) + "."
 
 
 # -- output --------------------------------------------------------------------------------
@@ -206,18 +276,37 @@ def rows(comparisons: list[CellComparison]) -> list[list[str]]:
     return out
 
 
-HEADER = ["cell", "verdict", "samples/s", "raw change", "vs machine", "95% CI", "p", "peak RSS",
+HEADER = ["cell", "verdict", "samples/s", "raw change", "vs machine", "95% CI", "p", "memory",
           "accuracy", "note"]  # fmt: skip
 
 
 def drift_line(comparisons: list[CellComparison]) -> str:
-    """One sentence on the machine's run-wide drift the cells were judged against."""
-    change = next((c.machine_change for c in comparisons if c.machine_change is not None), None)
-    if change is None or change == 0.0:
+    """One sentence on the machine's run-wide drift the cells were judged against, with the
+    median-of-cells estimate beside it as a cross-check."""
+    judged = next((c for c in comparisons if c.machine_change is not None), None)
+    if judged is None or judged.drift_source is None:
         return "Cells are judged on their raw change (no drift correction)."
+    cells = judged.cells_machine_change
+    # stats.machine_drift gives exactly 0 when there are too few cells to estimate it
+    few = f"too few cells (under {MIN_DRIFT_CELLS}) for their median"
+    if judged.drift_source == "reference":
+        cross = f"the median over the cells moved {_pct(cells)}" if cells else few
+        return (
+            f"Machine drift {judged.machine_change:+.1%} in throughput, from the drift reference "
+            f"(a fixed framework-free workload timed in every pass); {cross} (cross-check: a "
+            "gap between the two is a change common to the cells, not the machine). Each cell "
+            "is judged on its change relative to the reference (`--no-drift-correction` judges "
+            "raw changes)."
+        )
+    if not judged.machine_change:
+        return (
+            f"No drift reference in one run and {few}: cells are judged on their raw change, "
+            "machine drift included."
+        )
     return (
-        f"All cells together ran {change:+.1%} (median over the cells): the machine's drift, or "
-        "a change common to every framework and model. Each cell is judged on its change "
+        f"All cells together ran {judged.machine_change:+.1%} (median over the cells; one run "
+        "has no drift reference, so the median stands in for it): the machine's drift, or a "
+        "change common to every framework and model. Each cell is judged on its change "
         "relative to that (`--no-drift-correction` judges raw changes)."
     )
 
@@ -236,12 +325,17 @@ def _methods(comparisons: list[CellComparison]) -> str:
 
 
 def to_markdown(
-    comparisons: list[CellComparison], base: str, current: str, threshold: float
+    comparisons: list[CellComparison],
+    base: str,
+    current: str,
+    threshold: float,
+    software: list[str] | None = None,
 ) -> str:
     bad = regressed(comparisons)
-    lines = [
-        f"### bench compare: `{base}` → `{current}`",
-        "",
+    lines = [f"### bench compare: `{base}` → `{current}`", ""]
+    if software:
+        lines += [f"**{software_line(software)}**", ""]
+    lines += [
         (f"**{len(bad)} regression(s)**: " + ", ".join(f"`{c.key}` ({c.verdict})" for c in bad))
         if bad
         else "**No regression.**",
@@ -261,11 +355,22 @@ def to_markdown(
     return "\n".join(lines) + "\n"
 
 
-def to_json(comparisons: list[CellComparison], base: str, current: str) -> str:
+def to_json(
+    comparisons: list[CellComparison], base: str, current: str, software: list[str] | None = None
+) -> str:
+    judged = next((c for c in comparisons if c.machine_change is not None), None)
     return json.dumps(
         {
             "base": base,
             "current": current,
+            "software_changes": software or [],
+            "drift": None
+            if judged is None
+            else {
+                "source": judged.drift_source,
+                "machine_change": judged.machine_change,
+                "cells_machine_change": judged.cells_machine_change,
+            },
             "regressed": [c.key for c in regressed(comparisons)],
             "cells": [asdict(c) for c in comparisons],
         },

@@ -110,15 +110,64 @@ def busy_processes(threshold: float = 20.0, interval: float = 0.5) -> list[dict[
     return sorted(busy, key=lambda b: -b["cpu_percent"])
 
 
+MACHINE_FIELDS = ("cpu_model", "logical_cores", "memory_bytes", "gpus")
+# Two runs on one machine may see a few MiB less memory after a kernel update or a reboot.
+MEMORY_TOLERANCE = 0.02
+
+
 def machine_fingerprint(env: dict[str, Any]) -> str:
-    """Runs compare only on the same fingerprint: CPU, cores, GPUs and framework versions."""
-    parts = [
-        env["cpu_model"],
-        str(env["logical_cores"]),
-        ",".join(env["gpus"]),
-        ",".join(f"{k}={v}" for k, v in sorted(env["packages"].items())),
-    ]
+    """The machine alone (CPU model, cores, GPUs), so runs of two framework versions on one
+    machine share it: history pages and calibration caches are per machine, and ``bench
+    compare`` refuses only a machine change. Total memory is compared by
+    :func:`machine_difference` instead (with a tolerance), not hashed, so a pytest-benchmark file
+    that does not record it still lands on the suite's machine."""
+    parts = [env["cpu_model"], str(env["logical_cores"]), ",".join(env.get("gpus") or [])]
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
+
+
+def software(env: dict[str, Any]) -> dict[str, str]:
+    """The software side of a run: Python and the framework/library versions."""
+    out = {"python": str(env["python"])} if env.get("python") else {}
+    out.update({str(k): str(v) for k, v in sorted((env.get("packages") or {}).items())})
+    return out
+
+
+def software_fingerprint(env: dict[str, Any]) -> str:
+    parts = [f"{k}={v}" for k, v in software(env).items()]
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
+
+
+def machine_difference(base: dict[str, Any], current: dict[str, Any]) -> list[str]:
+    """The machine fields that differ between two runs' environments (empty: same machine).
+
+    Compared field by field, not by the stored fingerprint: runs written before the split
+    hashed the package versions into it."""
+    diffs = []
+    for name in MACHINE_FIELDS:
+        a, b = base.get(name), current.get(name)
+        if a is None or b is None:  # not recorded by one side (an imported file): not evidence
+            continue
+        if name == "memory_bytes":
+            if abs(int(a) - int(b)) > MEMORY_TOLERANCE * max(int(a), int(b)):
+                diffs.append("memory")
+        elif (list(a) if name == "gpus" else a) != (list(b) if name == "gpus" else b):
+            diffs.append(name.replace("_", " "))
+    return diffs
+
+
+def software_changes(base: dict[str, Any], current: dict[str, Any]) -> list[str]:
+    """Each software difference as one phrase, e.g. ``torch 2.12.0 → 2.13.0``, ``jax (new)
+    0.4.30``, ``jax 0.4.30 (removed)``."""
+    a, b = software(base), software(current)
+    out = []
+    for name in sorted(set(a) | set(b)):
+        if name not in a:
+            out.append(f"{name} (new) {b[name]}")
+        elif name not in b:
+            out.append(f"{name} {a[name]} (removed)")
+        elif a[name] != b[name]:
+            out.append(f"{name} {a[name]} → {b[name]}")
+    return out
 
 
 def capture() -> dict[str, Any]:
@@ -139,6 +188,7 @@ def capture() -> dict[str, Any]:
         "hostname": platform.node(),
     }
     env["fingerprint"] = machine_fingerprint(env)
+    env["software_fingerprint"] = software_fingerprint(env)
     env["load_average"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
     env["busy_processes"] = busy_processes()
     return env

@@ -72,6 +72,7 @@ class WorkerHandle:
             self.kill()
             raise WorkerError(hello.get("error", "worker failed to start"))
         self.hello = hello
+        self.cell_key: str | None = None  # the cell this worker holds (set by the runner)
 
     @property
     def pid(self) -> int | None:
@@ -105,6 +106,13 @@ class WorkerHandle:
 
     def alive(self) -> bool:
         return self.process.is_alive()
+
+    def exit_description(self) -> str:
+        """How a dead worker ended (e.g. "worker was killed by SIGKILL"), for a worker that
+        died between two requests: the next request must say that, not fail on the state the
+        dead process took with it."""
+        self.process.join(5)
+        return describe_exit(self.process.exitcode)
 
     def kill(self) -> None:
         if self.process.is_alive():

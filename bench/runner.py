@@ -63,6 +63,12 @@ class RunOptions:
     start_timeout: float = 600.0  # importing and configuring a framework
     eval_batch_size: int = 1000
     data_dir: str | None = None  # --data-dir: where datasets read from files are
+    # each cell trained in a fresh worker, so its memory figure does not depend on what ran
+    # before (costs one framework import per cell; timing passes are fresh per pass anyway)
+    fresh_worker: bool = True
+    # steps of one loop-scope window (the framework's input pipeline, see
+    # models/<fw>/loop.py) per cell and timing pass, after its step-scope rounds; 0: none
+    loop_steps: int = 0
 
 
 @dataclass
@@ -93,6 +99,7 @@ class CellProgress:
     inference: dict[str, Any] | None = None
     timing_passes: list[dict[str, Any]] = field(default_factory=list)
     timing_notes: list[str] = field(default_factory=list)
+    loop_windows: list[dict[str, Any]] = field(default_factory=list)
 
     def remaining(self, limit: float | None) -> float | None:
         return None if limit is None else max(limit - self.busy_seconds, 0.001)
@@ -263,6 +270,9 @@ class Runner:
                 rounds >= self.options.pass_min_rounds and time.perf_counter() >= deadline
             ):
                 break
+        if self.options.loop_steps:
+            for p, trial in trials:
+                self._loop_window(p, trial, index)
         for p, trial in trials:
             times = np.concatenate(trial.step_times)
             warmup = min(recipe.warmup_steps, max(len(times) - 1, 0))
@@ -277,6 +287,27 @@ class Runner:
                 }
             )
             p.extra_timing_steps += len(times) - warmup
+
+    def _loop_window(self, p: CellProgress, trial: CellProgress, index: int) -> None:
+        """One loop-scope window (input pipeline included) of ``loop_steps`` steps."""
+        start, stop = trial.step, trial.step + self.options.loop_steps
+        reply = self._call(trial, {"op": "loop", "start": start, "stop": stop}, "loop scope")
+        if reply is None:
+            p.timing_notes.append(f"pass {index}: loop scope: {trial.error}")
+            trial.status, trial.error = "ok", None  # the step-scope figures of the pass stand
+            return
+        trial.step = stop
+        batch = p.cell.recipe.batch_size
+        p.loop_windows.append(
+            {
+                "pass": index,
+                "scope": "loop",
+                "steps": stop - start,
+                "seconds": reply["seconds"],
+                "samples_per_s": (stop - start) * batch / reply["seconds"],
+            }
+        )
+        p.manifest = {**p.manifest, "pipeline": reply["pipeline"]}
 
     def _timing_round(self, p: CellProgress, start: int, stop: int, target: float | None) -> None:
         """Timed steps of a timing pass; the batch order repeats past the recipe's end."""
@@ -350,12 +381,20 @@ class Runner:
 
     # -- talking to workers ----------------------------------------------------------------
 
-    def _worker(self, p: CellProgress) -> WorkerHandle:
+    def _worker(self, p: CellProgress, what: str = "build") -> WorkerHandle:
         variant = p.cell.framework
         if variant in self.broken:
             raise WorkerError(self.broken[variant])
         handle = self.workers.get(variant)
-        if handle is None or not handle.alive():
+        if handle is not None and not handle.alive():
+            self._drop_worker(variant)  # died between two requests
+            if what != "build" and handle.cell_key == p.cell.key:  # and took this cell with it
+                raise WorkerDied(handle.exit_description())
+            handle = None
+        if handle is not None and what == "build" and self.options.fresh_worker and handle.cell_key:
+            self._drop_worker(variant, close=True)  # the training build gets a fresh worker
+            handle = None
+        if handle is None:
             get_variant(variant)  # unknown names were refused before the run; this is a guard
             try:
                 logs = self.run_dir.path / "logs"
@@ -366,7 +405,9 @@ class Runner:
                     self.options.start_timeout,
                     logs / f"{variant.replace(':', '-')}.log",
                 )
-            except WorkerError as exc:
+            except WorkerDied as exc:  # killed while starting (a signal): the next cell retries
+                raise WorkerDied(f"{variant} could not start: {exc}") from None
+            except WorkerError as exc:  # the framework itself cannot start: not retried
                 self.broken[variant] = f"{variant} could not start: {exc}"
                 raise WorkerError(self.broken[variant]) from None
             self.workers[variant] = handle
@@ -383,8 +424,10 @@ class Runner:
             return None
         t0 = time.perf_counter()
         try:
-            handle = self._worker(p)
+            handle = self._worker(p, what)
             reply = handle.request(msg, p.remaining(self.options.cell_timeout))
+            if msg["op"] == "build":
+                handle.cell_key = p.cell.key
         except RequestTimeout:
             self._drop_worker(p.cell.framework)
             p.status = "timeout"
@@ -403,10 +446,10 @@ class Runner:
             p.build_seconds = reply["build_seconds"]
         return reply
 
-    def _drop_worker(self, variant: str) -> None:
+    def _drop_worker(self, variant: str, close: bool = False) -> None:
         handle = self.workers.pop(variant, None)
         if handle is not None:
-            handle.kill()
+            handle.close() if close else handle.kill()
 
     def _finish(self, p: CellProgress, target: float | None) -> dict[str, Any]:
         if p.status == "ok":

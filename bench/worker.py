@@ -3,7 +3,10 @@
 The parent (:mod:`bench.runner`) talks to it over a pipe with small dict messages; the worker is
 the only place a framework is imported. One worker serves every cell of its framework in a run,
 so the framework is imported once, and its thread pool and memory never touch another
-framework's figures. Peak RSS is reset at the start of each cell so it is the cell's own.
+framework's figures. Peak RSS is reset at the start of each cell, but a reused worker's resident
+set is its allocator's history (a bigger model's freed arenas stay mapped), so the runner can give
+each cell a fresh worker (``RunOptions.fresh_worker``); the cell's memory figure is then its peak
+above the framework's post-import baseline, independent of what ran before (see :func:`memory`).
 """
 
 from __future__ import annotations
@@ -45,9 +48,11 @@ class _CellState:
 class Worker:
     """Executes the parent's requests against one adapter."""
 
-    def __init__(self, adapter: Adapter) -> None:
+    def __init__(self, adapter: Adapter, baseline_rss: int | None = None) -> None:
         self.adapter = adapter
         self.cell: _CellState | None = None
+        self.baseline_rss = memory.current_rss() if baseline_rss is None else baseline_rss
+        self.cells_built = 0  # 1 while serving its first cell: a fresh worker
 
     def handle(self, msg: dict[str, Any]) -> dict[str, Any]:
         op = msg["op"]
@@ -66,6 +71,7 @@ class Worker:
         t0 = time.perf_counter()
         model = self.adapter.build(spec, msg["weights"], recipe, msg["lr"])
         seconds = time.perf_counter() - t0
+        self.cells_built += 1
         self.cell = _CellState(
             model, spec, recipe, msg["x_train"], msg["y_train"], msg["x_test"], msg["y_test"],
             msg["order"], extra={"augment": msg.get("augment")},
@@ -89,6 +95,18 @@ class Worker:
             "round_seconds": time.perf_counter() - t0,
         }
 
+    def op_loop(self, msg: dict[str, Any]) -> dict[str, Any]:
+        """The loop scope: steps ``start..stop`` through the framework's idiomatic input
+        pipeline over the arrays (DataLoader, tf.data, fit), one sync at the end."""
+        cell = self._cell()
+        idx = cell.order[np.arange(msg["start"], msg["stop"]) % len(cell.order)]
+        seconds, losses = self.adapter.loop_window(cell.model, cell.x_train, cell.y_train, idx)
+        return {
+            "seconds": float(seconds),
+            "losses": np.asarray(losses, np.float32),
+            "pipeline": getattr(self.adapter, "loop_pipeline", None),
+        }
+
     def op_evaluate(self, msg: dict[str, Any]) -> dict[str, Any]:
         cell = self._cell()
         t0 = time.perf_counter()
@@ -110,9 +128,16 @@ class Worker:
         return {"times": np.asarray(self.adapter.predict_round(cell.model, x), np.float64)}
 
     def op_finish(self, msg: dict[str, Any]) -> dict[str, Any]:
+        peak, device_peak = memory.peak_rss(), self.adapter.peak_device_memory()
         return {
-            "peak_rss_bytes": memory.peak_rss(),
-            "peak_device_memory_bytes": self.adapter.peak_device_memory(),
+            "peak_rss_bytes": peak,
+            "peak_device_memory_bytes": device_peak,
+            "memory": memory.cell_memory(
+                self.baseline_rss,
+                peak,
+                fresh_worker=self.cells_built == 1,
+                device_peak=device_peak,
+            ),
         }
 
     def op_ping(self, msg: dict[str, Any]) -> dict[str, Any]:
@@ -156,7 +181,7 @@ def worker_main(
         conn.send({"ok": False, "error": one_line(exc), "traceback": traceback.format_exc()})
         return
     conn.send(hello)
-    worker = Worker(adapter)
+    worker = Worker(adapter, hello["baseline_rss_bytes"])
     while True:
         try:
             msg = conn.recv()

@@ -113,3 +113,155 @@ def test_machine_drift_is_taken_off_and_a_real_slowdown_still_shows(tmp_path: Pa
     assert cell.throughput_change_raw == pytest.approx(1 / (1.25 * 1.4) - 1, abs=0.08)
     assert cell.throughput_change == pytest.approx(1 / 1.4 - 1, abs=0.08)
     assert f"{cell.machine_change:+.1%}" in compare.drift_line(judged)
+
+
+# -- software versus machine changes (issue 11 item 4) -------------------------------------------
+
+
+def _edit_env(run: Path, **changes: object) -> None:
+    path = run / "env.json"
+    env = json.loads(path.read_text())
+    for name, value in changes.items():
+        if name == "packages":
+            env["packages"] = {**env["packages"], **value}  # type: ignore[dict-item]
+        else:
+            env[name] = value
+    path.write_text(json.dumps(env))
+
+
+def test_a_framework_upgrade_is_compared_and_named(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    base, current = _runs(tmp_path)
+    _edit_env(base, packages={"torch": "2.12.0"})
+    _edit_env(current, packages={"torch": "2.13.0"})
+    assert compare.machine_difference(RunDir(base).env(), RunDir(current).env()) is None
+    assert cli.main(["compare", str(base), str(current)]) == 0
+    table = capsys.readouterr().out
+    assert table.splitlines()[0] == "Software changed: torch 2.12.0 → 2.13.0."
+    assert cli.main(["compare", str(base), str(current), "--format", "markdown"]) == 0
+    assert "**Software changed: torch 2.12.0 → 2.13.0.**" in capsys.readouterr().out
+    assert cli.main(["compare", str(base), str(current), "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["software_changes"] == ["torch 2.12.0 → 2.13.0"]
+
+
+def test_a_different_cpu_model_is_still_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    base, current = _runs(tmp_path)
+    _edit_env(current, cpu_model="Intel(R) Xeon(R) Platinum 8481C CPU @ 2.70GHz",
+              packages={"keras": "3.8.0"})  # fmt: skip
+    assert cli.main(["compare", str(base), str(current)]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "cpu model differ" in err
+    assert "keras" not in err  # the software change is not why it was refused
+    assert cli.main(["compare", str(base), str(current), "--allow-machine-change"]) == 0
+
+
+def test_memory_or_a_gpu_is_a_machine_change_too(tmp_path: Path) -> None:
+    env = RunDir(_runs(tmp_path)[0]).env()
+    assert compare.machine_difference(env, {**env, "memory_bytes": env["memory_bytes"] // 2}) == (
+        "memory"
+    )
+    assert compare.machine_difference(env, {**env, "gpus": ["NVIDIA H100 80GB HBM3"]}) == "gpus"
+    # a few MiB less after a reboot is the same machine
+    assert (
+        compare.machine_difference(env, {**env, "memory_bytes": env["memory_bytes"] - 2**23})
+        is None
+    )
+
+
+# -- the drift reference (issue 11 item 5) ---------------------------------------------------
+
+
+def _reference(run: Path, seconds: list[float], workload: str = "numpy-matmul+copy") -> None:
+    """Give every record of a run the run's drift reference, as the runner writes it."""
+    run_dir = RunDir(run)
+    records = run_dir.records()
+    for r in records:
+        r["drift_reference"] = {"workload": workload, "seconds": seconds}
+    run_dir.results_path.write_text("".join(json.dumps(r) + "\n" for r in records))
+
+
+def _all_slower(run: Path, factor: float) -> None:
+    for r in RunDir(run).records():
+        _edit(run, r["key"], time=factor)
+
+
+def test_every_cell_slower_and_the_reference_not_is_a_regression(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """A slowdown shared by every cell (the harness, NumPy, a common backend): the median of the
+    cells calls it machine drift and flags nothing; the reference did not move, so the cells
+    are flagged."""
+    base, current = _runs(tmp_path)
+    _all_slower(current, 1.15)
+    b, c = RunDir(base).records(), RunDir(current).records()
+    assert not compare.regressed(compare.compare_runs(b, c))  # the cells' median hides it
+    _reference(base, [0.201, 0.199, 0.200])
+    _reference(current, [0.200, 0.202, 0.199])
+    judged = compare.compare_runs(RunDir(base).records(), RunDir(current).records())
+    flagged = compare.regressed(judged)
+    ok = [x for x in judged if x.verdict != "not comparable" and x.throughput_change is not None]
+    # every cell's change is now measured against the reference, not against the other cells
+    assert all(x.throughput_change == pytest.approx(1 / 1.15 - 1, abs=0.06) for x in ok)
+    assert all(x.verdict == "slower" for x in flagged)
+    # a cell is flagged when its evidence is significant after Holm: every cell timed on its
+    # many raw steps is; three passes with 4 % pass-to-pass noise each may fall short
+    on_steps = {x.key for x in ok if "Mann-Whitney" in (x.speed_method or "")}
+    assert on_steps and on_steps <= {x.key for x in flagged}
+    cell = ok[0]
+    assert cell.drift_source == "reference"
+    assert cell.machine_change == pytest.approx(0.0, abs=0.01)
+    assert cell.cells_machine_change == pytest.approx(1 / 1.15 - 1, abs=0.05)  # the cross-check
+    assert cli.main(["compare", str(base), str(current), "--format", "markdown"]) == 1
+    text = capsys.readouterr().out
+    assert "from the drift reference" in text and f"{cell.cells_machine_change:+.1%}" in text
+
+
+def test_a_machine_slowdown_seen_by_the_reference_is_taken_off(tmp_path: Path) -> None:
+    base, current = _runs(tmp_path)
+    _all_slower(current, 1.25)
+    _edit(current, SLOW, time=1.4)
+    _reference(base, [0.200, 0.201, 0.199])
+    _reference(current, [0.250, 0.251, 0.249])  # the machine itself 25 % slower
+    judged = compare.compare_runs(RunDir(base).records(), RunDir(current).records())
+    assert [x.key for x in compare.regressed(judged)] == [SLOW]
+    cell = next(x for x in judged if x.key == SLOW)
+    assert cell.drift_source == "reference"
+    assert cell.machine_change == pytest.approx(1 / 1.25 - 1, abs=0.005)
+
+
+def test_without_a_reference_in_one_run_the_cells_median_stands_in(tmp_path: Path) -> None:
+    base, current = _runs(tmp_path)
+    _reference(base, [0.2, 0.2, 0.2])
+    judged = compare.compare_runs(RunDir(base).records(), RunDir(current).records())
+    cell = next(x for x in judged if x.machine_change is not None)
+    assert cell.drift_source == "cells"
+    assert cell.machine_change == cell.cells_machine_change
+    assert "one run has no drift reference" in compare.drift_line(judged)
+    _reference(current, [0.2, 0.2, 0.2], workload="another workload")
+    judged = compare.compare_runs(RunDir(base).records(), RunDir(current).records())
+    assert next(x for x in judged if x.machine_change is not None).drift_source == "cells"
+
+
+def test_hungrier_is_judged_on_the_peak_above_the_baseline(tmp_path: Path) -> None:
+    """Both records carry the fresh-worker figure: a worker that happened to peak higher (the
+    allocator's history) is not a regression; a rise above the baseline is."""
+    base, current = _runs(tmp_path)
+    for run, above in ((base, 40 * 2**20), (current, 41 * 2**20)):
+        run_dir = RunDir(run)
+        records = run_dir.records()
+        for r in records:
+            r["memory"] = {"baseline_bytes": 300 * 2**20, "peak_above_baseline_bytes": above,
+                           "fresh_worker": True, "device_peak_bytes": None}  # fmt: skip
+            if run == current and r["key"] == "tf/mlp/mnist1d":
+                r["peak_rss_bytes"] *= 2  # the whole worker's peak: not the cell's figure
+            if run == current and r["key"] == "torch/mlp/mnist1d":
+                r["memory"]["peak_above_baseline_bytes"] = 60 * 2**20
+        run_dir.results_path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    out = {x.key: x for x in compare.compare_runs(RunDir(base).records(),
+                                                  RunDir(current).records())}  # fmt: skip
+    assert out["tf/mlp/mnist1d"].verdict != "hungrier"
+    assert out["torch/mlp/mnist1d"].verdict == "hungrier"
+    assert out["torch/mlp/mnist1d"].memory_change == pytest.approx(0.5)

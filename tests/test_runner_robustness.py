@@ -185,3 +185,39 @@ def test_two_runs_into_one_history_both_complete(tmp_path: Path) -> None:
     run_ids = [only_run_dir(tmp_path / f"out{i}").name for i in range(2)]
     assert sorted(run_ids) == sorted(runs["run_id"])
     assert json.loads(json.dumps(db.records(run_ids[0])))[0]["status"] == "ok"
+
+
+class _KillAfterFirstRound(PlainReporter):
+    """Kills the cell's worker after its first evaluated round, while the parent is between two
+    requests, and waits until it is gone."""
+
+    def __init__(self) -> None:
+        super().__init__(Console(file=open(os.devnull, "w")))  # noqa: SIM115
+        self.pids: dict[str, int] = {}
+        self.killed = False
+
+    def worker_started(self, variant: str, pid: int) -> None:
+        self.pids[variant] = pid
+
+    def advance(self, cell: Cell, step: int) -> None:
+        super().advance(cell, step)
+        if not self.killed:
+            self.killed = True
+            worker = psutil.Process(self.pids[cell.framework])
+            worker.send_signal(signal.SIGKILL)
+            deadline = time.monotonic() + 30  # dead, not reaped: the runner reads its exit
+            while worker.status() != psutil.STATUS_ZOMBIE and time.monotonic() < deadline:
+                time.sleep(0.01)
+
+
+def test_a_worker_killed_between_requests_is_recorded_as_killed(tmp_path: Path) -> None:
+    run_dir = RunDir.create(tmp_path / "run", {"run_id": "t"})
+    reporter = _KillAfterFirstRound()
+    runner = Runner(run_dir, Settings(threads=1), RunOptions(timing_passes=0), reporter,
+                    on_worker_started=reporter.worker_started)  # fmt: skip
+    runner.run([Cell("torch", "mlp", "mnist1d", "test", Recipe(steps=40, eval_every=10))])
+    (r,) = run_dir.records()
+    assert reporter.killed
+    assert r["status"] == "failed"
+    assert "killed by SIGKILL" in r["error"], r["error"]
+    assert "no cell built" not in r["error"]

@@ -66,8 +66,9 @@ def figures(run: Run, numbers: pd.DataFrame, colors: dict[str, str]) -> list[Fig
         FigureView(
             "fig-memory",
             "Peak memory",
-            "Peak resident set (RSS) of the worker process during each cell; the hatched part "
-            "is what was resident after the framework import, before the cell. Lower is better.",
+            "Peak resident set (RSS) of each cell, measured in a fresh worker: the hatched part "
+            "is the framework's post-import baseline, the rest the cell's model, optimizer "
+            "state, activations and data. Lower is better.",
             _svg(lambda: memory_chart(run, numbers, colors), "fig-memory"),
         ),
     ]

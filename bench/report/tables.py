@@ -48,8 +48,8 @@ def numbers(run: Run) -> pd.DataFrame:
                 "throughput": fmt.number(get(r, "throughput", "median")),
                 "ci_low": fmt.number(get(r, "throughput", "ci_low")),
                 "ci_high": fmt.number(get(r, "throughput", "ci_high")),
-                "peak_rss": fmt.number(r.get("peak_rss_bytes")),
-                "baseline_rss": fmt.number(r.get("baseline_rss_bytes")),
+                "peak_rss": fmt.number(cell_peak(r)),
+                "baseline_rss": fmt.number(cell_baseline(r)),
                 "gflops": achieved,
                 "peak_gflops": peak,
             }
@@ -106,7 +106,7 @@ def _row(r: Record, n: pd.Series) -> dict[str, Any]:
         "half_width": _half_width(r),
         "relative": fmt.times(relative),
         "fastest": relative is not None and relative >= 1.0,
-        "peak_rss": fmt.mib(r.get("peak_rss_bytes")),
+        "peak_rss": _memory(r),
         "params": fmt.integer(r.get("param_count")),
         "first_step": fmt.seconds(r.get("time_to_first_step_s")),
         "time_to_accuracy": _time_to_accuracy(r),
@@ -121,6 +121,29 @@ def _row(r: Record, n: pd.Series) -> dict[str, Any]:
         "gflops": fmt.sig(n["gflops"], 3),
         "pct_peak": fmt.percent(n["pct_peak"]) if fmt.number(n["pct_peak"]) is not None else "",
     }
+
+
+def cell_baseline(r: Record) -> Any:
+    """The framework's post-import RSS the cell's figure stands on."""
+    return get(r, "memory", "baseline_bytes") or r.get("baseline_rss_bytes")
+
+
+def cell_peak(r: Record) -> Any:
+    """Baseline + the cell's own peak above it (fresh worker); older records: the worker's
+    peak RSS."""
+    above, base = get(r, "memory", "peak_above_baseline_bytes"), cell_baseline(r)
+    if fmt.number(above) is not None and fmt.number(base) is not None:
+        return fmt.number(base) + fmt.number(above)
+    return r.get("peak_rss_bytes")
+
+
+def _memory(r: Record) -> str:
+    """The cell's memory as baseline + model/activations in MiB (older records: the worker's
+    peak RSS)."""
+    above = get(r, "memory", "peak_above_baseline_bytes")
+    if fmt.number(above) is None or fmt.number(cell_baseline(r)) is None:
+        return fmt.mib(r.get("peak_rss_bytes"))
+    return f"{fmt.mib(cell_baseline(r))} + {fmt.mib(above)}"
 
 
 def _half_width(r: Record) -> str:

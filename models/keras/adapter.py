@@ -133,6 +133,16 @@ class KerasAdapter:
         losses = np.diff(totals, prepend=0.0)
         return seconds, losses.astype(np.float32)
 
+    def loop_window(
+        self, model: Any, x_train: np.ndarray, y_train: np.ndarray, idx: np.ndarray
+    ) -> tuple[float, np.ndarray]:
+        """The loop scope: one ``fit`` over a tf.data/PyDataset source of the window's batches
+        (see :mod:`models.keras.loop`)."""
+        from models.keras import loop
+
+        self.loop_pipeline = loop.pipeline(self.backend)
+        return loop.loop_window(model, self.backend, x_train, y_train, idx)
+
     def evaluate(
         self, model: Any, x: np.ndarray, y: np.ndarray, batch_size: int
     ) -> tuple[float, float]:

@@ -216,6 +216,16 @@ class TFAdapter:
             return times, np.empty(0, np.float32)
         return times, tf.stack(losses).numpy().astype(np.float32)
 
+    def loop_window(
+        self, model: TFModel, x_train: np.ndarray, y_train: np.ndarray, idx: np.ndarray
+    ) -> tuple[float, np.ndarray]:
+        """The loop scope: a tf.data pipeline over the arrays (see :mod:`models.tf.loop`)."""
+        from models.tf import loop
+
+        self.loop_pipeline = loop.pipeline(self.on_gpu)
+        with tf.device(self.device):
+            return loop.loop_window(model, self.on_gpu, x_train, y_train, idx)
+
     def predict_round(self, model: TFModel, x: np.ndarray) -> np.ndarray:
         with tf.device(self.device):
             xs = tf.unstack(tf.constant(x, tf.float32))

@@ -158,6 +158,15 @@ class TorchAdapter:
             return times, np.empty(0, dtype=np.float32)
         return times, torch.stack(losses).cpu().numpy().astype(np.float32)
 
+    def loop_window(
+        self, model: TorchModel, x_train: np.ndarray, y_train: np.ndarray, idx: np.ndarray
+    ) -> tuple[float, np.ndarray]:
+        """The loop scope: a DataLoader over the arrays (see :mod:`models.torch.loop`)."""
+        from models.torch import loop
+
+        self.loop_pipeline = loop.pipeline(self.device)
+        return loop.loop_window(model, self.device, x_train, y_train, idx)
+
     def predict_round(self, model: TorchModel, x: np.ndarray) -> np.ndarray:
         xs = self._tensor(x, torch.float32).unbind(0)
         times = np.empty(len(xs), dtype=np.float64)
