@@ -87,6 +87,14 @@ class Worker:
             "round_seconds": time.perf_counter() - t0,
         }
 
+    def op_window(self, msg: dict[str, Any]) -> dict[str, Any]:
+        """Steps start..stop as one throughput window (adapter ``train_window``: one device
+        sync at its end); the batches are gathered before the clock starts, as in op_train."""
+        cell = self._cell()
+        idx = cell.order[np.arange(msg["start"], msg["stop"]) % len(cell.order)]
+        seconds, losses = self.adapter.train_window(cell.model, cell.x_train[idx], cell.y_train[idx])
+        return {"seconds": float(seconds), "losses": np.asarray(losses, np.float32)}
+
     def op_evaluate(self, msg: dict[str, Any]) -> dict[str, Any]:
         cell = self._cell()
         t0 = time.perf_counter()
