@@ -92,7 +92,8 @@ class Worker:
         sync at its end); the batches are gathered before the clock starts, as in op_train."""
         cell = self._cell()
         idx = cell.order[np.arange(msg["start"], msg["stop"]) % len(cell.order)]
-        seconds, losses = self.adapter.train_window(cell.model, cell.x_train[idx], cell.y_train[idx])
+        x, y = cell.x_train[idx], cell.y_train[idx]
+        seconds, losses = self.adapter.train_window(cell.model, x, y)
         return {"seconds": float(seconds), "losses": np.asarray(losses, np.float32)}
 
     def op_evaluate(self, msg: dict[str, Any]) -> dict[str, Any]:
