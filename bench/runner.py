@@ -84,6 +84,20 @@ class RunOptions:
     eval_batch_size: int = 1000
 
 
+#: Timing defaults per suite: (timing passes, throughput-window seconds per cell and pass).
+#: The quick suite is sized so that ``make bench`` (torch, tf, keras) runs within 3 minutes on
+#: 2 cores: 3 passes are the fewest that give a pass-level interval at all (t with 2 degrees of
+#: freedom: wide, but honest), and 1 s of windows per cell and pass holds hundreds of steps of
+#: its small models. Other suites: 4 passes of 5 s.
+SUITE_TIMING: dict[str, tuple[int, float]] = {"quick": (3, 1.0)}
+DEFAULT_TIMING = (4, 5.0)
+
+
+def timing_defaults(suite: str) -> tuple[int, float]:
+    """(timing passes, pass seconds) a run of ``suite`` uses unless the user says otherwise."""
+    return SUITE_TIMING.get(suite, DEFAULT_TIMING)
+
+
 @dataclass
 class CellProgress:
     """What one cell has done so far, in the parent."""
@@ -310,11 +324,12 @@ class Runner:
             "window_seconds": [],
         }
         per_step = (cold or 1.0) / o.cold_steps  # the first window's size; then re-estimated
+        target = min(o.window_seconds, o.pass_seconds / max(o.pass_min_windows, 1))
         spent = 0.0
         while p.status == "ok" and len(entry["window_steps"]) < o.pass_max_windows:
             if spent >= o.pass_seconds and len(entry["window_steps"]) >= o.pass_min_windows:
                 break
-            n = int(min(max(o.window_seconds / per_step, o.cold_steps), 100_000))
+            n = int(min(max(target / per_step, o.cold_steps), 100_000))
             seconds = self._window(p, n)
             if seconds is None:
                 break
