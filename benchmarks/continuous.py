@@ -96,12 +96,12 @@ def continuous(cell: Cell, batch: int) -> dict[str, float]:
     return {"median": centre, "ci_low": lo, "ci_high": hi}
 
 
-def idle_gaps(cell: Cell, batch: int) -> dict[str, dict[str, float]]:
+def idle_gaps(cell: Cell, batch: int, n_rounds: int) -> dict[str, dict[str, float]]:
     """Median throughput of GAP_STEPS-step windows after each gap, and of the first steps."""
     out = {}
     for gap in GAPS:
         rounds, firsts = [], []
-        for _ in range(GAP_ROUNDS):
+        for _ in range(n_rounds):
             time.sleep(gap)
             first = cell.window(FIRST_STEPS)
             rest = cell.window(GAP_STEPS - FIRST_STEPS)
@@ -113,7 +113,7 @@ def idle_gaps(cell: Cell, batch: int) -> dict[str, dict[str, float]]:
 
 
 def in_process(frameworks: list[str], models: list[str], dataset: str, recipe: Recipe,
-               threads: int) -> dict[tuple[str, str], dict[str, Any]]:  # fmt: skip
+               threads: int, gap_rounds: int) -> dict[tuple[str, str], dict[str, Any]]:  # fmt: skip
     settings = Settings(threads=threads, interop_threads=1).to_dict()
     msgs = {m: inputs(m, dataset, recipe) for m in models}
     out = {}
@@ -123,7 +123,8 @@ def in_process(frameworks: list[str], models: list[str], dataset: str, recipe: R
             for m in models:
                 cell = Cell(worker, msgs[m])
                 out[fw, m] = {"continuous": continuous(cell, recipe.batch_size),
-                              "gaps": idle_gaps(cell, recipe.batch_size)}  # fmt: skip
+                              "gaps": idle_gaps(cell, recipe.batch_size, gap_rounds)}  # fmt: skip
+                print_in_process(fw, m, out[fw, m])
         finally:
             worker.close()
     return out
@@ -170,15 +171,17 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--passes", type=int, default=3)
     ap.add_argument("--pass-seconds", type=float, default=2.0)
+    ap.add_argument("--gap-rounds", type=int, default=GAP_ROUNDS, help="rounds per idle gap")
     args = ap.parse_args()
     frameworks, models = args.frameworks.split(","), args.models.split(",")
     recipe = Recipe(optimizer="adam", lr=1e-2, batch_size=100, steps=300, eval_every=50)
     t0 = time.perf_counter()
-    here = in_process(frameworks, models, args.dataset, recipe, args.threads)
+    here = in_process(frameworks, models, args.dataset, recipe, args.threads, args.gap_rounds)
     runs = [bench_run(frameworks, models, args.dataset, args.threads, args.passes,
                       args.pass_seconds) for _ in range(args.repeats)]  # fmt: skip
     print(f"{args.dataset}, {args.threads} threads, {args.repeats} bench run(s) of "
-          f"{args.passes} passes x {args.pass_seconds:g} s; samples/s [95% interval]")  # fmt: skip
+          f"{args.passes} passes x {args.pass_seconds:g} s; samples/s [95% interval]",
+          flush=True)  # fmt: skip
     for (fw, m), res in here.items():
         c = res["continuous"]
         print(f"{fw:>6} {m:<9} continuous {c['median']:>9,.0f} [{c['ci_low']:,.0f}-"
@@ -191,14 +194,19 @@ def main() -> None:
             r, lo, hi = ratio(b, c)
             print(f"{'':17}bench run {k} {b['median']:>8,.0f} [{b['ci_low']:,.0f}-"
                   f"{b['ci_high']:,.0f}]  ratio {r:.3f} [{lo:.3f}-{hi:.3f}]")  # fmt: skip
-        base = res["gaps"]["0 ms"]
-        gaps = "  ".join(
-            f"{g}: round {v['round'] / base['round']:.2f}, first {FIRST_STEPS} "
-            f"{v['first'] / base['round']:.2f}"
-            for g, v in res["gaps"].items()
-        )
-        print(f"{'':17}idle gap (x gap-0 round {base['round']:,.0f}/s): {gaps}")
     print(f"wall time {time.perf_counter() - t0:.0f} s")
+
+
+def print_in_process(fw: str, m: str, res: dict[str, Any]) -> None:
+    """One cell's in-process figures, printed as soon as they are measured."""
+    c, base = res["continuous"], res["gaps"]["0 ms"]
+    gaps = "  ".join(
+        f"{g}: round {v['round'] / base['round']:.2f}, first {FIRST_STEPS} "
+        f"{v['first'] / base['round']:.2f}"
+        for g, v in res["gaps"].items()
+    )
+    print(f"{fw:>6} {m:<9} continuous {c['median']:,.0f} [{c['ci_low']:,.0f}-{c['ci_high']:,.0f}]"
+          f"; idle gap (x gap-0 round {base['round']:,.0f}/s): {gaps}", flush=True)  # fmt: skip
 
 
 if __name__ == "__main__":
