@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bench import timing
+from bench import drift_reference, stats, timing
 
 TIMES = list(np.arange(1.0, 11.0))
 
@@ -92,3 +92,16 @@ def test_after_idle_is_the_cold_windows_against_the_hot_ones() -> None:
     assert cold["relative_to_windows"] == 0.375  # hot windows: 1000 samples/s
     assert cold["idle_before_s"] == [0.0, 0.5]
     assert timing.after_idle({"timing_passes": [{"window_seconds": [1.0]}]}, 100) is None
+
+
+def test_one_disturbed_window_does_not_move_the_pass_figure() -> None:
+    # three windows of 0.1 s/step and one of 1 s/step (a neighbour's burst): the step-weighted
+    # median stays at the undisturbed windows' figure, a pooled mean would not
+    rounds = timing.window_rounds([1.0, 1.0, 10.0, 1.0], [10, 10, 10, 10])
+    assert rounds is not None
+    assert stats.pass_medians([rounds]).tolist() == [0.1]
+
+
+def test_drift_reference_is_a_positive_time_of_a_named_workload() -> None:
+    assert drift_reference.measure(samples=1) > 0
+    assert "matmul" in drift_reference.WORKLOAD and "MiB" in drift_reference.WORKLOAD
