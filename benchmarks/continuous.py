@@ -194,7 +194,26 @@ def main() -> None:
             r, lo, hi = ratio(b, c)
             print(f"{'':17}bench run {k} {b['median']:>8,.0f} [{b['ci_low']:,.0f}-"
                   f"{b['ci_high']:,.0f}]  ratio {r:.3f} [{lo:.3f}-{hi:.3f}]")  # fmt: skip
+    print_rankings(here, runs, frameworks, models)
     print(f"wall time {time.perf_counter() - t0:.0f} s")
+
+
+def print_rankings(here: dict[tuple[str, str], dict[str, Any]], runs: list[Figures],
+                   frameworks: list[str], models: list[str]) -> None:  # fmt: skip
+    """(A/B ratio that bench run reports) / (A/B ratio of the continuous loops): 1 when the
+    suite ranks two frameworks as continuous loops do; interval from the four, independent."""
+    a = frameworks[0]
+    for m in models:
+        for b in frameworks[1:]:
+            for k, run in enumerate(runs, 1):
+                if not all(key in run and key in here for key in ((a, m), (b, m))):
+                    continue
+                ra = ratio(run[a, m], here[a, m]["continuous"])
+                rb = ratio(run[b, m], here[b, m]["continuous"])
+                r = ra[0] / rb[0]
+                h = math.hypot(math.log(ra[2] / ra[1]) / 2, math.log(rb[2] / rb[1]) / 2)
+                print(f"{m}: ({a}/{b} in bench run {k}) / ({a}/{b} continuous) = {r:.3f} "
+                      f"[{r * math.exp(-h):.3f}-{r * math.exp(h):.3f}]")  # fmt: skip
 
 
 def print_in_process(fw: str, m: str, res: dict[str, Any]) -> None:
