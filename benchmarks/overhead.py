@@ -16,7 +16,8 @@ else: two processes differ by a few percent on their own (thread placement, allo
 which an earlier two-process version of this script could not tell from overhead. Rounds are
 one block long so that each suite block has a bare neighbour a few milliseconds away: with
 200-step rounds, the machine's drift left a ±5% interval on the ratio. Both are reduced to the
-same statistic: the time of a block of BLOCK consecutive steps (the suite's window). Printed: suite/bare as the ratio of the median blocks, and "paired", the median of
+same statistic: the time of a block of BLOCK consecutive steps (the suite's window). Printed:
+suite/bare as the ratio of the median blocks, and "paired", the median of
 the ratios of neighbouring blocks with its distribution-free 95% interval
 (:func:`bench.stats.median_ci_order_stat`). The ratio suite/bare is the harness's cost (or
 bias) in the figures it reports; the target is within 1%.
