@@ -9,7 +9,7 @@ Speed is measured in *timing passes*: after every group has trained, each pass s
 worker processes, rebuilds every cell from its initial weights and lets each framework of a
 group run one contiguous stretch in turn, the order rotating from pass to pass:
 
-1. warm-up steps (tracing, allocator growth), dropped;
+1. warm-up steps (tracing, allocator growth), synced and as a window, dropped;
 2. a *cold window* of ``cold_steps`` steps right after the framework's idle gap (the other
    frameworks' turns), reported apart as the after-idle figure;
 3. *throughput windows*: consecutive steps with one device sync at each window's end, about
@@ -289,10 +289,12 @@ class Runner:
             else:
                 p.timing_notes.append(f"pass {index}: {trial.error}")
         warm: dict[str, np.ndarray] = {}
-        for _, trial in trials:
+        for _, trial in trials:  # both paths traced: synced steps (Keras: fit) and windows
             warmup = max(trial.cell.recipe.warmup_steps, 1)
             reply = self._call(trial, {"op": "train", "start": 0, "stop": warmup}, "warm-up")
-            trial.step, trial.idle_since = warmup, time.perf_counter()
+            trial.step = warmup
+            self._window(trial, warmup)
+            trial.idle_since = time.perf_counter()
             warm[trial.cell.key] = reply["times"] if reply is not None else np.empty(0)
         rotation = (index - 1) % max(len(trials), 1)
         for p, trial in trials[rotation:] + trials[:rotation]:
