@@ -159,8 +159,8 @@ def _entries(suite: str, default: Recipe, **cut: int) -> tuple[Entry, ...]:
 SUITES: dict[str, Suite] = {
     "quick": Suite(
         "quick",
-        "the small models on MNIST-1D and digits, the paper recipe cut to 300 steps: a first "
-        "look, and CI",
+        "the MNIST-1D MLP and CNN, the paper recipe cut to 300 steps: a first look in under "
+        "3 minutes (make bench's budget, docs/measurement.md), and CI",
         _entries("quick", PAPER_RECIPE, **QUICK_CUT),
     ),
     "paper": Suite(

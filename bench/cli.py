@@ -124,13 +124,13 @@ def build_parser() -> argparse.ArgumentParser:
         type=non_negative_int,
         default=None,
         help="fresh-process timing passes after training, the units of the "
-        "throughput interval (default 4; 0: time the training steps only)",
+        "throughput interval (default 4, quick suite 3; 0: time the training steps only)",
     )
     run.add_argument(
         "--pass-seconds",
         type=positive_float,
         default=None,
-        help="timing per model and pass (default 5)",
+        help="throughput windows per cell and pass (default 5, quick suite 1)",
     )
     run.add_argument("--tag", default=None, help="a label for the run, shown in the report")
     run.add_argument("--resume", type=Path, metavar="RUN_DIR",
@@ -368,7 +368,7 @@ def _check_resume_conflicts(args: argparse.Namespace) -> None:
 
 def cmd_run(args: argparse.Namespace, console: Console) -> int:
     from bench.progress import make_reporter, results_table
-    from bench.runner import Runner, RunOptions
+    from bench.runner import Runner, RunOptions, timing_defaults
 
     if args.resume is not None:
         _check_resume_conflicts(args)
@@ -399,9 +399,10 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
             [c.framework for c in cells], settings, machine["fingerprint"],
             out_root / "calibration.json", measure=not args.no_calibrate, console=console,
         )  # fmt: skip
+        passes, pass_seconds = timing_defaults(cells[0].suite)  # per suite: quick is short
         timing = {
-            "passes": 4 if args.timing_passes is None else args.timing_passes,
-            "pass_seconds": args.pass_seconds or 5.0,
+            "passes": passes if args.timing_passes is None else args.timing_passes,
+            "pass_seconds": args.pass_seconds or pass_seconds,
         }
         env = {
             "run_id": run_id,

@@ -58,6 +58,11 @@ class Adapter(Protocol):
         """
         ...
 
+    def train_window(self, model: Any, x: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
+        """The same steps as :meth:`train_round` as one throughput window: timed as a whole,
+        the device synchronized once at its end. Returns (seconds, loss per step)."""
+        ...
+
     def evaluate(
         self, model: Any, x: np.ndarray, y: np.ndarray, batch_size: int
     ) -> tuple[float, float]:

@@ -87,6 +87,7 @@ def build_record(
         "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     record["throughput"], record["step_latency_ms"] = speed(record, cell.recipe.batch_size)
+    record["after_idle"] = timing.after_idle(record, cell.recipe.batch_size)
     return clean(record)
 
 
@@ -98,4 +99,6 @@ def speed(
     if not passes or sum(r.size for p in passes for r in p) < 2:
         return None, None
     summary = stats.summarize_passes(passes, batch_size)
-    return summary["throughput"], summary["step_latency_ms"]
+    synced = timing.latency_steps(record)  # latency from synced steps, never from windows
+    latency = stats.latency_summary(synced) if synced is not None else None
+    return {**summary["throughput"], "scope": "step"}, latency

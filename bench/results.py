@@ -25,7 +25,14 @@ Fields (``SCHEMA_VERSION`` 1)::
     step_latency_ms   {"p50", "p90", "p99", "mean", "min", "max", "n_outliers"}, same steps
     extra_timing_steps timed steps of the timing passes (warm-up excluded)
     timing_passes     [{"pass", "worker_pid", "started_at", "warmup_steps", "step_times_s",
-                       "round_sizes"}]: one per fresh-process timing pass after training
+                       "round_sizes", "scope", "optimizer", "warmup_times_s", "window_steps",
+                       "window_seconds", "cold": {"steps", "seconds", "idle_before_s"}}]: one
+                      per fresh-process timing pass after training; throughput from the
+                      windows, latency from step_times_s (synced); older records without
+                      windows: both from step_times_s (docs/measurement.md)
+    after_idle        {"median", "pass_values", "relative_to_windows", "idle_before_s", ...}:
+                      the cold windows (first steps after an idle gap), kept out of throughput
+    drift_reference   {"workload", "seconds": [one per timing pass]}: bench.drift_reference
     timing_notes      why a timing pass is missing for this cell (its worker died, ...)
     inference         {"batch1_latency_ms": {"p50", "p90", "p99", ...}, "large_batch":
                       {"batch_size", "median", "ci_low", "ci_high", ...}} in inference mode

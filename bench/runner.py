@@ -1,17 +1,33 @@
-"""The matrix: every cell trained in its framework's worker, frameworks interleaved in rounds.
+"""The matrix: every cell trained in its framework's worker, then timed in fresh processes.
 
-Cells that train the same model on the same data form a *group*. A group's cells advance together
-round by round (one round = ``recipe.eval_every`` steps), the frameworks' order rotating each
-round (A B C, B C A, ...), so a drift of a shared, noisy machine lands on every framework alike
-and cancels in their ratios. Between rounds each cell is evaluated (evaluation time is kept out of
-training time).
+Cells that train the same model on the same data form a *group*. A group's cells train together
+round by round (one round = ``recipe.eval_every`` synced steps), the frameworks' order rotating
+each round, and each cell is evaluated between rounds (evaluation time kept out of training
+time). That pass is for accuracy, the learning curve and time to accuracy.
 
-Speed is then measured again in *timing passes*: after every group has trained, each pass starts
-fresh worker processes, rebuilds every cell from its initial weights and times a few interleaved
-rounds per group. A cell's throughput and its interval come from those passes (one median per
-pass; see :mod:`bench.timing`), so the interval holds what one process in one minute cannot
-show: measured on a shared 2-core VM, back-to-back runs differed by 16-73 % while intervals
-from the steps of one process were 2-4 % wide. Each pass supersedes the cell's record on disk.
+Speed is measured in *timing passes*: after every group has trained, each pass starts fresh
+worker processes, rebuilds every cell from its initial weights and lets each framework of a
+group run one contiguous stretch in turn, the order rotating from pass to pass:
+
+1. warm-up steps (tracing, allocator growth), synced and as a window, dropped;
+2. a *cold window* of ``cold_steps`` steps right after the framework's idle gap (the other
+   frameworks' turns), reported apart as the after-idle figure;
+3. *throughput windows*: consecutive steps with one device sync at each window's end, about
+   ``window_seconds`` each, for ``pass_seconds`` in all; each pass gives one figure;
+4. ``latency_steps`` separately synced steps, for the p50/p90/p99 step latency.
+
+Why contiguous stretches and not short interleaved rounds: a worker idles while the others run,
+and torch's OpenMP pool pays for waking up from such an idle gap for a whole short round (about
+-20 % on a 50-step MNIST-1D MLP round after 0.2 s idle; tf pays no such penalty), so short
+rounds measured the wake-up rather than the training loop. Drift still lands on every framework
+alike: the order rotates across passes, and a framework-free reference workload
+(:mod:`bench.drift_reference`) is timed at the start of every pass and written into every
+record as ``drift_reference`` for ``bench compare``.
+
+A cell's throughput and its interval come from its passes (one figure per pass; see
+:mod:`bench.timing`): measured on a shared 2-core VM, back-to-back runs differed by 16-73 %
+while intervals from the steps of one process were 2-4 % wide. Each pass supersedes the cell's
+record on disk.
 
 Nothing is lost to one bad cell: a worker that dies, times out or diverges fails only its cell,
 which is recorded with the reason; every finished cell is on disk the moment it finishes.
@@ -29,7 +45,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from bench import catalog, data, flops, stats, weights
+from bench import catalog, data, drift_reference, flops, stats, weights
 from bench.architectures import param_count
 from bench.frameworks import get_variant
 from bench.history import History
@@ -55,9 +71,13 @@ class RunOptions:
     cell_timeout: float | None = None  # seconds of worker time per cell; None: no limit
     target_half_width: float = 0.02  # a throughput CI within ±2% is recorded as converged
     timing_passes: int = 4  # fresh-process timing passes after training; 0: time training only
-    pass_seconds: float = 5.0  # timing per group and pass (at least ``pass_min_rounds`` rounds)
-    pass_min_rounds: int = 2
-    pass_max_rounds: int = 20
+    pass_seconds: float = 5.0  # throughput windows per cell and pass (at least pass_min_windows)
+    window_seconds: float = 1.0  # target length of one throughput window
+    pass_min_windows: int = 2
+    pass_max_windows: int = 50
+    cold_steps: int = 10  # steps after the idle gap, timed apart (the after-idle figure)
+    latency_steps: int = 50  # separately synced steps per cell and pass, for p50/p90/p99
+    stock_timing: bool = True  # timing passes ask for the framework's own optimizer class
     latency_calls: int = 200  # batch-1 inference calls
     inference_batch: int = 1000
     start_timeout: float = 600.0  # importing and configuring a framework
@@ -69,6 +89,20 @@ class RunOptions:
     # steps of one loop-scope window (the framework's input pipeline, see
     # models/<fw>/loop.py) per cell and timing pass, after its step-scope rounds; 0: none
     loop_steps: int = 0
+
+
+#: Timing defaults per suite: (timing passes, throughput-window seconds per cell and pass).
+#: The quick suite is sized so that ``make bench`` (torch, tf, keras) runs within 3 minutes on
+#: 2 cores: 3 passes are the fewest that give a pass-level interval at all (t with 2 degrees of
+#: freedom: wide, but honest), and 1 s of windows per cell and pass holds hundreds of steps of
+#: its small models. Other suites: 4 passes of 5 s.
+SUITE_TIMING: dict[str, tuple[int, float]] = {"quick": (3, 1.0)}
+DEFAULT_TIMING = (4, 5.0)
+
+
+def timing_defaults(suite: str) -> tuple[int, float]:
+    """(timing passes, pass seconds) a run of ``suite`` uses unless the user says otherwise."""
+    return SUITE_TIMING.get(suite, DEFAULT_TIMING)
 
 
 @dataclass
@@ -100,6 +134,8 @@ class CellProgress:
     timing_passes: list[dict[str, Any]] = field(default_factory=list)
     timing_notes: list[str] = field(default_factory=list)
     loop_windows: list[dict[str, Any]] = field(default_factory=list)
+    idle_since: float = 0.0  # perf_counter when its worker last finished a request (timing)
+    optimizer: str = "recipe"  # "stock" when the worker built the framework's own optimizer
 
     def remaining(self, limit: float | None) -> float | None:
         return None if limit is None else max(limit - self.busy_seconds, 0.001)
@@ -153,11 +189,14 @@ class Runner:
         self.history = history
         self.trained: dict[str, CellProgress] = {}  # cells that finished training, for passes
         self.inputs: dict[str, tuple[ModelSpec, dict[str, Any]]] = {}  # per group, built once
+        self.drift_seconds: list[float] = []  # the reference workload, one per timing pass
 
     def run(self, cells: list[Cell]) -> list[dict[str, Any]]:
         records: list[dict[str, Any]] = []
         self.reporter.start(cells)
         try:
+            if not self.options.timing_passes:  # the training pass is the timing pass
+                self.drift_seconds.append(drift_reference.measure())
             for group in groups(cells):
                 records.extend(self._run_group(group))
             for index in range(1, self.options.timing_passes + 1):
@@ -165,6 +204,7 @@ class Runner:
                     break
                 self._close_workers()  # every pass in fresh processes
                 self.reporter.note(f"timing pass {index} of {self.options.timing_passes}")
+                self.drift_seconds.append(drift_reference.measure())  # workers closed: quiet
                 for group in groups(cells):
                     members = [self.trained[c.key] for c in group if c.key in self.trained]
                     if members:
@@ -243,50 +283,50 @@ class Runner:
 
     def _timing_pass(self, members: list[CellProgress], index: int) -> None:
         """One timing pass of a group: rebuild each cell in its (fresh) worker from the initial
-        weights, then interleaved rounds with a rotating order until ``pass_seconds`` (and at
-        least ``pass_min_rounds`` rounds). A failure here costs the cell this pass only; its
-        training results stand and the record says what happened."""
+        weights, warm every cell up, then let each run its contiguous stretch (cold window,
+        throughput windows, synced latency steps), the order rotated by the pass index. A
+        failure here costs the cell this pass only; its training results stand and the record
+        says what happened."""
         spec, inputs = self.inputs[members[0].cell.group]  # the training pass built them
-        recipe = members[0].cell.recipe
         now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        build = {"op": "build", **inputs, "stock": self.options.stock_timing}
         trials = []
         for p in members:
             trial = CellProgress(p.cell, spec, now)
-            if self._call(trial, {"op": "build", **inputs}, f"timing pass {index}") is not None:
+            reply = self._call(trial, build, f"timing pass {index}")
+            if reply is not None:
+                trial.optimizer = "stock" if reply.get("stock") else "recipe"
                 trials.append((p, trial))
             else:
                 p.timing_notes.append(f"pass {index}: {trial.error}")
-        deadline = time.perf_counter() + self.options.pass_seconds
-        rounds = 0
-        while trials:
-            rotation = rounds % len(trials)
-            for _, trial in trials[rotation:] + trials[:rotation]:
-                self._timing_round(trial, trial.step, trial.step + recipe.eval_every, None)
-            for p, trial in [(p, t) for p, t in trials if t.status != "ok"]:
+        warm: dict[str, np.ndarray] = {}
+        for _, trial in trials:  # both paths traced: synced steps (Keras: fit) and windows
+            warmup = max(trial.cell.recipe.warmup_steps, 1)
+            reply = self._call(trial, {"op": "train", "start": 0, "stop": warmup}, "warm-up")
+            trial.step = warmup
+            self._window(trial, warmup)
+            trial.idle_since = time.perf_counter()
+            warm[trial.cell.key] = reply["times"] if reply is not None else np.empty(0)
+        rotation = (index - 1) % max(len(trials), 1)
+        for p, trial in trials[rotation:] + trials[:rotation]:
+            entry = self._stretch(trial)
+            if trial.status != "ok":
                 p.timing_notes.append(f"pass {index}: {trial.status}: {trial.error}")
-                trials.remove((p, trial))
-            rounds += 1
-            if rounds >= self.options.pass_max_rounds or (
-                rounds >= self.options.pass_min_rounds and time.perf_counter() >= deadline
-            ):
-                break
-        if self.options.loop_steps:
-            for p, trial in trials:
+                continue
+            if self.options.loop_steps:
                 self._loop_window(p, trial, index)
-        for p, trial in trials:
-            times = np.concatenate(trial.step_times)
-            warmup = min(recipe.warmup_steps, max(len(times) - 1, 0))
             p.timing_passes.append(
                 {
                     "pass": index,
                     "worker_pid": trial.worker_pid,
                     "started_at": now,
-                    "warmup_steps": warmup,
-                    "step_times_s": [round(float(t), 8) for t in times],
-                    "round_sizes": trial.round_sizes,
+                    "scope": "step",
+                    "optimizer": trial.optimizer,
+                    "warmup_times_s": [round(float(t), 8) for t in warm[trial.cell.key]],
+                    **entry,
                 }
             )
-            p.extra_timing_steps += len(times) - warmup
+            p.extra_timing_steps += sum(entry["window_steps"]) + len(entry["step_times_s"])
 
     def _loop_window(self, p: CellProgress, trial: CellProgress, index: int) -> None:
         """One loop-scope window (input pipeline included) of ``loop_steps`` steps."""
@@ -309,14 +349,50 @@ class Runner:
         )
         p.manifest = {**p.manifest, "pipeline": reply["pipeline"]}
 
-    def _timing_round(self, p: CellProgress, start: int, stop: int, target: float | None) -> None:
-        """Timed steps of a timing pass; the batch order repeats past the recipe's end."""
-        reply = self._call(p, {"op": "train", "start": start, "stop": stop}, "timing")
+    def _stretch(self, p: CellProgress) -> dict[str, Any]:
+        """One framework's turn in a timing pass; its timing-pass entry (see the module doc)."""
+        o = self.options
+        idle = time.perf_counter() - p.idle_since
+        cold = self._window(p, o.cold_steps)
+        entry: dict[str, Any] = {
+            "cold": {"steps": o.cold_steps, "seconds": cold, "idle_before_s": round(idle, 4)},
+            "window_steps": [],
+            "window_seconds": [],
+        }
+        per_step = (cold or 1.0) / o.cold_steps  # the first window's size; then re-estimated
+        target = min(o.window_seconds, o.pass_seconds / max(o.pass_min_windows, 1))
+        spent = 0.0
+        while p.status == "ok" and len(entry["window_steps"]) < o.pass_max_windows:
+            if spent >= o.pass_seconds and len(entry["window_steps"]) >= o.pass_min_windows:
+                break
+            n = int(min(max(target / per_step, o.cold_steps), 100_000))
+            seconds = self._window(p, n)
+            if seconds is None:
+                break
+            entry["window_steps"].append(n)
+            entry["window_seconds"].append(round(seconds, 8))
+            spent += seconds
+            per_step = seconds / n
+        times = np.empty(0)
+        if o.latency_steps > 0:
+            stop = p.step + o.latency_steps
+            reply = self._call(p, {"op": "train", "start": p.step, "stop": stop}, "latency")
+            p.step = stop
+            times = reply["times"] if reply is not None else times
+        entry["step_times_s"] = [round(float(t), 8) for t in times]
+        entry["round_sizes"] = [len(times)]
+        entry["warmup_steps"] = 0
+        p.idle_since = time.perf_counter()
+        return entry
+
+    def _window(self, p: CellProgress, n: int) -> float | None:
+        """Steps ``p.step`` .. +n as one throughput window (one sync at its end); its seconds.
+        The batch order repeats past the recipe's end."""
+        reply = self._call(p, {"op": "window", "start": p.step, "stop": p.step + n}, "timing")
         if reply is None:
-            return
-        p.step_times.append(reply["times"])
-        p.round_sizes.append(len(reply["times"]))
-        p.step = stop
+            return None
+        p.step += n
+        return float(reply["seconds"])
 
     def _supersede(self, record: dict[str, Any]) -> dict[str, Any]:
         """The cell's record rebuilt with the timing passes so far, appended durably (readers
@@ -461,7 +537,7 @@ class Runner:
         return record
 
     def _record(self, p: CellProgress, target: float | None) -> dict[str, Any]:
-        return build_record(
+        record = build_record(
             p,
             run_id=self.run_dir.run_id,
             device=self.settings.device,
@@ -471,6 +547,11 @@ class Runner:
             flops_train=flops.train_flops(p.spec),
             data_dir=self.options.data_dir,
         )
+        record["drift_reference"] = {
+            "workload": drift_reference.WORKLOAD,
+            "seconds": [round(s, 6) for s in self.drift_seconds],
+        }
+        return record
 
     def _to_history(self, record: dict[str, Any]) -> None:
         if self.history is None:

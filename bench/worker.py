@@ -12,6 +12,7 @@ above the framework's post-import baseline, independent of what ran before (see 
 from __future__ import annotations
 
 import gc
+import inspect
 import os
 import time
 import traceback
@@ -68,15 +69,22 @@ class Worker:
         self.adapter.reset_peak_device_memory()
         spec = ModelSpec.from_dict(msg["spec"])
         recipe = Recipe.from_dict(msg["recipe"])
+        # stock optimizer (timing passes) where the adapter's build offers one
+        stock = (
+            bool(msg.get("stock"))
+            and "stock_optimizer" in inspect.signature(self.adapter.build).parameters
+        )
         t0 = time.perf_counter()
-        model = self.adapter.build(spec, msg["weights"], recipe, msg["lr"])
+        model = self.adapter.build(
+            spec, msg["weights"], recipe, msg["lr"], **({"stock_optimizer": True} if stock else {})
+        )
         seconds = time.perf_counter() - t0
         self.cells_built += 1
         self.cell = _CellState(
             model, spec, recipe, msg["x_train"], msg["y_train"], msg["x_test"], msg["y_test"],
             msg["order"], extra={"augment": msg.get("augment")},
         )  # fmt: skip
-        return {"build_seconds": seconds}
+        return {"build_seconds": seconds, "stock": stock}
 
     def op_train(self, msg: dict[str, Any]) -> dict[str, Any]:
         cell = self._cell()
@@ -106,6 +114,15 @@ class Worker:
             "losses": np.asarray(losses, np.float32),
             "pipeline": getattr(self.adapter, "loop_pipeline", None),
         }
+
+    def op_window(self, msg: dict[str, Any]) -> dict[str, Any]:
+        """Steps start..stop as one throughput window (adapter ``train_window``: one device
+        sync at its end); the batches are gathered before the clock starts, as in op_train."""
+        cell = self._cell()
+        idx = cell.order[np.arange(msg["start"], msg["stop"]) % len(cell.order)]
+        x, y = cell.x_train[idx], cell.y_train[idx]
+        seconds, losses = self.adapter.train_window(cell.model, x, y)
+        return {"seconds": float(seconds), "losses": np.asarray(losses, np.float32)}
 
     def op_evaluate(self, msg: dict[str, Any]) -> dict[str, Any]:
         cell = self._cell()

@@ -29,7 +29,7 @@ from tests.conftest import installed
 
 FRAMEWORKS = [f for f in ("torch", "tf", "keras") if get_variant(f).available()]
 PAIRS = list(itertools.combinations(FRAMEWORKS, 2))
-MODELS = list(catalog.SUITES["quick"].pairs)
+MODELS = [(m, d) for d, ms in catalog.MODELS_BY_DATASET.items() for m in ms]
 BATCH = 64
 LOGIT_ATOL = 1e-5
 LOSS_ATOL = 1e-5

@@ -117,7 +117,13 @@ def test_timing_passes_run_in_fresh_processes_and_supersede_the_record(tmp_path:
     cells = [Cell("torch", m, "mnist1d", "test", recipe) for m in ("logreg", "mlp")]
     run_dir = RunDir.create(tmp_path / "run", {"run_id": "t"})
     reporter = PlainReporter(Console(file=open(os.devnull, "w")))  # noqa: SIM115
-    options = RunOptions(timing_passes=3, pass_seconds=0.05, pass_min_rounds=2)
+    options = RunOptions(
+        timing_passes=3,
+        pass_seconds=0.05,
+        pass_min_windows=2,
+        latency_steps=20,
+        window_seconds=0.05,
+    )
     Runner(run_dir, Settings(threads=1), options, reporter).run(cells)
     lines = run_dir.results_path.read_text().splitlines()
     assert len(lines) == 2  # superseding records compacted away at the end
@@ -126,12 +132,15 @@ def test_timing_passes_run_in_fresh_processes_and_supersede_the_record(tmp_path:
         assert [p["pass"] for p in passes] == [1, 2, 3]
         pids = {p["worker_pid"] for p in passes} | {r["worker_pid"]}
         assert len(pids) == 4  # the training process and three fresh ones
-        assert all(sum(p["round_sizes"]) == len(p["step_times_s"]) >= 20 for p in passes)
+        assert all(sum(p["round_sizes"]) == len(p["step_times_s"]) == 20 for p in passes)
+        assert all(len(p["window_seconds"]) >= 2 for p in passes)
         t = r["throughput"]
         assert t["n_passes"] == 3 and len(t["pass_medians"]) == 3
         assert t["ci_low"] <= t["median"] <= t["ci_high"]
         assert "3 timing passes" in t["method"]
-        assert r["extra_timing_steps"] == sum(len(p["step_times_s"]) - 2 for p in passes)
+        assert r["extra_timing_steps"] == sum(
+            len(p["step_times_s"]) + sum(p["window_steps"]) for p in passes
+        )
         assert r["test_accuracy"] is not None  # the training figures are kept
 
 

@@ -381,8 +381,8 @@ def _pass_trial(seed: int, shift: float, sd_pass: float) -> dict:
 
 
 def test_compare_passes_detects_5_percent_and_not_0_percent() -> None:
-    # The quick suite's sizes: 4 passes a run, each 10 rounds of 50 steps (the fast models reach
-    # the 20-round cap; the GRU takes fewer, longer steps). Pass-to-pass noise of a quiet
+    # A default suite's sizes: 4 passes a run, each 10 rounds of 50 steps (windows hold the same
+    # steps as rounds did; one pass figure each either way). Pass-to-pass noise of a quiet
     # machine, sd 1 %. Measured (200 trials each): a 5 % shift is "slower" in 198/200, a 0 %
     # shift "unchanged" in 200/200.
     trials = 200

@@ -43,7 +43,7 @@ ARCHITECTURE = Architecture(
         "digits": Variant(
             (8, 8, 1),
             _DIGITS,
-            suites=("quick",),
+            suites=("standard",),
             accuracy_target=0.95,
             seed_spread={"quick": 0.0023},
         ),

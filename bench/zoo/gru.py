@@ -26,7 +26,7 @@ ARCHITECTURE = Architecture(
         "mnist1d": Variant(
             (40, 1),
             {"hidden": 6, "bidirectional": True},
-            suites=("paper", "quick"),
+            suites=("paper",),
             accuracy_target=0.75,
             paper_accuracy=0.91,
             seed_spread={"quick": 0.0442},

@@ -20,7 +20,7 @@ ARCHITECTURE = Architecture(
     variants={
         "mnist1d": Variant(
             (40,),
-            suites=("paper", "quick"),
+            suites=("paper",),
             accuracy_target=0.25,
             paper_accuracy=0.32,
             seed_spread={"quick": 0.0103},

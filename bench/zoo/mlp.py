@@ -37,7 +37,7 @@ ARCHITECTURE = Architecture(
         "digits": Variant(
             (64,),
             {"hidden": 100},
-            suites=("quick",),
+            suites=("standard",),
             accuracy_target=0.95,
             seed_spread={"quick": 0.0042},
         ),

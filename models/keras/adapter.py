@@ -74,6 +74,11 @@ class KerasAdapter:
             "step includes fetching its batch from Keras's data pipeline and handing the logs "
             "to callbacks as Python floats (the timing callback turns off Keras's asynchronous "
             "batch-end dispatch)",
+            "throughput windows (train_window) call the model's compiled train function "
+            "(model.train_function, what train_on_batch and fit call per step) on batches "
+            "staged as backend tensors, with no per-step host copy of the logs and one device "
+            "sync at the window's end: the scope of torch's and tf's step; jax backend: "
+            "train_on_batch",
             "per-step loss recovered from Keras's running mean: k*mean_k - (k-1)*mean_(k-1)",
             "evaluate: model.predict over batches, then cross-entropy and accuracy in NumPy "
             "(compiling an accuracy metric would add its cost to every training step)",
@@ -142,6 +147,16 @@ class KerasAdapter:
 
         self.loop_pipeline = loop.pipeline(self.backend)
         return loop.loop_window(model, self.backend, x_train, y_train, idx)
+
+    def train_window(self, model: Any, x: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
+        """Consecutive steps of Keras's compiled train function on staged batches, one device
+        sync at the end: the scope of torch's and tf's windows (see models/keras/timing.py)."""
+        from models.keras.timing import train_window
+
+        seconds, running = train_window(model, x, y)
+        k = np.arange(1, len(running) + 1, dtype=np.float64)
+        losses = np.diff(k * running, prepend=0.0)  # per-step loss from Keras's running mean
+        return seconds, losses.astype(np.float32)
 
     def evaluate(
         self, model: Any, x: np.ndarray, y: np.ndarray, batch_size: int

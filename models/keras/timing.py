@@ -1,4 +1,5 @@
-"""The per-step timing callback for ``model.fit`` and the device synchronization it needs."""
+"""The per-step timing callback for ``model.fit``, the window timing of Keras's compiled train
+step, and the device synchronization both need."""
 
 from __future__ import annotations
 
@@ -48,3 +49,40 @@ class StepTimer(keras.callbacks.Callback):
         self.sync()
         self.end[batch] = time.perf_counter()
         self.running_loss[batch] = logs["loss"]
+
+
+def train_window(model: Any, x: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
+    """(seconds, Keras's running mean loss after each step) of consecutive optimizer steps.
+
+    The timed scope is torch's and tf's step scope: an optimizer step on a batch already
+    staged as a backend tensor. The step is ``model.train_function``, the compiled train step
+    that ``fit`` and ``train_on_batch`` call once per batch (``train_on_batch`` is exactly
+    this plus a host copy of the logs per step, which a window must not force). The loss
+    tracker is reset first, so the k-th logged loss is the mean of the window's first k.
+    The jax backend keeps its state outside the model between calls, so there the window is
+    ``train_on_batch`` per step (its host copy included).
+    """
+    backend = keras.backend.backend()
+    xs = [keras.ops.convert_to_tensor(xb) for xb in x]
+    ys = [keras.ops.convert_to_tensor(yb) for yb in y]
+    sync = sync_function()
+    model.make_train_function()
+    model.reset_metrics()
+    logs: list[Any] = []
+    sync()
+    t0 = time.perf_counter()
+    if backend == "jax":
+        for xb, yb in zip(xs, ys, strict=True):
+            logs.append(model.train_on_batch(xb, yb, return_dict=True)["loss"])
+    else:
+        step = model.train_function
+        for xb, yb in zip(xs, ys, strict=True):
+            logs.append(step([(xb, yb, None)])["loss"])
+    if logs:
+        keras.ops.convert_to_numpy(logs[-1])  # the window's one host sync, as a loop's end has
+    sync()
+    seconds = time.perf_counter() - t0
+    values = np.array([float(keras.ops.convert_to_numpy(v)) for v in logs], dtype=np.float64)
+    if backend == "jax":  # train_on_batch resets the tracker each step: make it a running mean
+        values = np.cumsum(values) / np.arange(1, len(values) + 1)
+    return seconds, values

@@ -226,6 +226,26 @@ class TFAdapter:
         with tf.device(self.device):
             return loop.loop_window(model, self.on_gpu, x_train, y_train, idx)
 
+    def train_window(
+        self, model: TFModel, x: np.ndarray, y: np.ndarray
+    ) -> tuple[float, np.ndarray]:
+        """Consecutive graph calls of :meth:`train_round`'s step on staged batches, one device
+        sync at the end (a GPU runs ahead of Python inside the window, as in a training loop)."""
+        with tf.device(self.device):
+            xs = tf.unstack(tf.constant(x, tf.float32))
+            ys = tf.unstack(tf.constant(y, tf.int64))
+        step = model.train_step(x.shape[1])
+        losses = []
+        self._sync()
+        t0 = time.perf_counter()
+        for i in range(len(xs)):
+            losses.append(step(xs[i], ys[i]))
+        self._sync()
+        seconds = time.perf_counter() - t0
+        if not losses:
+            return seconds, np.empty(0, np.float32)
+        return seconds, tf.stack(losses).numpy().astype(np.float32)
+
     def predict_round(self, model: TFModel, x: np.ndarray) -> np.ndarray:
         with tf.device(self.device):
             xs = tf.unstack(tf.constant(x, tf.float32))

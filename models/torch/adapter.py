@@ -167,6 +167,35 @@ class TorchAdapter:
         self.loop_pipeline = loop.pipeline(self.device)
         return loop.loop_window(model, self.device, x_train, y_train, idx)
 
+    def train_window(
+        self, model: TorchModel, x: np.ndarray, y: np.ndarray
+    ) -> tuple[float, np.ndarray]:
+        """Consecutive optimizer steps on staged batches, one device sync at the end: the
+        window's seconds are what a training loop pays, the host free to run ahead of a GPU.
+        The step is the same code as :meth:`train_round`'s (same scope), without its syncs."""
+        xs = self._tensor(x, torch.float32).unbind(0)
+        ys = self._tensor(y, torch.int64).unbind(0)
+        lrs = model.lrs(len(xs))
+        fwd, opt, groups = model.forward, model.optimizer, model.optimizer.param_groups
+        model.module.train()
+        losses: list[torch.Tensor] = []
+        self._sync()
+        t0 = time.perf_counter()
+        for i, (xb, yb) in enumerate(zip(xs, ys, strict=True)):
+            for g in groups:
+                g["lr"] = lrs[i]
+            opt.zero_grad(set_to_none=True)
+            loss = cross_entropy(fwd(xb), yb, model.label_smoothing)
+            loss.backward()
+            opt.step()
+            losses.append(loss.detach())
+        self._sync()
+        seconds = time.perf_counter() - t0
+        model.step += len(xs)
+        if not losses:
+            return seconds, np.empty(0, dtype=np.float32)
+        return seconds, torch.stack(losses).cpu().numpy().astype(np.float32)
+
     def predict_round(self, model: TorchModel, x: np.ndarray) -> np.ndarray:
         xs = self._tensor(x, torch.float32).unbind(0)
         times = np.empty(len(xs), dtype=np.float64)

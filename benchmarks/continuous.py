@@ -1,0 +1,232 @@
+"""Is `bench run`'s throughput what a continuous training loop pays? And what does idling cost?
+
+For each framework and model this prints
+
+* **continuous**: the suite's own worker (``bench.worker.Worker``, the code path of ``bench
+  run``) training one cell in one process without a pause: back-to-back throughput windows of
+  about a second, one device sync each (the ``window`` request), BLOCKS of them, after a
+  warm-up. Its interval is a t interval over the blocks (log scale);
+* **bench run**: the throughput figure and 95 % interval that ``python -m bench run`` reports
+  for the same cell (fresh processes, timing passes, other frameworks running in between), for
+  each of ``--repeats`` runs;
+* **ratio** bench/continuous with an interval (the two intervals combined on the log scale, as
+  independent), which should contain 1 when the suite reports what a loop pays;
+* **idle-gap penalty**: 50-step windows, each after ``time.sleep(gap)`` for gap 0, 20 ms,
+  200 ms (30 rounds each), as the median window throughput relative to gap 0, and the first 5
+  steps of a round (a 5-step window right after the gap) the same way.
+
+Run from the project root (under 5 minutes on a quiet 2-core machine with the defaults):
+
+    .venv/bin/python benchmarks/continuous.py [--frameworks torch,tf,keras]
+        [--models mlp,cnn] [--dataset mnist1d] [--repeats 1] [--threads N]
+
+Timing figures depend on the machine; nothing here is asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench import catalog, data, stats, weights  # noqa: E402
+from bench.pool import WorkerHandle  # noqa: E402
+from bench.schedules import lr_table  # noqa: E402
+from bench.specs import Recipe, Settings  # noqa: E402
+
+GAPS = (0.0, 0.02, 0.2)
+BLOCKS = 6  # continuous blocks of WINDOW_SECONDS
+WINDOW_SECONDS = 1.0
+GAP_ROUNDS = 30
+GAP_STEPS = 50
+FIRST_STEPS = 5
+
+
+def inputs(model: str, dataset: str, recipe: Recipe) -> dict[str, Any]:
+    """What the runner sends a worker to build the cell (the same fields, one copy)."""
+    ds = data.load(dataset)
+    spec = catalog.model_spec(model, dataset, ds.num_classes)
+    return {
+        "spec": spec.to_dict(),
+        "recipe": recipe.to_dict(),
+        "weights": weights.init_weights(spec, 0),
+        "lr": lr_table(recipe),
+        "x_train": data.as_model_input(ds.x_train, spec.input_shape),
+        "y_train": ds.y_train,
+        "x_test": data.as_model_input(ds.x_test, spec.input_shape),
+        "y_test": ds.y_test,
+        "order": data.batch_order(len(ds.y_train), recipe.batch_size, recipe.steps, 0),
+    }
+
+
+class Cell:
+    """One cell built in a suite worker; ``window(n)`` runs the next n steps as one window."""
+
+    def __init__(self, worker: WorkerHandle, msg: dict[str, Any]) -> None:
+        self.worker = worker
+        self.worker.request({"op": "build", **msg, "stock": True}, None)
+        self.step = 0
+
+    def window(self, n: int) -> float:
+        reply = self.worker.request({"op": "window", "start": self.step, "stop": self.step + n},
+                                    None)  # fmt: skip
+        self.step += n
+        return float(reply["seconds"])
+
+
+def continuous(cell: Cell, batch: int) -> dict[str, float]:
+    """Back-to-back windows: the throughput of a loop that never pauses, with an interval."""
+    cell.window(50)  # warm-up: tracing, allocator growth
+    per_step = cell.window(20) / 20
+    n = max(int(WINDOW_SECONDS / per_step), 20)
+    rates = np.array([batch * n / cell.window(n) for _ in range(BLOCKS)])
+    centre, lo, hi = stats.log_mean_ci(rates)
+    return {"median": centre, "ci_low": lo, "ci_high": hi}
+
+
+def idle_gaps(cell: Cell, batch: int, n_rounds: int) -> dict[str, dict[str, float]]:
+    """Median throughput of GAP_STEPS-step windows after each gap, and of the first steps."""
+    out = {}
+    for gap in GAPS:
+        rounds, firsts = [], []
+        for _ in range(n_rounds):
+            time.sleep(gap)
+            first = cell.window(FIRST_STEPS)
+            rest = cell.window(GAP_STEPS - FIRST_STEPS)
+            rounds.append(batch * GAP_STEPS / (first + rest))
+            firsts.append(batch * FIRST_STEPS / first)
+        out[f"{gap * 1000:g} ms"] = {"round": float(np.median(rounds)),
+                                     "first": float(np.median(firsts))}  # fmt: skip
+    return out
+
+
+def in_process(frameworks: list[str], models: list[str], dataset: str, recipe: Recipe,
+               threads: int, gap_rounds: int) -> dict[tuple[str, str], dict[str, Any]]:  # fmt: skip
+    settings = Settings(threads=threads, interop_threads=1).to_dict()
+    msgs = {m: inputs(m, dataset, recipe) for m in models}
+    out = {}
+    for fw in frameworks:
+        worker = WorkerHandle(fw, settings, 600.0, None)
+        try:
+            for m in models:
+                cell = Cell(worker, msgs[m])
+                out[fw, m] = {"continuous": continuous(cell, recipe.batch_size),
+                              "gaps": idle_gaps(cell, recipe.batch_size, gap_rounds)}  # fmt: skip
+                print_in_process(fw, m, out[fw, m])
+        finally:
+            worker.close()
+    return out
+
+
+Figures = dict[tuple[str, str], dict[str, float]]
+
+
+def bench_run(frameworks: list[str], models: list[str], dataset: str, threads: int,
+              passes: int, pass_seconds: float) -> Figures:  # fmt: skip
+    """One `python -m bench run` of the same cells; their throughput figures."""
+    with tempfile.TemporaryDirectory() as tmp:
+        cmd = [sys.executable, "-m", "bench", "run", "--frameworks", ",".join(frameworks),
+               "--models", ",".join(models), "--dataset", dataset, "--steps", "300",
+               "--eval-every", "50", "--threads", str(threads), "--timing-passes", str(passes),
+               "--pass-seconds", str(pass_seconds), "--no-report", "--no-calibrate",
+               "--out", tmp, "--history", os.path.join(tmp, "h.sqlite")]  # fmt: skip
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        subprocess.run(cmd, cwd=ROOT, env=env, check=False, capture_output=True)
+        out = {}
+        for path in Path(tmp).glob("*/results.jsonl"):
+            for line in path.read_text().splitlines():
+                r = json.loads(line)
+                if r.get("throughput"):
+                    out[r["framework"], r["model"]] = r["throughput"]
+        return out
+
+
+def ratio(bench: dict[str, float], cont: dict[str, float]) -> tuple[float, float, float]:
+    """bench/continuous, its interval from both relative half-widths (log scale, in quadrature)."""
+    r = bench["median"] / cont["median"]
+    hb = math.log(bench["ci_high"] / bench["ci_low"]) / 2
+    hc = math.log(cont["ci_high"] / cont["ci_low"]) / 2
+    h = math.hypot(hb, hc)
+    return r, r * math.exp(-h), r * math.exp(h)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--frameworks", default="torch,tf,keras")
+    ap.add_argument("--models", default="mlp,cnn", help="e.g. mlp,cnn,resnet20")
+    ap.add_argument("--dataset", default="mnist1d")
+    ap.add_argument("--repeats", type=int, default=1, help="bench run repetitions")
+    ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--passes", type=int, default=3)
+    ap.add_argument("--pass-seconds", type=float, default=2.0)
+    ap.add_argument("--gap-rounds", type=int, default=GAP_ROUNDS, help="rounds per idle gap")
+    args = ap.parse_args()
+    frameworks, models = args.frameworks.split(","), args.models.split(",")
+    recipe = Recipe(optimizer="adam", lr=1e-2, batch_size=100, steps=300, eval_every=50)
+    t0 = time.perf_counter()
+    here = in_process(frameworks, models, args.dataset, recipe, args.threads, args.gap_rounds)
+    runs = [bench_run(frameworks, models, args.dataset, args.threads, args.passes,
+                      args.pass_seconds) for _ in range(args.repeats)]  # fmt: skip
+    print(f"{args.dataset}, {args.threads} threads, {args.repeats} bench run(s) of "
+          f"{args.passes} passes x {args.pass_seconds:g} s; samples/s [95% interval]",
+          flush=True)  # fmt: skip
+    for (fw, m), res in here.items():
+        c = res["continuous"]
+        print(f"{fw:>6} {m:<9} continuous {c['median']:>9,.0f} [{c['ci_low']:,.0f}-"
+              f"{c['ci_high']:,.0f}]")  # fmt: skip
+        for k, run in enumerate(runs, 1):
+            b = run.get((fw, m))
+            if b is None:
+                print(f"{'':17}bench run {k}: no figure (cell failed?)")
+                continue
+            r, lo, hi = ratio(b, c)
+            print(f"{'':17}bench run {k} {b['median']:>8,.0f} [{b['ci_low']:,.0f}-"
+                  f"{b['ci_high']:,.0f}]  ratio {r:.3f} [{lo:.3f}-{hi:.3f}]")  # fmt: skip
+    print_rankings(here, runs, frameworks, models)
+    print(f"wall time {time.perf_counter() - t0:.0f} s")
+
+
+def print_rankings(here: dict[tuple[str, str], dict[str, Any]], runs: list[Figures],
+                   frameworks: list[str], models: list[str]) -> None:  # fmt: skip
+    """(A/B ratio that bench run reports) / (A/B ratio of the continuous loops): 1 when the
+    suite ranks two frameworks as continuous loops do; interval from the four, independent."""
+    a = frameworks[0]
+    for m in models:
+        for b in frameworks[1:]:
+            for k, run in enumerate(runs, 1):
+                if not all(key in run and key in here for key in ((a, m), (b, m))):
+                    continue
+                ra = ratio(run[a, m], here[a, m]["continuous"])
+                rb = ratio(run[b, m], here[b, m]["continuous"])
+                r = ra[0] / rb[0]
+                h = math.hypot(math.log(ra[2] / ra[1]) / 2, math.log(rb[2] / rb[1]) / 2)
+                print(f"{m}: ({a}/{b} in bench run {k}) / ({a}/{b} continuous) = {r:.3f} "
+                      f"[{r * math.exp(-h):.3f}-{r * math.exp(h):.3f}]")  # fmt: skip
+
+
+def print_in_process(fw: str, m: str, res: dict[str, Any]) -> None:
+    """One cell's in-process figures, printed as soon as they are measured."""
+    c, base = res["continuous"], res["gaps"]["0 ms"]
+    gaps = "  ".join(
+        f"{g}: round {v['round'] / base['round']:.2f}, first {FIRST_STEPS} "
+        f"{v['first'] / base['round']:.2f}"
+        for g, v in res["gaps"].items()
+    )
+    print(f"{fw:>6} {m:<9} continuous {c['median']:,.0f} [{c['ci_low']:,.0f}-{c['ci_high']:,.0f}]"
+          f"; idle gap (x gap-0 round {base['round']:,.0f}/s): {gaps}", flush=True)  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
