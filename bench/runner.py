@@ -105,6 +105,26 @@ def timing_defaults(suite: str) -> tuple[int, float]:
     return SUITE_TIMING.get(suite, DEFAULT_TIMING)
 
 
+#: What one inference measurement may cost: forward FLOPs of its calls together, and bytes of
+#: input the worker stages for the large-batch calls. The defaults (200 batch-1 calls, 30 calls
+#: of 1,000 samples) cost milliseconds on the MNIST-1D models but ~40 minutes of CPU and 17 GiB
+#: of staged input on ResNet-50 at 224x224, so big models get fewer calls and smaller batches.
+INFERENCE_FLOP_BUDGET = 2e11
+INFERENCE_INPUT_BYTES = 256 * 2**20
+
+
+def inference_plan(
+    forward_flops: int, sample_bytes: int, options: RunOptions
+) -> tuple[int, int, int]:
+    """(batch-1 calls, large batch size, large-batch calls) within the budgets above; at least
+    20 latency calls (for a p99 worth the name) and 5 large-batch calls."""
+    f = max(forward_flops, 1)
+    calls = int(min(max(INFERENCE_FLOP_BUDGET // f, 20), options.latency_calls))
+    batch = int(max(min(options.inference_batch, INFERENCE_INPUT_BYTES // (30 * sample_bytes)), 1))
+    n = int(min(max(INFERENCE_FLOP_BUDGET // (f * batch), 5), 30))
+    return calls, batch, n
+
+
 @dataclass
 class CellProgress:
     """What one cell has done so far, in the parent."""
@@ -406,19 +426,20 @@ class Runner:
         return new
 
     def _inference(self, p: CellProgress) -> None:
-        """Batch-1 latency and large-batch throughput, in inference mode."""
-        small = self._call(p, {"op": "predict", "batch_size": 1, "n": self.options.latency_calls},
-                           "inference")  # fmt: skip
-        large = self._call(
-            p, {"op": "predict", "batch_size": self.options.inference_batch, "n": 30}, "inference"
+        """Batch-1 latency and large-batch throughput, in inference mode, sized by
+        :func:`inference_plan` so a ResNet-50 on 224x224 images costs seconds, not minutes."""
+        calls, batch, n = inference_plan(
+            flops.forward_flops(p.spec), 4 * math.prod(p.spec.input_shape), self.options
         )
+        small = self._call(p, {"op": "predict", "batch_size": 1, "n": calls}, "inference")
+        large = self._call(p, {"op": "predict", "batch_size": batch, "n": n}, "inference")
         if small is None or large is None:
             return
-        batch1 = stats.latency_summary(small["times"][5:])
-        big = stats.summarize_steps(large["times"], self.options.inference_batch, None, 3)
+        batch1 = stats.latency_summary(small["times"][min(5, calls // 4) :])
+        big = stats.summarize_steps(large["times"], batch, None, min(3, n // 2))
         p.inference = {
             "batch1_latency_ms": batch1,
-            "large_batch": {"batch_size": self.options.inference_batch, **big["throughput"]},
+            "large_batch": {"batch_size": batch, **big["throughput"]},
         }
 
     def _train_round(self, p: CellProgress, start: int, stop: int, target: float | None) -> None:
