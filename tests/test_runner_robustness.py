@@ -62,8 +62,18 @@ def test_sigkill_mid_run_loses_nothing_and_resume_completes(tmp_path: Path) -> N
             break
         time.sleep(0.05)
     assert results is not None, "the first cell never finished"
+    # each cell trains in a fresh worker: wait for the cnn's, started after the mlp's record
+    first_done = time.time()
+    workers: list[psutil.Process] = []
+    while not workers and time.monotonic() < deadline:
+        workers = [
+            c
+            for c in psutil.Process(proc.pid).children()
+            if "spawn_main" in " ".join(c.cmdline()) and c.create_time() >= first_done - 1
+        ]
+        time.sleep(0.05)
+    assert workers, "no worker process found for the cnn"
     workers = psutil.Process(proc.pid).children()
-    assert workers, "no worker process found"
     for w in workers:
         w.send_signal(signal.SIGKILL)
     output, _ = proc.communicate(timeout=180)
