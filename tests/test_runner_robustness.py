@@ -46,6 +46,14 @@ def keys(run_dir: Path) -> list[str]:
     return [r["key"] for r in RunDir(run_dir).records()]
 
 
+def _started_after(process: psutil.Process, when: float) -> bool:
+    """A multiprocessing worker started after ``when`` (a closing one may vanish meanwhile)."""
+    try:
+        return "spawn_main" in " ".join(process.cmdline()) and process.create_time() >= when - 1
+    except psutil.Error:
+        return False
+
+
 def test_sigkill_mid_run_loses_nothing_and_resume_completes(tmp_path: Path) -> None:
     out = tmp_path / "results"
     # three cells in one worker: mlp (short), cnn (long: the kill lands in it), then mlp/digits
@@ -62,8 +70,14 @@ def test_sigkill_mid_run_loses_nothing_and_resume_completes(tmp_path: Path) -> N
             break
         time.sleep(0.05)
     assert results is not None, "the first cell never finished"
+    # each cell trains in a fresh worker: wait for the cnn's, started after the mlp's record
+    first_done = time.time()
+    workers: list[psutil.Process] = []
+    while not workers and time.monotonic() < deadline:
+        workers = [c for c in psutil.Process(proc.pid).children() if _started_after(c, first_done)]
+        time.sleep(0.05)
+    assert workers, "no worker process found for the cnn"
     workers = psutil.Process(proc.pid).children()
-    assert workers, "no worker process found"
     for w in workers:
         w.send_signal(signal.SIGKILL)
     output, _ = proc.communicate(timeout=180)
