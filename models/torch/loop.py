@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
+from models.torch.losses import cross_entropy
 from torch.utils.data import DataLoader, TensorDataset
 
 # the cell's dataset, built once per cell (set-up a user pays once), keyed by the arrays
@@ -76,7 +76,7 @@ def loop_window(
         for g in groups:
             g["lr"] = lrs[i]
         opt.zero_grad(set_to_none=True)
-        loss = F.cross_entropy(fwd(xb), yb)
+        loss = cross_entropy(fwd(xb), yb, model.label_smoothing)
         loss.backward()
         opt.step()
         losses.append(loss.detach())
