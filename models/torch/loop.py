@@ -20,8 +20,9 @@ from typing import Any
 
 import numpy as np
 import torch
-from models.torch.losses import cross_entropy
 from torch.utils.data import DataLoader, TensorDataset
+
+from models.torch.losses import cross_entropy
 
 # the cell's dataset, built once per cell (set-up a user pays once), keyed by the arrays
 _dataset: dict[str, Any] = {"key": None, "value": None}
