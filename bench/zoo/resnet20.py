@@ -20,7 +20,14 @@ ARCHITECTURE = Architecture(
     layers=cifar_layers,
     variants={
         "digits": Variant(
-            (8, 8, 1), PARAMS, suites=("standard",), recipe=DIGITS_RECIPE, accuracy_target=0.95
+            (8, 8, 1),
+            PARAMS,
+            suites=("standard",),
+            recipe=DIGITS_RECIPE,
+            accuracy_target=0.95,
+            # torch, seeds 0-4, final test accuracy 0.992/0.975/0.981/0.983/0.981 (adapter-level
+            # run of the suite's batch order and weights, 1 thread): sample std 0.0061
+            seed_spread={"standard": 0.0061},
         ),
         "synthetic-cifar10": Variant(
             (32, 32, 3), PARAMS, suites=("standard",), recipe=SYNTHETIC_CIFAR_RECIPE
