@@ -22,6 +22,7 @@ import numpy as np
 import pytest
 
 from bench import catalog, data, weights
+from bench.architectures import trainable_names
 from bench.frameworks import Adapter, get_variant, load_adapter
 from bench.schedules import lr_table
 from bench.specs import Recipe, Settings
@@ -29,7 +30,14 @@ from tests.conftest import installed
 
 FRAMEWORKS = [f for f in ("torch", "tf", "keras") if get_variant(f).available()]
 PAIRS = list(itertools.combinations(FRAMEWORKS, 2))
-MODELS = [(m, d) for d, ms in catalog.MODELS_BY_DATASET.items() for m in ms]
+#: Every registered pair on the bundled real data (at full size: these models are small). The
+#: ResNets on image-sized and file datasets are checked at their tiny sizes in test_zoo.py.
+MODELS = [
+    (m, d)
+    for d, ms in catalog.MODELS_BY_DATASET.items()
+    if data.info(d).source == "bundled"
+    for m in ms
+]
 BATCH = 64
 LOGIT_ATOL = 1e-5
 LOSS_ATOL = 1e-5
@@ -80,20 +88,23 @@ def test_logits_loss_and_gradients_agree(a: str, b: str, model: str, dataset: st
     loss_a, grads_a = adapter(a).loss_and_gradients(ma, x, y)
     loss_b, grads_b = adapter(b).loss_and_gradients(mb, x, y)
     assert abs(loss_a - loss_b) <= LOSS_ATOL
-    assert (
-        grads_a.keys()
-        == grads_b.keys()
-        == weights.init_weights(catalog.model_spec(model, dataset), 0).keys()
-    )
+    spec = catalog.model_spec(model, dataset)
+    assert set(grads_a) == set(grads_b) == set(trainable_names(spec))
     worst = {k: rel_err(grads_a[k], grads_b[k]) for k in grads_a}
     assert max(worst.values()) <= GRAD_RTOL, worst
 
 
 @pytest.mark.parametrize(("model", "dataset"), MODELS)
 @pytest.mark.parametrize(("a", "b"), PAIRS)
-def test_one_adam_step_agrees(a: str, b: str, model: str, dataset: str) -> None:
+def test_one_step_of_the_models_recipe_agrees(a: str, b: str, model: str, dataset: str) -> None:
+    """Adam (the paper's optimizer) for the paper's models; a model with a declared recipe (the
+    ResNets: SGD with momentum and coupled weight decay) takes one step of that recipe. Adam's
+    first step, g / (|g| + eps), amplifies float32 rounding wherever |g| is near eps, which
+    BatchNorm's scale invariance makes common in the convs before it."""
     x, y = batch(model, dataset)
-    ma, mb = build(a, model, dataset, ADAM), build(b, model, dataset, ADAM)
+    declared = catalog.variant(model, dataset).recipe
+    recipe = ADAM if declared is None else replace(declared, steps=1, batch_size=BATCH)
+    ma, mb = build(a, model, dataset, recipe), build(b, model, dataset, recipe)
     adapter(a).train_round(ma, x[None], y[None])
     adapter(b).train_round(mb, x[None], y[None])
     wa, wb = adapter(a).get_weights(ma), adapter(b).get_weights(mb)

@@ -103,20 +103,20 @@ def imagenet_layers(spec: ModelSpec) -> list[Layer]:
 
 
 def sgd_recipe(batch_size: int, steps: int, eval_every: int, base_batch: int = 128) -> Recipe:
-    """He et al.'s recipe, written out: SGD momentum 0.9, lr 0.1 per ``base_batch`` samples
-    (linear scaling, Goyal et al. 2017), coupled L2 weight decay 5e-4, cosine decay to 0.
-
-    The recipes branch adds Nesterov, linear lr warm-up, label smoothing and the exclusion of
-    BatchNorm/bias parameters from weight decay as Recipe fields; they belong here when they land.
-    """
+    """He et al.'s recipe, written out: SGD momentum 0.9 (not Nesterov), lr 0.1 per
+    ``base_batch`` samples (linear scaling, Goyal et al. 2017), coupled L2 weight decay 5e-4
+    with BatchNorm gamma/beta and biases excluded, a linear warm-up over the first 5 % of the
+    steps, then cosine decay to 0; no label smoothing (see docs/recipes.md)."""
     return Recipe(
         optimizer="momentum",
         lr=0.1 * batch_size / base_batch,
         batch_size=batch_size,
         steps=steps,
-        schedule="cosine",
+        schedule="warmup_cosine",
+        schedule_args={"warmup_steps": max(steps // 20, 1), "min_lr": 0.0},
         weight_decay=5e-4,
-        optimizer_args={"momentum": 0.9},
+        decay_exclusions=True,
+        optimizer_args={"momentum": 0.9, "nesterov": False},
         eval_every=eval_every,
         warmup_steps=min(10, max(steps // 5, 1)),
     )

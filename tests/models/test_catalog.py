@@ -30,8 +30,10 @@ def test_quick_stays_small_and_standard_adds_the_resnet_cells() -> None:
 
 def test_resnet_recipe_is_written_out() -> None:
     r = DIGITS_RECIPE
-    assert (r.optimizer, r.schedule, r.weight_decay) == ("momentum", "cosine", 5e-4)
-    assert r.optimizer_args == {"momentum": 0.9}
+    assert (r.optimizer, r.schedule, r.weight_decay) == ("momentum", "warmup_cosine", 5e-4)
+    assert r.optimizer_args == {"momentum": 0.9, "nesterov": False}
+    assert r.decay_exclusions and r.label_smoothing == 0.0
+    assert r.schedule_args == {"warmup_steps": r.steps // 20, "min_lr": 0.0}
     assert r.lr == 0.1 * r.batch_size / 128
 
 
