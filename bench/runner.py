@@ -125,6 +125,20 @@ def inference_plan(
     return calls, batch, n
 
 
+def stretch_steps(step_seconds: float, options: RunOptions) -> tuple[int, int]:
+    """(cold-window steps, synced latency steps) of one stretch. A small model takes the
+    options' counts (10 and 50); a model whose step costs seconds (ResNet-50 on a CPU) takes
+    fewer — about a quarter of ``pass_seconds`` for the cold window and one ``pass_seconds`` of
+    latency steps, at least 2 and 5 — so a timing pass costs seconds per cell, not minutes."""
+    if step_seconds <= 0:
+        return options.cold_steps, options.latency_steps
+    cold = int(min(options.cold_steps, max(2, options.pass_seconds / 4 / step_seconds)))
+    latency = options.latency_steps
+    if latency > 0:
+        latency = int(min(latency, max(5, options.pass_seconds / step_seconds)))
+    return cold, latency
+
+
 @dataclass
 class CellProgress:
     """What one cell has done so far, in the parent."""
@@ -156,6 +170,7 @@ class CellProgress:
     loop_windows: list[dict[str, Any]] = field(default_factory=list)
     idle_since: float = 0.0  # perf_counter when its worker last finished a request (timing)
     optimizer: str = "recipe"  # "stock" when the worker built the framework's own optimizer
+    warm_step_seconds: float = 0.0  # a step's cost in the pass's warm-up window (sizes the rest)
 
     def remaining(self, limit: float | None) -> float | None:
         return None if limit is None else max(limit - self.busy_seconds, 0.001)
@@ -324,7 +339,8 @@ class Runner:
             warmup = max(trial.cell.recipe.warmup_steps, 1)
             reply = self._call(trial, {"op": "train", "start": 0, "stop": warmup}, "warm-up")
             trial.step = warmup
-            self._window(trial, warmup)
+            seconds = self._window(trial, warmup)
+            trial.warm_step_seconds = (seconds or 0.0) / warmup
             trial.idle_since = time.perf_counter()
             warm[trial.cell.key] = reply["times"] if reply is not None else np.empty(0)
         rotation = (index - 1) % max(len(trials), 1)
@@ -372,20 +388,21 @@ class Runner:
     def _stretch(self, p: CellProgress) -> dict[str, Any]:
         """One framework's turn in a timing pass; its timing-pass entry (see the module doc)."""
         o = self.options
+        cold_steps, latency_steps = stretch_steps(p.warm_step_seconds, o)
         idle = time.perf_counter() - p.idle_since
-        cold = self._window(p, o.cold_steps)
+        cold = self._window(p, cold_steps)
         entry: dict[str, Any] = {
-            "cold": {"steps": o.cold_steps, "seconds": cold, "idle_before_s": round(idle, 4)},
+            "cold": {"steps": cold_steps, "seconds": cold, "idle_before_s": round(idle, 4)},
             "window_steps": [],
             "window_seconds": [],
         }
-        per_step = (cold or 1.0) / o.cold_steps  # the first window's size; then re-estimated
+        per_step = (cold or 1.0) / cold_steps  # the first window's size; then re-estimated
         target = min(o.window_seconds, o.pass_seconds / max(o.pass_min_windows, 1))
         spent = 0.0
         while p.status == "ok" and len(entry["window_steps"]) < o.pass_max_windows:
             if spent >= o.pass_seconds and len(entry["window_steps"]) >= o.pass_min_windows:
                 break
-            n = int(min(max(target / per_step, o.cold_steps), 100_000))
+            n = int(min(max(target / per_step, cold_steps), 100_000))
             seconds = self._window(p, n)
             if seconds is None:
                 break
@@ -394,8 +411,8 @@ class Runner:
             spent += seconds
             per_step = seconds / n
         times = np.empty(0)
-        if o.latency_steps > 0:
-            stop = p.step + o.latency_steps
+        if latency_steps > 0:
+            stop = p.step + latency_steps
             reply = self._call(p, {"op": "train", "start": p.step, "stop": stop}, "latency")
             p.step = stop
             times = reply["times"] if reply is not None else times

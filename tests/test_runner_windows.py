@@ -71,7 +71,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[ScriptedRunner, list[
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(drift_reference, "measure", lambda: next(readings))
         spec = catalog.model_spec("mlp", "mnist1d", 10)  # no data: the worker is scripted
-        patch.setattr(runner_module, "group_inputs", lambda cell: (spec, {}))
+        patch.setattr(runner_module, "group_inputs", lambda cell, data_dir=None: (spec, {}))
         return _scripted_run(tmp_path_factory.mktemp("windows"))
 
 
@@ -128,3 +128,16 @@ def test_every_record_carries_the_drift_reference(run: Any) -> None:
         ref = r["drift_reference"]
         assert ref["seconds"] == [0.5, 0.6, 0.7]  # one reading per timing pass
         assert ref["workload"] == drift_reference.WORKLOAD
+
+
+def test_a_stretch_of_a_slow_model_takes_fewer_cold_and_latency_steps() -> None:
+    """Small models keep the options' counts; a model whose step costs seconds (ResNet-50 on a
+    CPU) gets a cold window and latency steps sized to the pass, with floors of 2 and 5."""
+    from bench.runner import RunOptions, stretch_steps
+
+    o = RunOptions(pass_seconds=5.0, cold_steps=10, latency_steps=50)
+    assert stretch_steps(0.001, o) == (10, 50)
+    assert stretch_steps(0.0, o) == (10, 50)  # no warm-up figure: the options' counts
+    assert stretch_steps(0.3, o) == (4, 16)
+    assert stretch_steps(2.0, o) == (2, 5)
+    assert stretch_steps(2.0, RunOptions(pass_seconds=5.0, latency_steps=0)) == (2, 0)
