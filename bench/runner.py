@@ -125,17 +125,22 @@ def inference_plan(
     return calls, batch, n
 
 
+#: Seconds a stretch may spend on its cold window and on its synced latency steps, for a model
+#: whose step costs that much (ResNet-50 on a CPU: 2-5 s); small models take the options' counts.
+COLD_WINDOW_BUDGET_S = 1.0
+LATENCY_BUDGET_S = 5.0
+
+
 def stretch_steps(step_seconds: float, options: RunOptions) -> tuple[int, int]:
-    """(cold-window steps, synced latency steps) of one stretch. A small model takes the
-    options' counts (10 and 50); a model whose step costs seconds (ResNet-50 on a CPU) takes
-    fewer — about a quarter of ``pass_seconds`` for the cold window and one ``pass_seconds`` of
-    latency steps, at least 2 and 5 — so a timing pass costs seconds per cell, not minutes."""
+    """(cold-window steps, synced latency steps) of one stretch: the options' counts (10 and
+    50), cut for a model whose step costs seconds to fit the budgets above, at least 2 and 5
+    steps, so a timing pass costs seconds per cell, not minutes."""
     if step_seconds <= 0:
         return options.cold_steps, options.latency_steps
-    cold = int(min(options.cold_steps, max(2, options.pass_seconds / 4 / step_seconds)))
+    cold = int(min(options.cold_steps, max(2, COLD_WINDOW_BUDGET_S / step_seconds)))
     latency = options.latency_steps
     if latency > 0:
-        latency = int(min(latency, max(5, options.pass_seconds / step_seconds)))
+        latency = int(min(latency, max(5, LATENCY_BUDGET_S / step_seconds)))
     return cold, latency
 
 

@@ -132,12 +132,12 @@ def test_every_record_carries_the_drift_reference(run: Any) -> None:
 
 def test_a_stretch_of_a_slow_model_takes_fewer_cold_and_latency_steps() -> None:
     """Small models keep the options' counts; a model whose step costs seconds (ResNet-50 on a
-    CPU) gets a cold window and latency steps sized to the pass, with floors of 2 and 5."""
+    CPU) gets a cold window and latency steps cut to their time budgets, with floors of 2 and 5."""
     from bench.runner import RunOptions, stretch_steps
 
-    o = RunOptions(pass_seconds=5.0, cold_steps=10, latency_steps=50)
+    o = RunOptions(cold_steps=10, latency_steps=50)
     assert stretch_steps(0.001, o) == (10, 50)
     assert stretch_steps(0.0, o) == (10, 50)  # no warm-up figure: the options' counts
-    assert stretch_steps(0.3, o) == (4, 16)
+    assert stretch_steps(0.3, o) == (3, 16)
     assert stretch_steps(2.0, o) == (2, 5)
-    assert stretch_steps(2.0, RunOptions(pass_seconds=5.0, latency_steps=0)) == (2, 0)
+    assert stretch_steps(2.0, RunOptions(latency_steps=0)) == (2, 0)
