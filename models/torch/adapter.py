@@ -44,6 +44,17 @@ class TorchModel:
         last = len(self.lr) - 1
         return [self.lr[min(k, last)] for k in range(self.step, self.step + n)]
 
+    def train_step(self, xb: torch.Tensor, yb: torch.Tensor, lr: float) -> torch.Tensor:
+        """One optimizer step, the plain loop a torch user writes; the one code path of every
+        scope (synced steps, windows, the DataLoader loop), so they time the same work."""
+        for g in self.optimizer.param_groups:
+            g["lr"] = lr
+        self.optimizer.zero_grad(set_to_none=True)
+        loss = cross_entropy(self.forward(xb), yb, self.label_smoothing)
+        loss.backward()
+        self.optimizer.step()
+        return loss.detach()
+
 
 class TorchAdapter:
     def __init__(self, name: str, compile: bool = False) -> None:
@@ -137,22 +148,15 @@ class TorchAdapter:
         xs = self._tensor(x, torch.float32).unbind(0)
         ys = self._tensor(y, torch.int64).unbind(0)
         lrs = model.lrs(len(xs))
-        fwd, opt, groups = model.forward, model.optimizer, model.optimizer.param_groups
         model.module.train()
         times = np.empty(len(xs), dtype=np.float64)
         losses: list[torch.Tensor] = []
         self._sync()
         for i, (xb, yb) in enumerate(zip(xs, ys, strict=True)):
             t0 = time.perf_counter()
-            for g in groups:
-                g["lr"] = lrs[i]
-            opt.zero_grad(set_to_none=True)
-            loss = cross_entropy(fwd(xb), yb, model.label_smoothing)
-            loss.backward()
-            opt.step()
+            losses.append(model.train_step(xb, yb, lrs[i]))
             self._sync()
             times[i] = time.perf_counter() - t0
-            losses.append(loss.detach())
         model.step += len(xs)
         if not losses:
             return times, np.empty(0, dtype=np.float32)
@@ -176,19 +180,12 @@ class TorchAdapter:
         xs = self._tensor(x, torch.float32).unbind(0)
         ys = self._tensor(y, torch.int64).unbind(0)
         lrs = model.lrs(len(xs))
-        fwd, opt, groups = model.forward, model.optimizer, model.optimizer.param_groups
         model.module.train()
         losses: list[torch.Tensor] = []
         self._sync()
         t0 = time.perf_counter()
         for i, (xb, yb) in enumerate(zip(xs, ys, strict=True)):
-            for g in groups:
-                g["lr"] = lrs[i]
-            opt.zero_grad(set_to_none=True)
-            loss = cross_entropy(fwd(xb), yb, model.label_smoothing)
-            loss.backward()
-            opt.step()
-            losses.append(loss.detach())
+            losses.append(model.train_step(xb, yb, lrs[i]))
         self._sync()
         seconds = time.perf_counter() - t0
         model.step += len(xs)

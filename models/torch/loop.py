@@ -22,8 +22,6 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
-from models.torch.losses import cross_entropy
-
 # the cell's dataset, built once per cell (set-up a user pays once), keyed by the arrays
 _dataset: dict[str, Any] = {"key": None, "value": None}
 
@@ -65,7 +63,6 @@ def loop_window(
         pin_memory=cuda,
     )
     lrs = model.lrs(len(idx))
-    fwd, opt, groups = model.forward, model.optimizer, model.optimizer.param_groups
     model.module.train()
     losses: list[torch.Tensor] = []
     if cuda:
@@ -74,13 +71,7 @@ def loop_window(
     for i, (xb, yb) in enumerate(loader):
         xb = xb.to(device, non_blocking=cuda)
         yb = yb.to(device, non_blocking=cuda)
-        for g in groups:
-            g["lr"] = lrs[i]
-        opt.zero_grad(set_to_none=True)
-        loss = cross_entropy(fwd(xb), yb, model.label_smoothing)
-        loss.backward()
-        opt.step()
-        losses.append(loss.detach())
+        losses.append(model.train_step(xb, yb, lrs[i]))  # the step scope's own step
     if cuda:
         torch.cuda.synchronize(device)
     seconds = time.perf_counter() - t0
