@@ -41,10 +41,17 @@ class Adapter(Protocol):
         ...
 
     def build(
-        self, spec: ModelSpec, weights: dict[str, np.ndarray], recipe: Recipe, lr: np.ndarray
+        self,
+        spec: ModelSpec,
+        weights: dict[str, np.ndarray],
+        recipe: Recipe,
+        lr: np.ndarray,
+        stock_optimizer: bool = False,
     ) -> Any:
         """A trainable model holding ``weights`` with its optimizer; ``lr[k]`` is step k's rate
-        (steps past the end use the last entry)."""
+        (steps past the end use the last entry). ``stock_optimizer``: the framework's own
+        optimizer class with the same hyper-parameters (the timing passes' speed figures)
+        instead of the formula-matched one."""
         ...
 
     def train_round(

@@ -223,7 +223,9 @@ class _Recorder:
     def reset_peak_device_memory(self) -> None:
         pass
 
-    def build(self, spec: Any, weights: Any, recipe: Any, lr: Any) -> str:
+    def build(
+        self, spec: Any, weights: Any, recipe: Any, lr: Any, stock_optimizer: bool = False
+    ) -> str:
         return "model"
 
     def train_round(self, model: Any, x: np.ndarray, y: np.ndarray) -> tuple[list, list]:
