@@ -18,7 +18,10 @@ For each framework and model this prints
 Run from the project root (under 5 minutes on a quiet 2-core machine with the defaults):
 
     .venv/bin/python benchmarks/continuous.py [--frameworks torch,tf,keras]
-        [--models mlp,cnn] [--dataset mnist1d] [--repeats 1] [--threads N]
+        [--models mlp,cnn,resnet20:digits] [--dataset mnist1d] [--repeats 1] [--threads N]
+
+Each cell trains with the recipe ``bench run`` gives it (the quick suite's, else the model's
+own: momentum SGD for the ResNets) and the stock optimizer, as the timing passes do.
 
 Timing figures depend on the machine; nothing here is asserted.
 """
@@ -33,6 +36,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -41,9 +45,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import catalog, data, stats, weights  # noqa: E402
+from bench import catalog, stats, zoo  # noqa: E402
 from bench.pool import WorkerHandle  # noqa: E402
-from bench.schedules import lr_table  # noqa: E402
+from bench.runner import group_inputs  # noqa: E402
+from bench.specs import Cell as BenchCell  # noqa: E402
 from bench.specs import Recipe, Settings  # noqa: E402
 
 GAPS = (0.0, 0.02, 0.2)
@@ -54,21 +59,30 @@ GAP_STEPS = 50
 FIRST_STEPS = 5
 
 
+def cell_recipe(model: str, dataset: str, steps: int, eval_every: int) -> Recipe:
+    """The recipe ``bench run --steps S --eval-every E`` gives this cell on a CPU (the quick
+    suite's entry, else the model's own recipe: momentum SGD for the ResNets), so the
+    continuous loop trains with the optimizer the bench run times."""
+    recipe = catalog.SUITES["quick"].entry(model, dataset).recipe_on("cpu")
+    return replace(recipe, steps=steps, eval_every=min(eval_every, steps))
+
+
+def parse_cells(models: str, dataset: str) -> list[tuple[str, str]]:
+    """``mlp,cnn,resnet20:digits`` → (model, dataset) pairs; a model without ``:dataset`` runs
+    on ``--dataset`` where it is declared there, else on its first declared dataset."""
+    cells = []
+    for item in models.split(","):
+        model, _, on = item.partition(":")
+        if not on:
+            declared = list(zoo.get(model).variants)
+            on = dataset if dataset in declared else declared[0]
+        cells.append((model, on))
+    return cells
+
+
 def inputs(model: str, dataset: str, recipe: Recipe) -> dict[str, Any]:
-    """What the runner sends a worker to build the cell (the same fields, one copy)."""
-    ds = data.load(dataset)
-    spec = catalog.model_spec(model, dataset, ds.num_classes)
-    return {
-        "spec": spec.to_dict(),
-        "recipe": recipe.to_dict(),
-        "weights": weights.init_weights(spec, 0),
-        "lr": lr_table(recipe),
-        "x_train": data.as_model_input(ds.x_train, spec.input_shape),
-        "y_train": ds.y_train,
-        "x_test": data.as_model_input(ds.x_test, spec.input_shape),
-        "y_test": ds.y_test,
-        "order": data.batch_order(len(ds.y_train), recipe.batch_size, recipe.steps, 0),
-    }
+    """What the runner sends a worker to build the cell: ``bench run``'s own message."""
+    return group_inputs(BenchCell("", model, dataset, "continuous", recipe))[1]
 
 
 class Cell:
@@ -112,45 +126,56 @@ def idle_gaps(cell: Cell, batch: int, n_rounds: int) -> dict[str, dict[str, floa
     return out
 
 
-def in_process(frameworks: list[str], models: list[str], dataset: str, recipe: Recipe,
-               threads: int, gap_rounds: int) -> dict[tuple[str, str], dict[str, Any]]:  # fmt: skip
+def in_process(frameworks: list[str], cells: list[tuple[str, str]], recipes: dict, threads: int,
+               gap_rounds: int) -> dict[tuple[str, str], dict[str, Any]]:  # fmt: skip
     settings = Settings(threads=threads, interop_threads=1).to_dict()
-    msgs = {m: inputs(m, dataset, recipe) for m in models}
+    msgs = {c: inputs(*c, recipes[c]) for c in cells}
     out = {}
     for fw in frameworks:
         worker = WorkerHandle(fw, settings, 600.0, None)
         try:
-            for m in models:
-                cell = Cell(worker, msgs[m])
-                out[fw, m] = {"continuous": continuous(cell, recipe.batch_size),
-                              "gaps": idle_gaps(cell, recipe.batch_size, gap_rounds)}  # fmt: skip
-                print_in_process(fw, m, out[fw, m])
+            for c in cells:
+                cell = Cell(worker, msgs[c])
+                batch = recipes[c].batch_size
+                out[fw, label(c)] = {"continuous": continuous(cell, batch),
+                                     "gaps": idle_gaps(cell, batch, gap_rounds)}  # fmt: skip
+                print_in_process(fw, label(c), out[fw, label(c)])
         finally:
             worker.close()
     return out
 
 
+def label(cell: tuple[str, str]) -> str:
+    return f"{cell[0]}:{cell[1]}"
+
+
 Figures = dict[tuple[str, str], dict[str, float]]
 
 
-def bench_run(frameworks: list[str], models: list[str], dataset: str, threads: int,
-              passes: int, pass_seconds: float) -> Figures:  # fmt: skip
-    """One `python -m bench run` of the same cells; their throughput figures."""
-    with tempfile.TemporaryDirectory() as tmp:
-        cmd = [sys.executable, "-m", "bench", "run", "--frameworks", ",".join(frameworks),
-               "--models", ",".join(models), "--dataset", dataset, "--steps", "300",
-               "--eval-every", "50", "--threads", str(threads), "--timing-passes", str(passes),
-               "--pass-seconds", str(pass_seconds), "--no-report", "--no-calibrate",
-               "--out", tmp, "--history", os.path.join(tmp, "h.sqlite")]  # fmt: skip
-        env = {**os.environ, "PYTHONPATH": str(ROOT)}
-        subprocess.run(cmd, cwd=ROOT, env=env, check=False, capture_output=True)
-        out = {}
-        for path in Path(tmp).glob("*/results.jsonl"):
-            for line in path.read_text().splitlines():
-                r = json.loads(line)
-                if r.get("throughput"):
-                    out[r["framework"], r["model"]] = r["throughput"]
-        return out
+def bench_run(frameworks: list[str], cells: list[tuple[str, str]], threads: int, passes: int,
+              pass_seconds: float, steps: int, eval_every: int) -> Figures:  # fmt: skip
+    """One `python -m bench run` per dataset over the same cells; their throughput figures."""
+    out = {}
+    for dataset in dict.fromkeys(d for _, d in cells):
+        models = [m for m, d in cells if d == dataset]
+        with tempfile.TemporaryDirectory() as tmp:
+            cmd = [sys.executable, "-m", "bench", "run", "--frameworks", ",".join(frameworks),
+                   "--models", ",".join(models), "--dataset", dataset, "--steps", str(steps),
+                   "--eval-every", str(eval_every), "--threads", str(threads),
+                   "--timing-passes", str(passes), "--pass-seconds", str(pass_seconds),
+                   "--no-report", "--no-calibrate", "--out", tmp,
+                   "--history", os.path.join(tmp, "h.sqlite")]  # fmt: skip
+            env = {**os.environ, "PYTHONPATH": str(ROOT)}
+            done = subprocess.run(cmd, cwd=ROOT, env=env, check=False, capture_output=True)
+            if done.returncode not in (0, 1):
+                print(f"bench run on {dataset} exited {done.returncode}: "
+                      f"{done.stderr.decode()[-300:]}", flush=True)  # fmt: skip
+            for path in Path(tmp).glob("*/results.jsonl"):
+                for line in path.read_text().splitlines():
+                    r = json.loads(line)
+                    if r.get("throughput"):
+                        out[r["framework"], f"{r['model']}:{r['dataset']}"] = r["throughput"]
+    return out
 
 
 def ratio(bench: dict[str, float], cont: dict[str, float]) -> tuple[float, float, float]:
@@ -165,36 +190,40 @@ def ratio(bench: dict[str, float], cont: dict[str, float]) -> tuple[float, float
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--frameworks", default="torch,tf,keras")
-    ap.add_argument("--models", default="mlp,cnn", help="e.g. mlp,cnn,resnet20")
+    ap.add_argument(
+        "--models",
+        default="mlp,cnn",
+        help="models, each optionally model:dataset, e.g. mlp,cnn,resnet20:digits",
+    )
     ap.add_argument("--dataset", default="mnist1d")
     ap.add_argument("--repeats", type=int, default=1, help="bench run repetitions")
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--passes", type=int, default=3)
     ap.add_argument("--pass-seconds", type=float, default=2.0)
+    ap.add_argument("--steps", type=int, default=300, help="bench run's training steps")
     ap.add_argument("--gap-rounds", type=int, default=GAP_ROUNDS, help="rounds per idle gap")
-    args = ap.parse_args()
-    frameworks, models = args.frameworks.split(","), args.models.split(",")
-    recipe = Recipe(optimizer="adam", lr=1e-2, batch_size=100, steps=300, eval_every=50)
+    args = ap.parse_args()  # fmt: skip
+    frameworks, cells = args.frameworks.split(","), parse_cells(args.models, args.dataset)
+    recipes = {c: cell_recipe(*c, args.steps, 50) for c in cells}
     t0 = time.perf_counter()
-    here = in_process(frameworks, models, args.dataset, recipe, args.threads, args.gap_rounds)
-    runs = [bench_run(frameworks, models, args.dataset, args.threads, args.passes,
-                      args.pass_seconds) for _ in range(args.repeats)]  # fmt: skip
-    print(f"{args.dataset}, {args.threads} threads, {args.repeats} bench run(s) of "
-          f"{args.passes} passes x {args.pass_seconds:g} s; samples/s [95% interval]",
-          flush=True)  # fmt: skip
+    here = in_process(frameworks, cells, recipes, args.threads, args.gap_rounds)
+    runs = [bench_run(frameworks, cells, args.threads, args.passes, args.pass_seconds,
+                      args.steps, 50) for _ in range(args.repeats)]  # fmt: skip
+    print(f"{args.threads} threads, {args.repeats} bench run(s) of {args.passes} passes x "
+          f"{args.pass_seconds:g} s; samples/s [95% interval]", flush=True)  # fmt: skip
     for (fw, m), res in here.items():
         c = res["continuous"]
-        print(f"{fw:>6} {m:<9} continuous {c['median']:>9,.0f} [{c['ci_low']:,.0f}-"
+        print(f"{fw:>6} {m:<17} continuous {c['median']:>9,.0f} [{c['ci_low']:,.0f}-"
               f"{c['ci_high']:,.0f}]")  # fmt: skip
         for k, run in enumerate(runs, 1):
             b = run.get((fw, m))
             if b is None:
-                print(f"{'':17}bench run {k}: no figure (cell failed?)")
+                print(f"{'':25}bench run {k}: no figure (cell failed?)")
                 continue
             r, lo, hi = ratio(b, c)
-            print(f"{'':17}bench run {k} {b['median']:>8,.0f} [{b['ci_low']:,.0f}-"
+            print(f"{'':25}bench run {k} {b['median']:>8,.0f} [{b['ci_low']:,.0f}-"
                   f"{b['ci_high']:,.0f}]  ratio {r:.3f} [{lo:.3f}-{hi:.3f}]")  # fmt: skip
-    print_rankings(here, runs, frameworks, models)
+    print_rankings(here, runs, frameworks, [label(c) for c in cells])
     print(f"wall time {time.perf_counter() - t0:.0f} s")
 
 
