@@ -150,3 +150,33 @@ def canonical_memory_format(name: str) -> str:
     if key not in MEMORY_FORMATS:
         raise ValueError(f"unknown memory format {name!r}; choose from {', '.join(MEMORY_FORMATS)}")
     return key
+
+
+def channels_last_refusal(
+    model: str, input_shape: tuple[int, ...], layer_kinds: list[str]
+) -> str | None:
+    """Why ``--memory-format channels-last`` means nothing for a model (one line), or None:
+    torch.channels_last is a 4-D (NHWC) format, so it applies to 2-D convolution models only."""
+    if len(input_shape) == 3 and any(k.lower().startswith("conv") for k in layer_kinds):
+        return None
+    return (f"--memory-format channels-last applies to 2-D convolution models (torch's "
+            f"torch.channels_last is 4-D); {model} has none: drop it or the option")  # fmt: skip
+
+
+def parse_cpus(text: str, allowed: set[int]) -> tuple[int, ...]:
+    """``"0-3,6"`` → (0, 1, 2, 3, 6); ValueError (one line) on bad syntax or a CPU outside
+    ``allowed`` (this process's own affinity mask)."""
+    cpus: set[int] = set()
+    try:
+        for part in (p.strip() for p in text.split(",") if p.strip()):
+            lo, _, hi = part.partition("-")
+            cpus.update(range(int(lo), int(hi or lo) + 1))
+    except ValueError:
+        raise ValueError(f"--cpus {text!r}: expected CPU numbers like 0-3,6") from None
+    if not cpus:
+        raise ValueError(f"--cpus {text!r}: no CPU named")
+    outside = sorted(cpus - allowed)
+    if outside:
+        raise ValueError(f"--cpus: CPU {outside[0]} is not available here (this process may run "
+                         f"on {', '.join(map(str, sorted(allowed)))})")  # fmt: skip
+    return tuple(sorted(cpus))
