@@ -11,6 +11,7 @@ the tiny cnn's largest per-tensor update in fp16), so there the logits are the t
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -24,7 +25,13 @@ from bench.specs import Cell, Recipe, Settings
 from bench.weights import init_weights
 from tests.models.reference import Reference, reference_loss_and_gradients
 
-FRAMEWORKS = [f for f in ("torch", "tf", "keras") if get_variant(f).available()]
+#: BENCH_TEST_FRAMEWORKS=keras:jax (with KERAS_BACKEND=jax) runs this module for another Keras
+#: backend in its own process: tests/models/test_keras_backends.py does that.
+FRAMEWORKS = (
+    os.environ.get("BENCH_TEST_FRAMEWORKS", "").split(",")
+    if os.environ.get("BENCH_TEST_FRAMEWORKS")
+    else [f for f in ("torch", "tf", "keras") if get_variant(f).available()]
+)
 PRECISIONS = ("bf16", "fp16")
 LOGIT_MODELS = ("logreg", "mlp", "cnn", "resnet20", "gru")
 STEP_MODELS = ("logreg", "mlp")
@@ -38,7 +45,7 @@ _adapters: dict[tuple[str, str], Any] = {}
 def _float32_policy_after() -> Iterator[None]:
     """Keras's dtype policy is process-wide: leave it float32 for the other test modules."""
     yield
-    if "keras" in FRAMEWORKS:
+    if any(f.startswith("keras") for f in FRAMEWORKS):
         import keras
 
         keras.mixed_precision.set_dtype_policy("float32")
@@ -147,11 +154,11 @@ def test_manifest_records_mixed_precision_and_op_dtypes(framework: str) -> None:
     assert ops["dense"].startswith("bfloat16") and ops["conv"].startswith("bfloat16")
     assert ops["weights"] == "float32" and ops["gradients"] == "float32"
     assert ops["loss"] == "float32"
-    if framework == "keras":
+    if framework.startswith("keras"):
         assert "computed in float32" in ops["batchnorm"]  # Keras upcasts its norms
     if framework == "torch":
         assert ops["batchnorm"] == "bfloat16" and ops["softmax"] == "bfloat16"  # autocast
-    if framework == "keras":
+    if framework.startswith("keras"):
         import keras
 
         keras.mixed_precision.set_dtype_policy("float32")
