@@ -274,7 +274,7 @@ def plan_cells(args: argparse.Namespace, console: Console) -> list[Cell]:
     if suite_name not in catalog.SUITES:
         raise UsageError(f"unknown suite {suite_name!r}; choose from {', '.join(catalog.SUITES)}")
     suite = catalog.SUITES[suite_name]
-    requested = args.frameworks or list(DEFAULT_FRAMEWORKS)
+    requested = args.frameworks or list(suite.frameworks or DEFAULT_FRAMEWORKS)
     for name in requested:
         try:
             get_variant(name)
