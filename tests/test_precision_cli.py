@@ -52,3 +52,17 @@ def test_precision_list_plans_one_cell_per_precision(capsys: pytest.CaptureFixtu
 
     cells = cli.plan_cells(args, Console(quiet=True))
     assert [c.key for c in cells] == ["torch/mlp/mnist1d", "torch/mlp/mnist1d@bf16"]
+
+
+def test_worker_pins_the_affinity_mask_and_reads_it_back() -> None:
+    import os
+
+    from bench.worker import pin_cpus
+
+    mask = sorted(os.sched_getaffinity(0))
+    assert pin_cpus(None) == mask  # no --cpus: the inherited mask, read back
+    try:
+        assert pin_cpus([mask[-1]]) == [mask[-1]]
+        assert os.sched_getaffinity(0) == {mask[-1]}
+    finally:
+        os.sched_setaffinity(0, set(mask))
