@@ -117,6 +117,8 @@ class Suite:
     name: str
     description: str
     entries: tuple[Entry, ...]
+    #: What `bench run --suite NAME` runs when --frameworks is not given (None: the defaults).
+    frameworks: tuple[str, ...] | None = None
 
     @property
     def pairs(self) -> tuple[tuple[str, str], ...]:
@@ -173,6 +175,7 @@ SUITES: dict[str, Suite] = {
         "CPU-sized real workloads: the MNIST-1D paper models, ResNet-20 on digits (accuracy) "
         "and on synthetic CIFAR-10 (throughput); each with its own recipe",
         _entries("paper", PAPER_RECIPE) + _entries("standard", PAPER_RECIPE),
+        frameworks=("torch", "tf", "keras", "keras:jax"),  # Keras's third backend measured too
     ),
     "large": Suite(
         "large",

@@ -109,6 +109,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--threads", type=positive_int, help="intra-op threads in every "
                      "framework (default: the usable cores)")  # fmt: skip
     run.add_argument("--device", choices=("cpu", "cuda", "auto"), default=None)
+    run.add_argument("--precision", type=csv_list, default=None, help="fp32 (default), tf32 "
+                     "(GPU), bf16, fp16, or several (fp32,bf16): mixed precision through each "
+                     "framework's own machinery, see docs/precision.md")  # fmt: skip
+    run.add_argument("--memory-format", choices=("contiguous", "channels-last"), default=None,
+                     help="channels-last: torch 2-D conv models in NHWC memory "
+                     "(TF/Keras are channels-last natively)")  # fmt: skip
+    run.add_argument("--cpus", default=None, help="CPU-affinity mask of every worker, e.g. "
+                     "0-3 (default: every CPU this process may use)")  # fmt: skip
     run.add_argument("--out", type=Path, default=None, help="results root (default results/)")
     run.add_argument("--report-dir", type=Path, default=None,
                      help="reports root (default reports/)")  # fmt: skip
@@ -266,7 +274,7 @@ def plan_cells(args: argparse.Namespace, console: Console) -> list[Cell]:
     if suite_name not in catalog.SUITES:
         raise UsageError(f"unknown suite {suite_name!r}; choose from {', '.join(catalog.SUITES)}")
     suite = catalog.SUITES[suite_name]
-    requested = args.frameworks or list(DEFAULT_FRAMEWORKS)
+    requested = args.frameworks or list(suite.frameworks or DEFAULT_FRAMEWORKS)
     for name in requested:
         try:
             get_variant(name)
@@ -327,7 +335,39 @@ def plan_cells(args: argparse.Namespace, console: Console) -> list[Cell]:
             raise UsageError(f"--batch-size {recipe.batch_size} is larger than the {n_train} "
                              f"training samples of {dataset}")  # fmt: skip
     seed = args.seed if args.seed is not None else 0
-    return [Cell(fw, m, d, suite_name, recipes[m, d], seed) for m, d in pairs for fw in frameworks]
+    precisions = _check_precision(args, device, frameworks, pairs, console)
+    return [Cell(fw, m, d, suite_name, recipes[m, d], seed, p)
+            for p in precisions for m, d in pairs for fw in frameworks]  # fmt: skip
+
+
+def _check_precision(
+    args: argparse.Namespace,
+    device: str,
+    frameworks: list[str],
+    pairs: list[tuple[str, str]],
+    console: Console,
+) -> list[str]:
+    """--precision and --memory-format against the device and the models (bench.precision)."""
+    from bench import architectures, precision
+
+    try:
+        wanted = list(dict.fromkeys(precision.canonical(p) for p in args.precision or ["fp32"]))
+    except ValueError as exc:
+        raise UsageError(f"--precision: {exc}") from None
+    for p in wanted:
+        if refused := precision.refusal(p, device):
+            raise UsageError(refused)
+        if note := precision.cost_note(p, device, precision.cpu_flags()):
+            console.print(f"note: {note}", markup=False)
+    if getattr(args, "memory_format", None) == "channels-last" and any(
+        get_variant(f).family == "torch" for f in frameworks
+    ):
+        for m, d in pairs:
+            spec = catalog.model_spec(m, d)
+            kinds = [type(layer).__name__ for layer in architectures.layers(spec)]
+            if refused := precision.channels_last_refusal(m, spec.input_shape, kinds):
+                raise UsageError(refused)
+    return wanted
 
 
 def check_data_dir(datasets: list[str], data_dir: Path | None) -> str | None:
@@ -359,7 +399,7 @@ def _pairs_text() -> str:
 def _check_resume_conflicts(args: argparse.Namespace) -> None:
     fixed = ["frameworks", "models", "dataset", "suite", "steps", "batch_size", "eval_every",
              "seed", "threads", "device", "tag", "out", "history", "timing_passes",
-             "pass_seconds", "data_dir"]  # fmt: skip
+             "pass_seconds", "data_dir", "precision", "memory_format", "cpus"]  # fmt: skip
     given = [f"--{name.replace('_', '-')}" for name in fixed if getattr(args, name) is not None]
     if given:
         raise UsageError(f"--resume continues a run exactly as it was planned; drop "
@@ -387,8 +427,13 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
         cells = plan_cells(args, console)
         data_dir = str(args.data_dir.resolve()) if args.data_dir is not None else None
         device = resolve_device(args.device)
-        threads = args.threads or environment.usable_cores()
-        settings = Settings(device=device, threads=threads, interop_threads=1)
+        cpus = _cpus(args.cpus)
+        threads = args.threads or (len(cpus) if cpus else environment.usable_cores())
+        settings = Settings(
+            device=device, threads=threads, interop_threads=1,
+            precision=cells[0].precision, memory_format=args.memory_format or "contiguous",
+            cpus=cpus,
+        )  # fmt: skip
         out_root = args.out or Path("results")
         _check_out_dir(out_root, "--out")
         if args.report_dir is not None:
@@ -451,6 +496,18 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     console.print(f"results: {run_dir.results_path}", markup=False)
     bad = [r for r in records if r["status"] != "ok"]
     return 1 if bad else 0
+
+
+def _cpus(text: str | None) -> tuple[int, ...] | None:
+    """--cpus as a tuple of CPU numbers (None: every CPU this process may use)."""
+    if text is None:
+        return None
+    from bench import precision
+
+    try:
+        return precision.parse_cpus(text, set(os.sched_getaffinity(0)))
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _load_resume(path: Path) -> tuple[RunDir, list[Cell], Settings]:

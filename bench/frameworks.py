@@ -195,7 +195,7 @@ VARIANTS: dict[str, Variant] = {
             "tuned",
             "the same Keras model on the JAX backend",
             ("keras", "jax"),
-            "pip install -e '.[keras,jax]'",
+            "pip install -e '.[keras,jax]' -c constraints.txt",
             {"backend": "jax"},
             {"KERAS_BACKEND": "jax"},
         ),

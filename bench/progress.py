@@ -136,7 +136,7 @@ def results_table(records: list[dict[str, Any]]) -> Table:
         status = r["status"] if r["status"] == "ok" else f"{r['status']}: {r.get('error') or ''}"
         table.add_row(
             shown,
-            r["framework"],
+            r["framework"] + (f"@{r['precision']}" if r.get("precision", "fp32") != "fp32" else ""),
             status,
             accuracy_text(r),
             ci,

@@ -39,7 +39,7 @@ import math
 import sqlite3
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any, Protocol
 
@@ -501,17 +501,17 @@ class Runner:
     # -- talking to workers ----------------------------------------------------------------
 
     def _worker(self, p: CellProgress, what: str = "build") -> WorkerHandle:
-        variant = p.cell.framework
-        if variant in self.broken:
-            raise WorkerError(self.broken[variant])
-        handle = self.workers.get(variant)
+        variant, key = p.cell.framework, p.cell.worker_key  # one worker per variant+precision
+        if key in self.broken:
+            raise WorkerError(self.broken[key])
+        handle = self.workers.get(key)
         if handle is not None and not handle.alive():
-            self._drop_worker(variant)  # died between two requests
+            self._drop_worker(key)  # died between two requests
             if what != "build" and handle.cell_key == p.cell.key:  # and took this cell with it
                 raise WorkerDied(handle.exit_description())
             handle = None
         if handle is not None and what == "build" and self.options.fresh_worker and handle.cell_key:
-            self._drop_worker(variant, close=True)  # the training build gets a fresh worker
+            self._drop_worker(key, close=True)  # the training build gets a fresh worker
             handle = None
         if handle is None:
             get_variant(variant)  # unknown names were refused before the run; this is a guard
@@ -520,16 +520,16 @@ class Runner:
                 logs.mkdir(exist_ok=True)
                 handle = WorkerHandle(
                     variant,
-                    self.settings.to_dict(),
+                    replace(self.settings, precision=p.cell.precision).to_dict(),
                     self.options.start_timeout,
-                    logs / f"{variant.replace(':', '-')}.log",
+                    logs / f"{key.replace(':', '-')}.log",
                 )
             except WorkerDied as exc:  # killed while starting (a signal): the next cell retries
                 raise WorkerDied(f"{variant} could not start: {exc}") from None
             except WorkerError as exc:  # the framework itself cannot start: not retried
-                self.broken[variant] = f"{variant} could not start: {exc}"
-                raise WorkerError(self.broken[variant]) from None
-            self.workers[variant] = handle
+                self.broken[key] = f"{key} could not start: {exc}"
+                raise WorkerError(self.broken[key]) from None
+            self.workers[key] = handle
             if self.on_worker_started is not None and handle.pid is not None:
                 self.on_worker_started(variant, handle.pid)
         p.manifest = handle.hello["manifest"]
@@ -548,12 +548,12 @@ class Runner:
             if msg["op"] == "build":
                 handle.cell_key = p.cell.key
         except RequestTimeout:
-            self._drop_worker(p.cell.framework)
+            self._drop_worker(p.cell.worker_key)
             p.status = "timeout"
             p.error = f"stopped after the {self.options.cell_timeout:g} s cell time limit ({what})"
             return None
         except WorkerDied as exc:
-            self._drop_worker(p.cell.framework)
+            self._drop_worker(p.cell.worker_key)
             p.status, p.error = "failed", f"{exc} during {what}"
             return None
         except WorkerError as exc:
@@ -590,6 +590,8 @@ class Runner:
             flops_train=flops.train_flops(p.spec),
             data_dir=self.options.data_dir,
         )
+        record["precision"] = p.cell.precision  # bench.precision; part of the cell's key
+        record["memory_format"] = self.settings.memory_format
         record["drift_reference"] = {
             "workload": drift_reference.WORKLOAD,
             "seconds": [round(s, 6) for s in self.drift_seconds],

@@ -131,12 +131,23 @@ class Settings:
     device: str = "cpu"  # "cpu" | "cuda"
     threads: int = 1  # intra-op threads
     interop_threads: int = 1
-    precision: str = "float32"
+    precision: str = "fp32"  # bench.precision.PRECISIONS; a legacy "float32" reads as "fp32"
     tf32: bool = False  # TF enables TF32 by default on Ampere+; the suite turns it off everywhere
     deterministic: bool = False
+    memory_format: str = "contiguous"  # "channels-last": torch conv models in NHWC memory
+    cpus: tuple[int, ...] | None = None  # CPU-affinity mask of every worker (None: inherited)
+
+    def __post_init__(self) -> None:
+        from bench.precision import LEGACY
+
+        object.__setattr__(self, "precision", LEGACY.get(self.precision, self.precision))
+        if self.cpus is not None:
+            object.__setattr__(self, "cpus", tuple(sorted(int(c) for c in self.cpus)))
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        d = asdict(self)
+        d["cpus"] = None if self.cpus is None else list(self.cpus)
+        return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Settings:
@@ -153,11 +164,20 @@ class Cell:
     suite: str
     recipe: Recipe
     seed: int = 0
+    precision: str = "fp32"  # bench.precision.PRECISIONS
 
     @property
     def key(self) -> str:
-        """Stable identity of the cell within a run (resume and compare match on it)."""
-        return f"{self.framework}/{self.model}/{self.dataset}"
+        """Stable identity of the cell within a run (resume and compare match on it); a
+        reduced precision is part of it (``torch/mlp/mnist1d@bf16``), so no two precisions
+        of one cell are ever matched, and fp32 keys stay what they always were."""
+        base = f"{self.framework}/{self.model}/{self.dataset}"
+        return base if self.precision == "fp32" else f"{base}@{self.precision}"
+
+    @property
+    def worker_key(self) -> str:
+        """Which worker serves the cell: one per framework variant and precision."""
+        return self.framework if self.precision == "fp32" else f"{self.framework}@{self.precision}"
 
     @property
     def group(self) -> str:
@@ -172,6 +192,7 @@ class Cell:
             "suite": self.suite,
             "recipe": self.recipe.to_dict(),
             "seed": self.seed,
+            "precision": self.precision,
         }
 
     @classmethod
@@ -183,6 +204,7 @@ class Cell:
             d["suite"],
             Recipe.from_dict(d["recipe"]),
             int(d["seed"]),
+            str(d.get("precision", "fp32")),  # plans written before precision were fp32
         )
 
 

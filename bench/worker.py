@@ -168,6 +168,18 @@ def redirect_output(log_path: str) -> None:
     os.close(fd)
 
 
+def pin_cpus(cpus: list[int] | None) -> list[int]:
+    """Restrict this process to ``cpus`` (None: keep the inherited mask) and return the mask in
+    force, read back from the kernel. Every worker gets the same mask before its framework is
+    imported, so frameworks whose thread count cannot be set (JAX/XLA) still share the same
+    cores as the others; the mask is the one CPU-resource fact every framework can be held to."""
+    if not hasattr(os, "sched_setaffinity"):
+        return list(range(os.cpu_count() or 1))
+    if cpus:
+        os.sched_setaffinity(0, set(cpus))
+    return sorted(os.sched_getaffinity(0))
+
+
 def worker_main(
     conn: Connection, variant_name: str, settings: dict[str, Any], log_path: str | None = None
 ) -> None:
@@ -176,10 +188,12 @@ def worker_main(
         redirect_output(log_path)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     try:
+        cpus = pin_cpus(settings.get("cpus"))  # before the framework sizes its thread pools
         variant = get_variant(variant_name)
         t0 = time.perf_counter()
         adapter = load_adapter(variant)
         manifest = adapter.configure(Settings.from_dict(settings))
+        manifest["cpu_affinity"] = cpus
         hello = {
             "ok": True,
             "pid": os.getpid(),

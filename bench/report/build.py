@@ -10,15 +10,26 @@ from __future__ import annotations
 import os
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
-from bench.report import envinfo, tables
-from bench.report.cells import get, load_run
+from bench.report import envinfo, precision_view, tables
+from bench.report.cells import Run, get, load_run
 from bench.report.fairness import fairness
 from bench.report.figures import figures, framework_colors
 from bench.report.ratios import speed_ratios
 from bench.report.render import render
 
 INDEX = "index.html"
+
+
+def _precision(run: Run) -> dict[str, Any]:
+    kinds, ops = precision_view.op_dtype_rows(run)
+    return {
+        "rows": precision_view.precision_rows(run),
+        "kinds": kinds,
+        "ops": ops,
+        "differing": precision_view.differing_ops(run),
+    }
 
 
 def build_report(run_dir: Path, out_dir: Path) -> Path:
@@ -35,6 +46,7 @@ def build_report(run_dir: Path, out_dir: Path) -> Path:
             "colors": colors,
             "groups": tables.summary(run),
             "ratios": speed_ratios(run),
+            "precision": _precision(run),
             "figures": figures(run, numbers, colors),
             "fairness": fairness(run),
             "environment": envinfo.environment_rows(run.env),

@@ -13,6 +13,7 @@ from typing import Any
 
 from bench.report import fmt
 from bench.report.cells import Run, framework_order
+from bench.report.precision_view import label
 
 #: Manifest fields that must agree across frameworks for the timings to be comparable.
 MUST_AGREE = ("threads_intra", "threads_inter", "precision", "tf32")
@@ -102,7 +103,7 @@ def _framework_manifests(run: Run) -> dict[str, list[dict[str, Any]]]:
         manifest = r.get("manifest")
         if not isinstance(manifest, dict) or not manifest:
             continue
-        seen = out.setdefault(str(r["framework"]), [])
+        seen = out.setdefault(label(r), [])  # "torch@bf16": one row per precision
         if manifest not in seen:
             seen.append(manifest)
     return out
@@ -127,8 +128,13 @@ def disagreements(run: Run) -> list[tuple[str, str]]:
     manifests = _framework_manifests(run)
     out = []
     for name in MUST_AGREE:
-        values = {json.dumps(m.get(name), default=str) for ms in manifests.values() for m in ms}
-        if len(values) > 1:
+        # a run of several precisions differs in precision by design: agree within each one
+        by_precision: dict[str, set[str]] = {}
+        for fw, ms in manifests.items():
+            for m in ms:
+                values = by_precision.setdefault(fw.split("@")[1] if "@" in fw else "fp32", set())
+                values.add(json.dumps(m.get(name), default=str))
+        if any(len(values) > 1 for values in by_precision.values()):
             shown = ", ".join(
                 f"{fw} {' / '.join(fmt.text(m.get(name)) for m in ms)}"
                 for fw, ms in manifests.items()

@@ -14,6 +14,7 @@ from typing import Any
 from bench import stats, timing
 from bench.report import fmt
 from bench.report.cells import Run
+from bench.report.precision_view import label, precision_of
 
 
 def speed_ratios(run: Run) -> list[dict[str, Any]]:
@@ -25,9 +26,10 @@ def speed_ratios(run: Run) -> list[dict[str, Any]]:
     rows = []
     for model, dataset in run.pairs():
         cells = [c for c in run.cells(model, dataset) if c["status"] == "ok"]
-        timed = [(c["framework"], timing.passes(c)) for c in cells]
-        for (a, a_rounds), (b, b_rounds) in combinations(timed, 2):
-            rows.append(_pair(model, dataset, a, a_rounds, b, b_rounds))
+        timed = [(label(c), precision_of(c), timing.passes(c)) for c in cells]
+        for (a, pa, a_rounds), (b, pb, b_rounds) in combinations(timed, 2):
+            if pa == pb:  # frameworks at one precision; bf16 vs fp32 is the precision view's
+                rows.append(_pair(model, dataset, a, a_rounds, b, b_rounds))
     return rows
 
 

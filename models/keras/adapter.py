@@ -107,11 +107,15 @@ class KerasAdapter:
         lr: np.ndarray,
         stock_optimizer: bool = False,
     ) -> Any:
-        from models.keras import layout, losses, optim
+        from models.keras import layout, losses, optim, precision
 
+        if self.manifest:  # the policy is global: set it for this adapter's precision each build
+            precision.apply_policy(self.manifest["precision"])
         model = importlib.import_module(f"models.keras.{spec.name}").build(spec, weights)
         named = list(layout.canonical_variables(model, trainable_only=True).items())
         opt = optim.make(recipe, named, lr, stock=stock_optimizer)
+        if self.manifest:  # fp16: dynamic loss scaling around the optimizer, as Keras users do
+            opt = precision.wrap_optimizer(opt, self.manifest["precision"])
         model.compile(optimizer=opt, loss=losses.for_recipe(recipe.label_smoothing))
         mode = _compile_mode(self.backend, bool(model.jit_compile))
         if self.manifest and mode != self.manifest["compile"]:

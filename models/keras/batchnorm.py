@@ -27,6 +27,10 @@ class TorchBatchNormalization(keras.layers.BatchNormalization):
     def call(self, inputs: Any, training: bool | None = None, mask: Any = None) -> Any:
         if not (training and self.trainable) or mask is not None or self.renorm:
             return super().call(inputs, training=training, mask=mask)
+        # bf16/fp16 inputs (a mixed policy) are normalised in float32 and cast back, as the
+        # stock layer does; the statistics and variables stay float32.
+        out_dtype = inputs.dtype
+        inputs = ops.cast(inputs, "float32")
         mean, variance = self._moments(inputs, None)
         channels = inputs.shape[self.axis]
         count = ops.cast(ops.size(inputs), variance.dtype) / channels
@@ -34,7 +38,8 @@ class TorchBatchNormalization(keras.layers.BatchNormalization):
         momentum = self.momentum
         self.moving_mean.assign(self.moving_mean * momentum + mean * (1.0 - momentum))
         self.moving_variance.assign(self.moving_variance * momentum + unbiased * (1.0 - momentum))
-        return ops.batch_normalization(
+        outputs = ops.batch_normalization(
             x=inputs, mean=mean, variance=variance, axis=self.axis,
             offset=self.beta, scale=self.gamma, epsilon=self.epsilon,
         )  # fmt: skip
+        return ops.cast(outputs, out_dtype)

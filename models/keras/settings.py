@@ -7,6 +7,7 @@ back from there. What a backend cannot change at this point is reported in ``not
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from typing import Any
 
 from bench.specs import Settings
@@ -15,15 +16,29 @@ from bench.specs import Settings
 def apply(backend: str, settings: Settings) -> dict[str, Any]:
     """Put ``backend`` into ``settings``; the manifest of what is actually in force."""
     setter = {"tensorflow": _tensorflow, "torch": _torch, "jax": _jax}[backend]
+    from bench import precision as names
+    from models.keras import precision
+
+    wanted = names.canonical(settings.precision)
+    refused = names.refusal(wanted, settings.device)
+    if refused:
+        raise ValueError(refused)
     manifest: dict[str, Any] = {
-        "precision": settings.precision,
+        "precision": wanted,
         "layout": "NLC / NHWC (channels-last, Keras's data_format)",
+        "memory_format": "channels-last (native)",
         "notes": [],
     }
-    manifest.update(setter(settings, manifest["notes"]))
-    if settings.precision != "float32":
-        manifest["notes"].append(f"precision {settings.precision!r} ignored: models are float32")
-        manifest["precision"] = "float32"
+    tf32 = settings.tf32 or wanted == "tf32"
+    manifest.update(setter(replace(settings, tf32=tf32), manifest["notes"]))
+    policy = precision.apply_policy(wanted)
+    manifest["mixed_precision"] = (
+        f"dtype policy {policy}"
+        + (" + keras.optimizers.LossScaleOptimizer" if names.loss_scaling(wanted) else "")
+        if names.is_mixed(wanted)
+        else "none"
+    )
+    manifest["op_dtypes"] = precision.probe_dtypes()
     return manifest
 
 

@@ -18,8 +18,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np
 import tensorflow as tf
 
+from bench import precision as precisions
 from bench.specs import ModelSpec, Recipe, Settings
 from models.tf import losses, optim
+from models.tf import precision as mixed
 from models.tf.layers import CanonicalModule
 
 
@@ -59,8 +61,11 @@ class TFModel:
         input_shape: tuple[int, ...],
         xla: bool,
         label_smoothing: float = 0.0,
+        precision: str = "fp32",
     ) -> None:
         self.module = module
+        self.dtype = mixed.compute_dtype(precision)  # the ops' dtype; variables stay float32
+        self.loss_scale = mixed.LossScale() if precisions.loss_scaling(precision) else None
         self.optimizer = optimizer
         self.label_smoothing = label_smoothing  # training loss only; evaluation's is plain
         self.input_shape = input_shape
@@ -79,14 +84,19 @@ class TFModel:
         """tf.function (x, y) → loss: forward, tape, gradients and the update, one graph."""
         if batch not in self._train:
             module, opt, variables = self.module, self.optimizer, self.module.ordered
-            smoothing = self.label_smoothing
+            smoothing, dtype, scaler = self.label_smoothing, self.dtype, self.loss_scale
 
             @tf.function(input_signature=self._specs(batch), jit_compile=self.xla)
             def train_step(x: tf.Tensor, y: tf.Tensor) -> tf.Tensor:
                 with tf.GradientTape() as tape:
-                    loss = cross_entropy(module(x, training=True), y, smoothing)
-                grads = tape.gradient(loss, variables)
-                opt.apply(grads, variables)
+                    loss = cross_entropy(mixed.mixed_call(module, x, dtype, True), y, smoothing)
+                    scaled = loss if scaler is None else loss * scaler.scale
+                grads = tape.gradient(scaled, variables)
+                if scaler is None:
+                    opt.apply(grads, variables)
+                else:  # fp16: unscale, skip the step on overflow, adapt the scale
+                    grads = [g / scaler.scale for g in grads]
+                    scaler.step(grads, lambda gs: opt.apply(gs, variables))
                 return loss
 
             self._train[batch] = train_step
@@ -96,11 +106,11 @@ class TFModel:
         """tf.function x → logits (inference: no tape, nothing updated; ``training``: batch
         statistics, running statistics updated, for parity tests)."""
         if (batch, training) not in self._forward:
-            module = self.module
+            module, dtype = self.module, self.dtype
 
             @tf.function(input_signature=self._specs(batch)[:1], jit_compile=self.xla)
             def forward(x: tf.Tensor) -> tf.Tensor:
-                return module(x, training=training)
+                return mixed.mixed_call(module, x, dtype, training)
 
             self._forward[batch, training] = forward
         return self._forward[batch, training]
@@ -109,12 +119,12 @@ class TFModel:
         """tf.function (x, y) → (sum of losses in float64, correct count); any batch size, as
         evaluation is not timed and its last batch may be short."""
         if self._eval is None:
-            module = self.module
+            module, dtype = self.module, self.dtype
             x_spec, y_spec = self._specs(None)
 
             @tf.function(input_signature=[x_spec, y_spec])
             def eval_batch(x: tf.Tensor, y: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-                logits = module(x)
+                logits = mixed.mixed_call(module, x, dtype)
                 losses = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits)
                 correct = tf.reduce_sum(tf.cast(tf.equal(tf.argmax(logits, 1), y), tf.int64))
                 return tf.reduce_sum(tf.cast(losses, tf.float64)), correct
@@ -130,12 +140,15 @@ class TFAdapter:
         self.device = "/CPU:0"
         self.on_gpu = False
         self.deterministic = False
+        self.precision = "fp32"
 
     # -- process settings ------------------------------------------------------------------
     def configure(self, settings: Settings) -> dict[str, Any]:
         notes: list[str] = []
-        if settings.precision != "float32":
-            raise ValueError(f"precision {settings.precision!r} is not supported (float32 only)")
+        self.precision = precisions.canonical(settings.precision)
+        refused = precisions.refusal(self.precision, settings.device)
+        if refused:
+            raise ValueError(refused)
         try:
             tf.config.threading.set_intra_op_parallelism_threads(settings.threads)
             tf.config.threading.set_inter_op_parallelism_threads(settings.interop_threads)
@@ -158,14 +171,23 @@ class TFAdapter:
         else:
             raise ValueError(f"unknown device {settings.device!r}")
         # TF enables TF32 by default on Ampere+ GPUs; the suite sets it like torch's default.
-        tf.config.experimental.enable_tensor_float_32_execution(settings.tf32)
+        tf32 = settings.tf32 or self.precision == "tf32"
+        tf.config.experimental.enable_tensor_float_32_execution(tf32)
         if settings.deterministic:  # TF has no switch back and no public read-back
             tf.config.experimental.enable_op_determinism()
             self.deterministic = True
         return {
             "threads_intra": tf.config.threading.get_intra_op_parallelism_threads(),
             "threads_inter": tf.config.threading.get_inter_op_parallelism_threads(),
-            "precision": "float32",
+            "precision": self.precision,
+            "mixed_precision": (
+                f"{mixed.compute_dtype(self.precision).name} compute by casts in tf ops, float32 "
+                "variables" + (", dynamic loss scaling" if self.precision == "fp16" else "")
+            )
+            if precisions.is_mixed(self.precision)
+            else "none",
+            "op_dtypes": mixed.probe_dtypes(self.precision),
+            "memory_format": "channels-last (native)",
             "tf32": tf.config.experimental.tensor_float_32_execution_enabled(),
             "compile": "xla" if self.xla else "tf.function",
             "deterministic": self.deterministic,
@@ -189,7 +211,7 @@ class TFAdapter:
             module.unroll = not self.xla  # see CanonicalModule.gru_direction
             opt = optim.make(recipe, list(module.params.items()), lr, stock=stock_optimizer)
         shape = tuple(spec.input_shape)
-        return TFModel(module, opt, shape, self.xla, recipe.label_smoothing)
+        return TFModel(module, opt, shape, self.xla, recipe.label_smoothing, self.precision)
 
     def _sync(self) -> None:
         """On the CPU a graph call returns when it is done; a GPU runs ahead of Python."""
@@ -286,7 +308,7 @@ class TFAdapter:
         names = list(model.module.params)
         variables = model.module.ordered
         with tf.device(self.device), tf.GradientTape() as tape:
-            logits = model.module(tf.constant(x, tf.float32), training=True)
+            logits = mixed.mixed_call(model.module, tf.constant(x, tf.float32), model.dtype, True)
             loss = cross_entropy(logits, tf.constant(y, tf.int64), model.label_smoothing)
         grads = tape.gradient(loss, variables)
         return float(loss), {n: g.numpy() for n, g in zip(names, grads, strict=True)}

@@ -49,13 +49,23 @@ class CanonicalModule(tf.Module):
         """Logits; ``training`` selects batch statistics (and updates them) in BatchNorm."""
         raise NotImplementedError
 
+    def weight(self, key: str, like: tf.Tensor) -> tf.Tensor:
+        """The float32 variable ``key`` read in ``like``'s dtype: the ops run in their input's
+        dtype (bf16/fp16 under mixed precision, see models/tf/precision.py), the variables stay
+        float32 master weights and their gradients come back float32 through the cast."""
+        v = self.params[key]
+        return v if v.dtype == like.dtype else tf.cast(v, like.dtype)
+
     def dense(self, name: str, x: tf.Tensor) -> tf.Tensor:
-        return tf.matmul(x, self.params[f"{name}.kernel"]) + self.params[f"{name}.bias"]
+        return tf.matmul(x, self.weight(f"{name}.kernel", x)) + self.weight(f"{name}.bias", x)
 
     def batchnorm(self, name: str, x: tf.Tensor, training: bool) -> tf.Tensor:
         """TF's fused batch norm (NHWC), eps 1e-5. Training: normalise with the batch's biased
         variance and move the running statistics by 0.1 toward the batch mean and the
-        *unbiased* variance, as torch does (the fused kernel's ``exponential_avg_factor``)."""
+        *unbiased* variance, as torch does (the fused kernel's ``exponential_avg_factor``).
+        A bf16/fp16 input is normalised in float32 and cast back, as Keras's layer does."""
+        dtype = x.dtype
+        x = tf.cast(x, tf.float32) if dtype != tf.float32 else x
         mean, var = self.state[f"{name}.moving_mean"], self.state[f"{name}.moving_variance"]
         y, new_mean, new_var, *_ = tf.compat.v1.nn.fused_batch_norm(
             x, self.params[f"{name}.gamma"], self.params[f"{name}.beta"],
@@ -67,20 +77,21 @@ class CanonicalModule(tf.Module):
         if training:
             mean.assign(new_mean)
             var.assign(new_var)
-        return y
+        return y if dtype == tf.float32 else tf.cast(y, dtype)
 
     def conv(self, name: str, x: tf.Tensor, stride: int, padding: int) -> tf.Tensor:
         """Symmetric zero padding then a 'valid' convolution: torch's arithmetic. TF's "same"
         with stride 2 would pad asymmetrically and shift every output position."""
         dims = len(x.shape) - 2
         x = tf.pad(x, [[0, 0]] + [[padding, padding]] * dims + [[0, 0]])
-        kernel = self.params[f"{name}.kernel"]
+        kernel = self.weight(f"{name}.kernel", x)
         if dims == 1:
             y = tf.nn.conv1d(x, kernel, stride=stride, padding="VALID")
         else:
             y = tf.nn.conv2d(x, kernel, strides=stride, padding="VALID")
-        bias = self.params.get(f"{name}.bias")
-        return y if bias is None else tf.nn.bias_add(y, bias)
+        if f"{name}.bias" not in self.params:
+            return y
+        return tf.nn.bias_add(y, self.weight(f"{name}.bias", y))
 
     def gru_direction(self, prefix: str, x: tf.Tensor, hidden: int, reverse: bool) -> tf.Tensor:
         """One GRU direction over all steps of x (N, T, F) → outputs (N, T, H) in input order.
@@ -94,9 +105,9 @@ class CanonicalModule(tf.Module):
         and ``tf:xla`` scans. The backward direction reads time reversed and its outputs are put
         back at their input positions.
         """
-        kernel = self.params[f"{prefix}.kernel"]
-        recurrent = self.params[f"{prefix}.recurrent_kernel"]
-        bias = self.params[f"{prefix}.bias"]
+        kernel = self.weight(f"{prefix}.kernel", x)
+        recurrent = self.weight(f"{prefix}.recurrent_kernel", x)
+        bias = self.weight(f"{prefix}.bias", x)
         projected = tf.einsum("ntf,fg->ntg", x, kernel) + bias[0]  # (N, T, 3H)
         h0 = tf.zeros([tf.shape(x)[0], hidden], dtype=x.dtype)
 

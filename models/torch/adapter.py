@@ -17,9 +17,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from bench import precision as precisions
 from bench.specs import ModelSpec, Recipe, Settings
 from models.torch import layout, optim
+from models.torch import precision as amp
 from models.torch.losses import cross_entropy
+
+CPU = torch.device("cpu")
 
 
 def architecture_builder(name: str) -> Any:
@@ -38,6 +42,12 @@ class TorchModel:
     bindings: list[layout.Binding]
     step: int = 0  # optimizer steps taken so far, across rounds
     label_smoothing: float = 0.0  # training loss only; evaluate reports plain cross-entropy
+    amp_dtype: torch.dtype | None = None  # autocast dtype (bf16/fp16), None: float32 compute
+    scaler: torch.amp.GradScaler | None = None  # fp16's dynamic loss scaling
+    device: torch.device = CPU
+
+    def autocast(self) -> Any:
+        return amp.autocast(self.device, self.amp_dtype)
 
     def lrs(self, n: int) -> list[float]:
         """Learning rates of the next ``n`` steps (steps past the table use its last entry)."""
@@ -50,9 +60,15 @@ class TorchModel:
         for g in self.optimizer.param_groups:
             g["lr"] = lr
         self.optimizer.zero_grad(set_to_none=True)
-        loss = cross_entropy(self.forward(xb), yb, self.label_smoothing)
-        loss.backward()
-        self.optimizer.step()
+        with self.autocast():  # forward and loss only, as torch's AMP recipe says
+            loss = cross_entropy(self.forward(xb), yb, self.label_smoothing)
+        if self.scaler is None:
+            loss.backward()
+            self.optimizer.step()
+        else:
+            self.scaler.scale(loss).backward()
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
         return loss.detach()
 
 
@@ -61,12 +77,17 @@ class TorchAdapter:
         self.name = name
         self.compile = compile
         self.device = torch.device("cpu")
+        self.precision = "fp32"
+        self.channels_last = False
 
     # -- process settings ------------------------------------------------------------------
     def configure(self, settings: Settings) -> dict[str, Any]:
         notes: list[str] = []
-        if settings.precision != "float32":
-            raise ValueError(f"precision {settings.precision!r} is not supported (float32 only)")
+        self.precision = precisions.canonical(settings.precision)
+        refused = precisions.refusal(self.precision, settings.device)
+        if refused:
+            raise ValueError(refused)
+        self.channels_last = settings.memory_format == "channels-last"
         if settings.device == "cuda":
             if not torch.cuda.is_available():
                 raise RuntimeError("CUDA requested but torch sees no GPU")
@@ -84,8 +105,9 @@ class TorchAdapter:
                     f"{torch.get_num_interop_threads()} in force"
                 )
 
-        torch.backends.cuda.matmul.allow_tf32 = settings.tf32
-        torch.backends.cudnn.allow_tf32 = settings.tf32
+        tf32 = settings.tf32 or self.precision == "tf32"
+        torch.backends.cuda.matmul.allow_tf32 = tf32
+        torch.backends.cudnn.allow_tf32 = tf32
         if settings.deterministic:
             # cuBLAS needs this before its first handle is made, or deterministic mode raises.
             os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
@@ -97,7 +119,15 @@ class TorchAdapter:
         return {
             "threads_intra": torch.get_num_threads(),
             "threads_inter": torch.get_num_interop_threads(),
-            "precision": "float32",
+            "precision": self.precision,
+            "mixed_precision": "torch.autocast"
+            + (" + torch.amp.GradScaler" if precisions.loss_scaling(self.precision) else "")
+            if precisions.is_mixed(self.precision)
+            else "none",
+            "op_dtypes": amp.probe_dtypes(self.device, amp.autocast_dtype(self.precision)),
+            "memory_format": "torch.channels_last (conv models)"
+            if self.channels_last
+            else "contiguous",
             "tf32": bool(torch.backends.cuda.matmul.allow_tf32 and cuda),
             "compile": "torch.compile" if self.compile else "eager",
             "deterministic": torch.are_deterministic_algorithms_enabled(),
@@ -117,6 +147,10 @@ class TorchAdapter:
         stock_optimizer: bool = False,
     ) -> TorchModel:
         module = architecture_builder(spec.name)(spec, weights).to(self.device)
+        if self.channels_last:  # NHWC weights; the NHWC input's NCHW view is channels_last
+            if not any(isinstance(m, torch.nn.Conv2d) for m in module.modules()):
+                raise ValueError(f"--memory-format channels-last: {spec.name} has no 2-D conv")
+            module = module.to(memory_format=torch.channels_last)
         lrs = [float(v) for v in np.asarray(lr, dtype=np.float64).ravel()]
         if not lrs:
             raise ValueError("the learning-rate table is empty")
@@ -132,6 +166,9 @@ class TorchAdapter:
             forward = module
         model = TorchModel(module, forward, opt, lrs, module.bindings())
         model.label_smoothing = recipe.label_smoothing
+        model.device = self.device
+        model.amp_dtype = amp.autocast_dtype(self.precision)
+        model.scaler = amp.grad_scaler(self.device, self.precision)
         return model
 
     def _tensor(self, a: np.ndarray, dtype: torch.dtype) -> torch.Tensor:
@@ -198,7 +235,7 @@ class TorchAdapter:
         times = np.empty(len(xs), dtype=np.float64)
         model.module.eval()
         try:
-            with torch.inference_mode():
+            with torch.inference_mode(), model.autocast():
                 self._sync()
                 for i, xb in enumerate(xs):
                     t0 = time.perf_counter()
@@ -218,9 +255,9 @@ class TorchAdapter:
         correct = torch.zeros((), dtype=torch.int64, device=self.device)
         model.module.eval()
         try:
-            with torch.inference_mode():
+            with torch.inference_mode(), model.autocast():
                 for xb, yb in zip(xt.split(batch_size), yt.split(batch_size), strict=True):
-                    out = model.forward(xb)
+                    out = model.forward(xb).float()
                     total += F.cross_entropy(out, yb, reduction="sum").double()
                     correct += (out.argmax(1) == yb).sum()
         finally:
@@ -233,24 +270,28 @@ class TorchAdapter:
         BatchNorm's running statistics updated, as in a training step)."""
         model.module.train(training)
         try:
-            with torch.no_grad():
+            with torch.no_grad(), model.autocast():
                 out = model.forward(self._tensor(x, torch.float32))
         finally:
             model.module.train()
-        return out.cpu().numpy()
+        return out.float().cpu().numpy()
 
     def loss_and_gradients(
         self, model: TorchModel, x: np.ndarray, y: np.ndarray
     ) -> tuple[float, dict[str, np.ndarray]]:
         model.module.train()
         model.optimizer.zero_grad(set_to_none=True)
-        loss = cross_entropy(
-            model.forward(self._tensor(x, torch.float32)),
-            self._tensor(y, torch.int64),
-            model.label_smoothing,
-        )
-        loss.backward()
+        with model.autocast():
+            loss = cross_entropy(
+                model.forward(self._tensor(x, torch.float32)),
+                self._tensor(y, torch.int64),
+                model.label_smoothing,
+            )
+        scale = 1.0 if model.scaler is None else float(model.scaler.get_scale())
+        (loss * scale).backward()  # fp16: scaled as in training, unscaled below
         grads = layout.export(model.bindings, grads=True)
+        if scale != 1.0:
+            grads = {k: v / np.float32(scale) for k, v in grads.items()}
         model.optimizer.zero_grad(set_to_none=True)
         return float(loss.item()), grads
 

@@ -78,7 +78,7 @@ def test_backend_is_checked(adapter: KerasAdapter) -> None:
 def test_configure_twice_reports_what_is_in_force(adapter: KerasAdapter) -> None:
     m = adapter.configure(SETTINGS)  # second call in this process: must not fail
     assert (m["threads_intra"], m["threads_inter"]) == (2, 1)
-    assert m["tf32"] is False and m["precision"] == "float32" and m["device"] == "cpu"
+    assert m["tf32"] is False and m["precision"] == "fp32" and m["device"] == "cpu"
     assert m["compile"] == "tf.function"  # Keras's jit_compile="auto" is off on CPU-only TF
     assert set(m["versions"]) == {"keras", "tensorflow"}
     assert any("custom keras.optimizers.Optimizer" in n for n in m["notes"])

@@ -45,7 +45,7 @@ def test_configure_manifest_and_is_repeatable(adapter: TFAdapter) -> None:
     inter = tf.config.threading.get_inter_op_parallelism_threads()
     assert (first["threads_intra"], first["threads_inter"]) == (intra, inter)
     assert (intra, inter) == (2, 1) or first["notes"]
-    assert first["compile"] == "tf.function" and first["precision"] == "float32"
+    assert first["compile"] == "tf.function" and first["precision"] == "fp32"
     assert first["tf32"] is False and first["deterministic"] is False
     assert first["versions"] == {"tensorflow": tf.__version__}
     if not tf.config.list_physical_devices("GPU"):

@@ -31,7 +31,7 @@ def test_configure_manifest_and_is_repeatable(adapter: TorchAdapter) -> None:
     second = adapter.configure(SETTINGS)
     assert first == second
     assert first["threads_intra"] == 2 and first["threads_inter"] == torch.get_num_interop_threads()
-    assert first["compile"] == "eager" and first["precision"] == "float32"
+    assert first["compile"] == "eager" and first["precision"] == "fp32"
     assert first["tf32"] is False and first["deterministic"] is False
     assert first["versions"] == {"torch": torch.__version__}
     if not torch.cuda.is_available():

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import importlib.util
 import math
+import os
 from typing import Any
 
 import numpy as np
@@ -28,7 +29,13 @@ from bench.weights import init_weights
 from bench.zoo import layers as kinds
 from tests.models.reference import Reference, reference_loss_and_gradients
 
-FRAMEWORKS = [f for f in ("torch", "tf", "keras") if get_variant(f).available()]
+#: BENCH_TEST_FRAMEWORKS=keras:jax (with KERAS_BACKEND=jax) runs this module for another Keras
+#: backend in its own process: tests/models/test_keras_backends.py does that.
+FRAMEWORKS = (
+    os.environ.get("BENCH_TEST_FRAMEWORKS", "").split(",")
+    if os.environ.get("BENCH_TEST_FRAMEWORKS")
+    else [f for f in ("torch", "tf", "keras") if get_variant(f).available()]
+)
 ARCHITECTURES = list(zoo.REGISTRY)
 BATCH = 8
 LOGIT_RTOL = 1e-5
