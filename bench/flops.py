@@ -38,6 +38,8 @@ TRAIN_MULTIPLIER = 3
 
 
 def _matmul(layer: Layer) -> int:
+    if hasattr(layer, "matmul_flops"):  # self-describing kinds (sequence layers)
+        return int(layer.matmul_flops())
     if isinstance(layer, Dense):
         return 2 * layer.in_features * layer.out_features
     if isinstance(layer, Conv):
@@ -48,6 +50,8 @@ def _matmul(layer: Layer) -> int:
 
 def layer_flops(layer: Layer) -> int:
     """Forward FLOPs of one layer for one sample (see the module's conventions)."""
+    if hasattr(layer, "flops"):  # self-describing kinds (sequence layers)
+        return int(layer.flops())
     if isinstance(layer, Dense):
         return _matmul(layer) + (layer.out_features if layer.bias else 0)
     if isinstance(layer, Conv):
