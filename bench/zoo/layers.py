@@ -220,16 +220,18 @@ class Embedding:
 
 @dataclass(frozen=True)
 class PositionalEmbedding:
-    """Learned positions: x (N, T, dim) + ``<name>.embeddings``[:T] ((steps, dim) table)."""
+    """Learned positions: x (N, T, dim) + ``<name>.embeddings``[:T]. The table has ``positions``
+    rows (default ``steps``; GPT-2 keeps 1,024 even where it runs shorter sequences)."""
 
     name: str
     steps: int
     dim: int
     std: float = INIT_STD
+    positions: int | None = None
     inputs: tuple[str, ...] = ()
 
     def weight_shapes(self) -> dict[str, tuple[int, ...]]:
-        return {f"{self.name}.embeddings": (self.steps, self.dim)}
+        return {f"{self.name}.embeddings": (self.positions or self.steps, self.dim)}
 
     def draws(self) -> dict[str, tuple[str, float]]:
         return {f"{self.name}.embeddings": ("normal", self.std)}

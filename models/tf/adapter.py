@@ -44,6 +44,12 @@ def cross_entropy(logits: tf.Tensor, y: tf.Tensor, label_smoothing: float = 0.0)
     return losses.cross_entropy(logits, y, label_smoothing)
 
 
+def dense_gradients(grads: list[Any]) -> list[tf.Tensor]:
+    """An embedding lookup's gradient is a tf.IndexedSlices (rows touched); the optimizers apply
+    dense updates to the whole table, as torch's dense nn.Embedding gradient does."""
+    return [tf.convert_to_tensor(g) if isinstance(g, tf.IndexedSlices) else g for g in grads]
+
+
 class TFModel:
     """The module, its optimizer and its graphs, one per batch size.
 
@@ -91,7 +97,7 @@ class TFModel:
             def train_step(x: tf.Tensor, y: tf.Tensor) -> tf.Tensor:
                 with tf.GradientTape() as tape:
                     loss = cross_entropy(module(x, training=True), y, smoothing)
-                grads = tape.gradient(loss, variables)
+                grads = dense_gradients(tape.gradient(loss, variables))
                 opt.apply(grads, variables)
                 return loss
 
@@ -299,7 +305,7 @@ class TFAdapter:
         with tf.device(self.device), tf.GradientTape() as tape:
             logits = model.module(tf.constant(x, model.x_dtype), training=True)
             loss = cross_entropy(logits, tf.constant(y, tf.int64), model.label_smoothing)
-        grads = tape.gradient(loss, variables)
+        grads = dense_gradients(tape.gradient(loss, variables))
         return float(loss), {n: g.numpy() for n, g in zip(names, grads, strict=True)}
 
     def get_weights(self, model: TFModel) -> dict[str, np.ndarray]:
