@@ -95,9 +95,7 @@ def non_embedding_params(spec: ModelSpec) -> int:
     from bench.architectures import trainable_names, weight_shapes
 
     shapes = weight_shapes(spec)
-    return sum(
-        math.prod(shapes[n]) for n in trainable_names(spec) if not n.endswith(".embeddings")
-    )
+    return sum(math.prod(shapes[n]) for n in trainable_names(spec) if not n.endswith(".embeddings"))
 
 
 def attention_context_flops(spec: ModelSpec) -> int:
@@ -106,9 +104,7 @@ def attention_context_flops(spec: ModelSpec) -> int:
     mask's zeros are counted as the math kernels compute them."""
     from bench.zoo.layers import MultiHeadAttention
 
-    return sum(
-        12 * la.dim * la.steps for la in layers(spec) if isinstance(la, MultiHeadAttention)
-    )
+    return sum(12 * la.dim * la.steps for la in layers(spec) if isinstance(la, MultiHeadAttention))
 
 
 def train_flops_per_token(spec: ModelSpec) -> int:
