@@ -163,13 +163,18 @@ class KerasAdapter:
     ) -> tuple[float, float]:
         """(mean test loss, accuracy). A language model's (N, T) labels count every position
         as one prediction: mean cross-entropy in nats per token, per-token accuracy."""
-        logits = np.asarray(model.predict(x, batch_size=batch_size, verbose=0), dtype=np.float64)
-        logits, y = logits.reshape(-1, logits.shape[-1]), np.asarray(y).reshape(-1)
-        shifted = logits - logits.max(axis=1, keepdims=True)
-        log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-        loss = -log_probs[np.arange(len(y)), y].mean()
-        accuracy = (logits.argmax(axis=1) == y).mean()
-        return float(loss), float(accuracy)
+        total, correct = 0.0, 0
+        for start in range(0, len(x), batch_size):  # chunks: an LM's logits are (N, T, V)
+            xb = x[start : start + batch_size]
+            logits = np.asarray(model.predict(xb, batch_size=batch_size, verbose=0), np.float64)
+            logits = logits.reshape(-1, logits.shape[-1])
+            yb = np.asarray(y[start : start + batch_size]).reshape(-1)
+            shifted = logits - logits.max(axis=1, keepdims=True)
+            log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+            total += float(-log_probs[np.arange(len(yb)), yb].sum())
+            correct += int((logits.argmax(axis=1) == yb).sum())
+        n = max(np.asarray(y).size, 1)
+        return total / n, correct / n
 
     def predict_round(self, model: Any, x: np.ndarray) -> np.ndarray:
         import keras

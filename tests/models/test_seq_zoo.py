@@ -265,3 +265,33 @@ def test_flops_match_torch_counter(spec: ModelSpec) -> None:
         assert train.get_total_flops() == BATCH * steps * per_token
     layers = [la for la in architectures.layers(spec) if isinstance(la, MultiHeadAttention)]
     assert flops.attention_context_flops(spec) == sum(12 * la.dim * steps for la in layers) > 0
+
+
+# -- language-model evaluation -------------------------------------------------------------------
+def test_lm_evaluate_is_per_token(adapter: Any) -> None:
+    """``evaluate`` of a language model: (mean cross-entropy over every position in nats per
+    token, per-token accuracy), the same across batch sizes (3 rows a batch: a short last one)."""
+    from tests.models.reference import softmax
+
+    w = perturbed_weights(GPT)
+    x = np.concatenate([tokens(GPT, 13), tokens(GPT, 14)])[:7]
+    y = np.random.default_rng(15).integers(GPT.num_classes, size=x.shape)
+    logits = Reference(GPT, w).forward(x).reshape(-1, GPT.num_classes)
+    p = softmax(logits)
+    want_loss = float(-np.log(p[np.arange(y.size), y.ravel()]).mean())
+    want_acc = float((logits.argmax(1) == y.ravel()).mean())
+    model = build(adapter, GPT, w)
+    for batch in (3, 100):
+        loss, accuracy = adapter.evaluate(model, x, y, batch)
+        assert loss == pytest.approx(want_loss, rel=1e-5)
+        assert accuracy == pytest.approx(want_acc, abs=1e-12)
+
+
+def test_lm_evaluation_batches_are_capped() -> None:
+    from bench.catalog import model_spec
+    from bench.worker import EVAL_LOGITS, eval_batch_size
+
+    gpt2 = model_spec("gpt", "synthetic-tokens-gpt2")
+    assert eval_batch_size(1000, gpt2) == max(1, EVAL_LOGITS // (50_257 * 512)) == 1
+    assert eval_batch_size(1000, GPT) == 1000  # tiny: within the cap
+    assert eval_batch_size(1000, ENCODER) == 1000  # classifiers keep theirs
