@@ -23,7 +23,7 @@ from bench.recipes import decays, sequence
 from bench.schedules import lr_table
 from bench.specs import ModelSpec, Recipe, Settings
 from bench.weights import init_weights
-from bench.zoo.layers import PAD_ID, MultiHeadAttention
+from bench.zoo.layers import PAD_ID, MultiHeadAttention, TiedHead
 from tests.models import optim_reference as oref
 from tests.models.reference import Reference, reference_loss_and_gradients
 from tests.models.test_recipes import run_optimizer
@@ -248,21 +248,18 @@ def test_flops_match_torch_counter(spec: ModelSpec) -> None:
         module(x).sum().backward()
     steps = spec.input_shape[0]
     shapes = architectures.weight_shapes(spec)
-    no_matmul = sum(
-        int(np.prod(shapes[n])) for n in shapes if n.endswith((".bias", ".gamma", ".beta"))
-    )
-    head = sum(6 * la.dim * la.vocab for la in architectures.layers(spec) if hasattr(la, "vocab")
-               and hasattr(la, "embedding"))  # fmt: skip
-    per_token = flops.train_flops_per_token(spec) - 6 * no_matmul + head
-    if "patch.kernel" in shapes:  # the input needs no gradient: the first matmul's backward
-        per_token -= 2 * int(np.prod(shapes["patch.kernel"]))  # is the weight's alone
-    if spec.name == "transformer":  # the classifier head runs once per sequence, not per token
-        per_token -= 6 * int(np.prod(shapes["head.kernel"]))
-        assert train.get_total_flops() == BATCH * (
-            steps * per_token + 6 * int(np.prod(shapes["head.kernel"]))
-        )
-    else:
-        assert train.get_total_flops() == BATCH * steps * per_token
+    size = {n: int(np.prod(shape)) for n, shape in shapes.items()}
+    table = architectures.layers(spec)
+    # In N but in no matmul: biases and LayerNorm (6 FLOPs per parameter per token by the rule).
+    no_matmul = sum(v for n, v in size.items() if n.endswith((".bias", ".gamma", ".beta")))
+    # Left out by the rule: a tied LM head's matmul, 6·d·V per token.
+    tied_head = sum(6 * la.dim * la.vocab for la in table if isinstance(la, TiedHead))
+    # The patch projection's input needs no gradient: its backward is the weight's alone.
+    patch_input_grad = 2 * size.get("patch.kernel", 0)
+    # The classifier's head runs once per sequence, not once per token.
+    head = 6 * size.get("head.kernel", 0)
+    per_token = flops.train_flops_per_token(spec) - 6 * no_matmul + tied_head - patch_input_grad
+    assert train.get_total_flops() == BATCH * (steps * (per_token - head) + head)
     layers = [la for la in architectures.layers(spec) if isinstance(la, MultiHeadAttention)]
     assert flops.attention_context_flops(spec) == sum(12 * la.dim * steps for la in layers) > 0
 
