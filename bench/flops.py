@@ -38,6 +38,8 @@ TRAIN_MULTIPLIER = 3
 
 
 def _matmul(layer: Layer) -> int:
+    if hasattr(layer, "matmul_flops"):  # self-describing kinds (sequence layers)
+        return int(layer.matmul_flops())
     if isinstance(layer, Dense):
         return 2 * layer.in_features * layer.out_features
     if isinstance(layer, Conv):
@@ -48,6 +50,8 @@ def _matmul(layer: Layer) -> int:
 
 def layer_flops(layer: Layer) -> int:
     """Forward FLOPs of one layer for one sample (see the module's conventions)."""
+    if hasattr(layer, "flops"):  # self-describing kinds (sequence layers)
+        return int(layer.flops())
     if isinstance(layer, Dense):
         return _matmul(layer) + (layer.out_features if layer.bias else 0)
     if isinstance(layer, Conv):
@@ -81,3 +85,32 @@ def matmul_flops(spec: ModelSpec) -> int:
 
 def train_flops(spec: ModelSpec) -> int:
     return TRAIN_MULTIPLIER * forward_flops(spec)
+
+
+# -- sequence models: FLOPs per token (issue 10) -----------------------------------------------
+def non_embedding_params(spec: ModelSpec) -> int:
+    """Trainable parameters without the embedding tables (token and position ``.embeddings``):
+    Kaplan et al.'s N. A table lookup costs no multiply-adds, so counting its rows would inflate
+    the compute estimate of a large-vocabulary model several-fold at small widths."""
+    from bench.architectures import trainable_names, weight_shapes
+
+    shapes = weight_shapes(spec)
+    return sum(math.prod(shapes[n]) for n in trainable_names(spec) if not n.endswith(".embeddings"))
+
+
+def attention_context_flops(spec: ModelSpec) -> int:
+    """Σ over attention layers of 12·d·T: the training FLOPs per token of QK^T and the weighted
+    sum of V (2·T·d each forward, x3 for training), over every (query, key) pair: the causal
+    mask's zeros are counted as the math kernels compute them."""
+    from bench.zoo.layers import MultiHeadAttention
+
+    return sum(12 * la.dim * la.steps for la in layers(spec) if isinstance(la, MultiHeadAttention))
+
+
+def train_flops_per_token(spec: ModelSpec) -> int:
+    """6N + 12·L·d·T (Kaplan et al. 2020; PaLM's appendix B): training FLOPs per token of a
+    Transformer, N the parameters *without the embedding tables* (:func:`non_embedding_params`),
+    L layers of width d over T positions. Left out by the rule, as by its authors: a tied LM
+    head's 6·d·V (GPT-2 small: 6·768·50,257 ≈ 0.23 GFLOP per token, a quarter of 6N), the
+    softmax, LayerNorm and GELU arithmetic."""
+    return TRAIN_MULTIPLIER * 2 * non_embedding_params(spec) + attention_context_flops(spec)

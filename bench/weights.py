@@ -17,6 +17,11 @@ Drawn from one seeded generator in the fixed order of :func:`bench.architectures
   stage boundaries). Conv biases, where a conv has one, are zero.
 * dense: PyTorch's default uniform above (torchvision leaves its ``fc`` at the default).
 
+``"normal"`` — GPT-2's and BERT's: the sequence layer kinds of :mod:`bench.zoo.layers` declare
+their own draws (kernels and embedding tables ~ N(0, 0.02), biases 0, LayerNorm gamma 1 and
+beta 0, GPT-2's residual projections N(0, 0.02 / sqrt(2·layers))); a plain Dense head in such a
+model keeps PyTorch's default uniform above. docs/sequence-models.md writes them out.
+
 Everywhere, BatchNorm starts at gamma 1, beta 0, moving mean 0, moving variance 1 (every
 framework's default).
 """
@@ -31,7 +36,7 @@ from bench import zoo
 from bench.architectures import GRU, BatchNorm, Conv, Dense, layers, weight_shapes
 from bench.specs import ModelSpec
 
-INIT_SCHEMES = ("torch", "he")
+INIT_SCHEMES = ("torch", "he", "normal")
 _BN_START = {"gamma": 1.0, "beta": 0.0, "moving_mean": 0.0, "moving_variance": 1.0}
 
 
@@ -63,6 +68,8 @@ def _draws(spec: ModelSpec) -> dict[str, tuple[str, float]]:
             for name in weight_shapes(spec):
                 if name.startswith(f"{layer.name}."):
                     out[name] = ("uniform", b)
+        elif hasattr(layer, "draws"):  # sequence kinds carry their own init (GPT-2/BERT's)
+            out.update(layer.draws())
     return out
 
 

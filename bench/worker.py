@@ -120,9 +120,8 @@ class Worker:
     def op_evaluate(self, msg: dict[str, Any]) -> dict[str, Any]:
         cell = self._cell()
         t0 = time.perf_counter()
-        loss, accuracy = self.adapter.evaluate(
-            cell.model, cell.x_test, cell.y_test, int(msg.get("batch_size", 1000))
-        )
+        batch = eval_batch_size(int(msg.get("batch_size", 1000)), cell.spec)
+        loss, accuracy = self.adapter.evaluate(cell.model, cell.x_test, cell.y_test, batch)
         return {
             "loss": float(loss),
             "accuracy": float(accuracy),
@@ -218,3 +217,17 @@ def worker_main(
         except Exception as exc:  # a failing request fails its cell, not the worker
             reply = {"ok": False, "error": one_line(exc), "traceback": traceback.format_exc()}
         conn.send(reply)
+
+
+#: Most logits one evaluation batch may hold (float32: 64 MiB). A language model's logits are
+#: (rows, T, V): GPT-2's 512 x 50,257 per row would make a 1,000-row batch 100 GiB.
+EVAL_LOGITS = 2**24
+
+
+def eval_batch_size(batch_size: int, spec: ModelSpec) -> int:
+    """``batch_size``, cut for a language model so one batch's logits stay within
+    :data:`EVAL_LOGITS` (at least one row). Classifiers keep theirs."""
+    if spec.params.get("task") != "lm":
+        return batch_size
+    per_row = int(spec.num_classes) * int(spec.input_shape[0])
+    return max(1, min(batch_size, EVAL_LOGITS // per_row))

@@ -35,7 +35,7 @@ PAIRS = list(itertools.combinations(FRAMEWORKS, 2))
 MODELS = [
     (m, d)
     for d, ms in catalog.MODELS_BY_DATASET.items()
-    if data.info(d).source == "bundled"
+    if d in data.DATASET_NAMES and data.info(d).source == "bundled"
     for m in ms
 ]
 BATCH = 64
@@ -66,6 +66,8 @@ def batch(model: str, dataset: str) -> tuple[np.ndarray, np.ndarray]:
 
 def build(name: str, model: str, dataset: str, recipe: Recipe, seed: int = 0):
     spec = catalog.model_spec(model, dataset)
+    if spec.params.get("dropout"):  # each framework draws its own masks: parity at rate 0
+        spec = replace(spec, params={**spec.params, "dropout": 0.0})
     return adapter(name).build(spec, weights.init_weights(spec, seed), recipe, lr_table(recipe))
 
 
@@ -82,7 +84,7 @@ def test_logits_loss_and_gradients_agree(a: str, b: str, model: str, dataset: st
     x, y = batch(model, dataset)
     ma, mb = build(a, model, dataset, ADAM), build(b, model, dataset, ADAM)
     la, lb = adapter(a).logits(ma, x), adapter(b).logits(mb, x)
-    assert la.shape == lb.shape == (BATCH, 10)
+    assert la.shape == lb.shape and la.shape[0] == BATCH  # (BATCH, 10), or an LM's (B, T, V)
     assert np.max(np.abs(la - lb)) <= LOGIT_ATOL
 
     loss_a, grads_a = adapter(a).loss_and_gradients(ma, x, y)
@@ -90,8 +92,14 @@ def test_logits_loss_and_gradients_agree(a: str, b: str, model: str, dataset: st
     assert abs(loss_a - loss_b) <= LOSS_ATOL
     spec = catalog.model_spec(model, dataset)
     assert set(grads_a) == set(grads_b) == set(trainable_names(spec))
-    worst = {k: rel_err(grads_a[k], grads_b[k]) for k in grads_a}
+    # Attention's key bias has a zero gradient in exact arithmetic (softmax is shift-invariant):
+    # both frameworks' rounding noise, judged against the largest gradient.
+    zero = {k for k in grads_a if k.endswith(".key.bias")}
+    worst = {k: rel_err(grads_a[k], grads_b[k]) for k in grads_a if k not in zero}
     assert max(worst.values()) <= GRAD_RTOL, worst
+    scale = max(float(np.abs(g).max()) for g in grads_b.values())
+    for k in zero:
+        assert float(np.abs(grads_a[k] - grads_b[k]).max()) <= GRAD_RTOL * scale, k
 
 
 @pytest.mark.parametrize(("model", "dataset"), MODELS)

@@ -125,9 +125,9 @@ class KerasAdapter:
     def train_round(
         self, model: Any, x: np.ndarray, y: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
-        n, batch = y.shape
+        n, batch = y.shape[:2]
         x_flat = x.reshape(n * batch, *x.shape[2:])
-        y_flat = y.reshape(n * batch)
+        y_flat = y.reshape(n * batch, *y.shape[2:])  # (steps·B,), or (steps·B, T) for an LM
         from models.keras.timing import StepTimer
 
         timer = StepTimer(n)
@@ -165,12 +165,20 @@ class KerasAdapter:
     def evaluate(
         self, model: Any, x: np.ndarray, y: np.ndarray, batch_size: int
     ) -> tuple[float, float]:
-        logits = np.asarray(model.predict(x, batch_size=batch_size, verbose=0), dtype=np.float64)
-        shifted = logits - logits.max(axis=1, keepdims=True)
-        log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-        loss = -log_probs[np.arange(len(y)), y].mean()
-        accuracy = (logits.argmax(axis=1) == y).mean()
-        return float(loss), float(accuracy)
+        """(mean test loss, accuracy). A language model's (N, T) labels count every position
+        as one prediction: mean cross-entropy in nats per token, per-token accuracy."""
+        total, correct = 0.0, 0
+        for start in range(0, len(x), batch_size):  # chunks: an LM's logits are (N, T, V)
+            xb = x[start : start + batch_size]
+            logits = np.asarray(model.predict(xb, batch_size=batch_size, verbose=0), np.float64)
+            logits = logits.reshape(-1, logits.shape[-1])
+            yb = np.asarray(y[start : start + batch_size]).reshape(-1)
+            shifted = logits - logits.max(axis=1, keepdims=True)
+            log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+            total += float(-log_probs[np.arange(len(yb)), yb].sum())
+            correct += int((logits.argmax(axis=1) == yb).sum())
+        n = max(np.asarray(y).size, 1)
+        return total / n, correct / n
 
     def predict_round(self, model: Any, x: np.ndarray) -> np.ndarray:
         import keras
@@ -207,7 +215,7 @@ class KerasAdapter:
         xt, yt = keras.ops.convert_to_tensor(x), keras.ops.convert_to_tensor(y)
         loss_fn = model.loss or self.loss  # the compiled (training) loss, smoothing included
         loss, g = grads.loss_and_gradients(model, loss_fn, list(variables.values()), xt, yt)
-        return loss, dict(zip(variables, g, strict=True))
+        return loss, {n: layout.to_canonical(n, v) for n, v in zip(variables, g, strict=True)}
 
     def get_weights(self, model: Any) -> dict[str, np.ndarray]:
         from models.keras import layout

@@ -28,10 +28,13 @@ def compute_dtype(precision: str) -> tf.DType:
 
 
 def mixed_call(module: Any, x: tf.Tensor, dtype: tf.DType, training: bool = False) -> tf.Tensor:
-    """``module(x)`` computing in ``dtype``; float32 logits out (for the loss and softmax)."""
+    """``module(x)`` computing in ``dtype``; float32 logits out (for the loss and softmax).
+    Integer inputs (token ids) stay integer: the embedding lookup casts its rows instead."""
     if dtype == tf.float32:
         return module(x, training=training)
-    return tf.cast(module(tf.cast(x, dtype), training=training), tf.float32)
+    if x.dtype.is_floating:
+        x = tf.cast(x, dtype)
+    return tf.cast(module(x, training=training), tf.float32)
 
 
 class LossScale(tf.Module):
