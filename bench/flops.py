@@ -6,6 +6,8 @@ Conventions (per sample, forward):
   BatchNorm have none). These are the FLOPs ``torch.utils.flop_counter`` counts for convolutions
   and matmuls (it leaves bias adds out: :func:`matmul_flops` is that part, checked in a test).
 * GRU: its matmuls as above plus the gate arithmetic (bias adds, reset product, blend).
+* LSTM: its matmuls, the bias add, the sum of the projections and the cell/output updates
+  (:meth:`bench.zoo.layers.LSTM.flops`).
 * BatchNorm: 2 per element (scale and shift with the folded per-channel factors; the batch
   statistics of training mode are left out). torch's counter counts nothing for it.
 * max pooling: one comparison per window element per output; global average pooling: one add per
@@ -23,6 +25,7 @@ import math
 
 from bench.architectures import (
     GRU,
+    LSTM,
     Add,
     BatchNorm,
     Conv,
@@ -59,6 +62,8 @@ def layer_flops(layer: Layer) -> int:
         gates = 3 * 2 * h + 3 * h + 4 * h  # bias adds, reset product, blend
         directions = 2 if layer.bidirectional else 1
         return directions * layer.steps * (matmuls + gates)
+    if isinstance(layer, LSTM):
+        return layer.flops()
     if isinstance(layer, BatchNorm):
         return 2 * math.prod(layer.spatial) * layer.channels
     if isinstance(layer, MaxPool):

@@ -7,7 +7,9 @@ Drawn from one seeded generator in the fixed order of :func:`bench.architectures
 
 * dense and conv: kernel and bias ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)), fan_in = in features
   (dense) or in_channels x kernel size (conv) — torch's kaiming_uniform(a=sqrt(5)).
-* GRU: every weight and bias ~ U(-1/sqrt(H), 1/sqrt(H)).
+* GRU and LSTM: every weight and bias ~ U(-1/sqrt(H), 1/sqrt(H)). The LSTM's one bias is drawn
+  like one of torch's two (their sum in torch is triangular on ±2/sqrt(H)); no forget-gate bias
+  of 1 (Keras's ``unit_forget_bias``) — weights are always loaded, never a framework's init.
 
 ``"he"`` — torchvision's ResNet initialisation (He et al. 2015):
 
@@ -28,7 +30,7 @@ import math
 import numpy as np
 
 from bench import zoo
-from bench.architectures import GRU, BatchNorm, Conv, Dense, layers, weight_shapes
+from bench.architectures import GRU, LSTM, BatchNorm, Conv, Dense, layers, weight_shapes
 from bench.specs import ModelSpec
 
 INIT_SCHEMES = ("torch", "he")
@@ -58,7 +60,7 @@ def _draws(spec: ModelSpec) -> dict[str, tuple[str, float]]:
         elif isinstance(layer, BatchNorm):
             for suffix, value in _BN_START.items():
                 out[f"{layer.name}.{suffix}"] = ("constant", value)
-        elif isinstance(layer, GRU):
+        elif isinstance(layer, GRU | LSTM):
             b = 1.0 / math.sqrt(layer.hidden)
             for name in weight_shapes(spec):
                 if name.startswith(f"{layer.name}."):
