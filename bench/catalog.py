@@ -28,6 +28,8 @@ from bench.zoo.base import Variant
 DATASET_CLASSES = {
     "mnist1d": 10, "digits": 10, "synthetic-cifar10": 10, "cifar10": 10,
     "synthetic-imagenet": 1000, "mnist": 10,
+    # sequence data: a language model's "classes" are its vocabulary
+    "markov-text": 32, "synthetic-tokens-bert": 2, "synthetic-tokens-gpt2": 50_257,
 }  # fmt: skip
 
 #: Which models run on which dataset, in the registry's order.

@@ -37,7 +37,9 @@ ARCHITECTURE = Architecture(
     description="bidirectional LSTM, hidden 32, final states into a linear layer",
     layers=layers,
     variants={
-        "mnist1d": Variant((40, 1), MNIST1D, suites=("standard",), accuracy_target=0.75),
+        # 0.90: reached by about step 1,500 of 6,000 in torch (seed 0); the paper has no LSTM
+        # (its GRU: 0.91), so no paper figure.
+        "mnist1d": Variant((40, 1), MNIST1D, suites=("standard",), accuracy_target=0.90),
     },
     tiny=ModelSpec("lstm", (7, 3), 5, {"hidden": 4, "bidirectional": True, "pooling": "last"}),
     order=45,
