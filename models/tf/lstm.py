@@ -2,9 +2,11 @@
 
 The canonical LSTM layout (kernel (in, 4H), recurrent_kernel (H, 4H), one bias (4H), gates
 i, f, g, o) is TF's own, so loading is a copy. As the GRU (models/tf/layers.py), the input
-projection of every step is one matmul up front, and the recurrence is a Python loop unrolled in
-the tf.function (``tf``) or a ``tf.scan`` while loop (``tf:xla``, which compiles unrolled graphs
-slowly): :attr:`CanonicalModule.unroll` picks.
+projection of every step is one matmul up front. Unlike the GRU, the recurrence is always a
+``tf.scan`` (a while loop, as Keras's LSTM on the TF backend): on the MNIST-1D bi-LSTM's training
+step (batch 100, hidden 32, 40 steps, 2 threads, graph mode) the scan ran 18.9 ms against 44.4 ms
+for the Python loop unrolled into the graph (one measurement on a shared machine: noisy, but
+2.4x), and it traces in 0.6 s instead of 2.2 s.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from models.tf.layers import CanonicalModule
 def lstm_direction(
     module: CanonicalModule, prefix: str, x: tf.Tensor, reverse: bool
 ) -> tuple[tf.Tensor, tf.Tensor]:
-    """One direction over x (N, T, F): (outputs (N, T, H) at their input positions, final h)."""
+    """One direction over x (N, T, F): (outputs (N, T, H) at their input positions, final h).
+    ``module`` holds the weights (its ``unroll`` is the GRU's switch, not used here)."""
     kernel = module.params[f"{prefix}.kernel"]
     recurrent = module.params[f"{prefix}.recurrent_kernel"]
     bias = module.params[f"{prefix}.bias"]
@@ -35,14 +38,6 @@ def lstm_direction(
         c = tf.sigmoid(f) * c + tf.sigmoid(i) * tf.tanh(g)
         return tf.sigmoid(o) * tf.tanh(c), c
 
-    if module.unroll:
-        steps = x.shape[1]
-        state = (zeros, zeros)
-        outputs: list[tf.Tensor] = [zeros] * steps
-        for t in range(steps - 1, -1, -1) if reverse else range(steps):
-            state = cell(state, projected[:, t])
-            outputs[t] = state[0]
-        return tf.stack(outputs, axis=1), state[0]
     seq = tf.transpose(projected, [1, 0, 2])  # time-major for scan
     if reverse:
         seq = tf.reverse(seq, [0])
