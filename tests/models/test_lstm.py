@@ -1,8 +1,8 @@
 """The LSTM layer kind in the configurations test_zoo.py's one ``tiny`` does not cover.
 
-test_zoo.py checks the registered tiny ``lstm`` (bidirectional, final states) in every framework;
-here the other layouts — unidirectional (``<name>.kernel``, no direction in the name) and mean
-pooling over every step — against the same float64 reference (logits ≤ 1e-5, gradients ≤ 1e-4
+test_zoo.py checks the registered tiny ``lstm`` in every framework; here every classifier layout —
+bidirectional with final states (the MNIST-1D model's), unidirectional (``<name>.kernel``, no
+direction in the name) and mean pooling over every step — against the same float64 reference (logits ≤ 1e-5, gradients ≤ 1e-4
 relative), plus the reference's own backward against central differences, and torch's second
 bias staying zero and frozen through a training step.
 """
@@ -23,6 +23,9 @@ from tests.models.reference import Reference, reference_loss_and_gradients
 FRAMEWORKS = [f for f in ("torch", "tf", "keras") if get_variant(f).available()]
 SGD = Recipe(optimizer="sgd", lr=0.5, batch_size=6, steps=1)
 SPECS = {
+    "bidirectional-last": ModelSpec(
+        "lstm", (7, 3), 5, {"hidden": 4, "bidirectional": True, "pooling": "last"}
+    ),
     "unidirectional-last": ModelSpec("lstm", (5, 2), 3, {"hidden": 3, "bidirectional": False}),
     "bidirectional-mean": ModelSpec(
         "lstm", (6, 2), 4, {"hidden": 3, "bidirectional": True, "pooling": "mean"}
