@@ -80,7 +80,7 @@ def weight_shapes(spec: ModelSpec) -> dict[str, tuple[int, ...]]:
                 shapes[f"{layer.name}.{d}.kernel"] = (layer.input_size, h3)
                 shapes[f"{layer.name}.{d}.recurrent_kernel"] = (layer.hidden, h3)
                 shapes[f"{layer.name}.{d}.bias"] = (2, h3)
-        elif isinstance(layer, LSTM):
+        elif hasattr(layer, "weight_shapes"):  # self-describing kinds (sequence layers)
             shapes.update(layer.weight_shapes())
     return shapes
 

@@ -25,7 +25,6 @@ import math
 
 from bench.architectures import (
     GRU,
-    LSTM,
     Add,
     BatchNorm,
     Conv,
@@ -41,6 +40,8 @@ TRAIN_MULTIPLIER = 3
 
 
 def _matmul(layer: Layer) -> int:
+    if hasattr(layer, "matmul_flops"):  # self-describing kinds (sequence layers)
+        return int(layer.matmul_flops())
     if isinstance(layer, Dense):
         return 2 * layer.in_features * layer.out_features
     if isinstance(layer, Conv):
@@ -51,6 +52,8 @@ def _matmul(layer: Layer) -> int:
 
 def layer_flops(layer: Layer) -> int:
     """Forward FLOPs of one layer for one sample (see the module's conventions)."""
+    if hasattr(layer, "flops"):  # self-describing kinds (sequence layers)
+        return int(layer.flops())
     if isinstance(layer, Dense):
         return _matmul(layer) + (layer.out_features if layer.bias else 0)
     if isinstance(layer, Conv):
@@ -62,8 +65,6 @@ def layer_flops(layer: Layer) -> int:
         gates = 3 * 2 * h + 3 * h + 4 * h  # bias adds, reset product, blend
         directions = 2 if layer.bidirectional else 1
         return directions * layer.steps * (matmuls + gates)
-    if isinstance(layer, LSTM):
-        return layer.flops()
     if isinstance(layer, BatchNorm):
         return 2 * math.prod(layer.spatial) * layer.channels
     if isinstance(layer, MaxPool):

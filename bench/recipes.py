@@ -15,14 +15,16 @@ from __future__ import annotations
 from bench.specs import Recipe
 
 #: Canonical name endings that never get weight decay when a recipe asks for the exclusion.
-NO_DECAY_SUFFIXES = (".bias", ".gamma", ".beta")
+NO_DECAY_SUFFIXES = (".bias", ".gamma", ".beta", ".embeddings")
 
 
 def decays(name: str) -> bool:
     """Whether canonical weight ``name`` gets weight decay under the usual exclusion.
 
-    ``conv1.kernel`` → True; ``conv1.bias``, ``bn1.gamma``, ``bn1.beta``, ``gru.forward.bias``
-    → False. A recipe without ``decay_exclusions`` decays every trainable weight.
+    ``conv1.kernel`` → True; ``conv1.bias``, ``bn1.gamma``, ``bn1.beta``, ``gru.forward.bias``,
+    token and position tables ``wte.embeddings`` → False (GPT-2/BERT practice: decaying a table
+    shrinks rare tokens' rows, which see few gradients, toward zero). A recipe without
+    ``decay_exclusions`` decays every trainable weight.
     """
     return not name.endswith(NO_DECAY_SUFFIXES)
 
@@ -69,4 +71,31 @@ def resnet_imagenet(steps: int, batch_size: int = 256, warmup_steps: int = 0) ->
         weight_decay=1e-4,
         decay_exclusions=True,
         label_smoothing=0.1,
+    )
+
+
+def sequence(
+    steps: int,
+    batch_size: int,
+    lr: float,
+    warmup_steps: int,
+    weight_decay: float = 0.01,
+    clip_grad_norm: float = 1.0,
+) -> Recipe:
+    """The Transformer recipe (BERT, GPT-2 and nanoGPT's, scaled): AdamW (decoupled decay,
+    betas 0.9/0.999, eps 1e-8 — torch's defaults, written out), no decay on biases, LayerNorm
+    gamma/beta and embedding tables, gradients clipped to global norm ``clip_grad_norm``
+    (torch's formula, docs/recipes.md), a linear learning-rate warm-up over ``warmup_steps`` then
+    cosine to 0. Dropout is the model's (its ``dropout`` param), not the recipe's."""
+    return Recipe(
+        optimizer="adamw",
+        optimizer_args={"beta1": 0.9, "beta2": 0.999, "eps": 1e-8},
+        lr=lr,
+        batch_size=batch_size,
+        steps=steps,
+        schedule="warmup_cosine",
+        schedule_args={"warmup_steps": warmup_steps, "min_lr": 0.0},
+        weight_decay=weight_decay,
+        decay_exclusions=True,
+        clip_grad_norm=clip_grad_norm,
     )

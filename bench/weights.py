@@ -7,9 +7,10 @@ Drawn from one seeded generator in the fixed order of :func:`bench.architectures
 
 * dense and conv: kernel and bias ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)), fan_in = in features
   (dense) or in_channels x kernel size (conv) — torch's kaiming_uniform(a=sqrt(5)).
-* GRU and LSTM: every weight and bias ~ U(-1/sqrt(H), 1/sqrt(H)). The LSTM's one bias is drawn
-  like one of torch's two (their sum in torch is triangular on ±2/sqrt(H)); no forget-gate bias
-  of 1 (Keras's ``unit_forget_bias``) — weights are always loaded, never a framework's init.
+* GRU and LSTM (:meth:`bench.zoo.layers.LSTM.draws`): every weight and bias
+  ~ U(-1/sqrt(H), 1/sqrt(H)). The LSTM's one bias is drawn like one of torch's two (their sum
+  in torch is triangular on ±2/sqrt(H)); no forget-gate bias of 1 (Keras's
+  ``unit_forget_bias``) — weights are always loaded, never a framework's init.
 
 ``"he"`` — torchvision's ResNet initialisation (He et al. 2015):
 
@@ -18,6 +19,11 @@ Drawn from one seeded generator in the fixed order of :func:`bench.architectures
   pass's gradient variance; fan_in would keep the forward's — they differ by c_in/c_out only at
   stage boundaries). Conv biases, where a conv has one, are zero.
 * dense: PyTorch's default uniform above (torchvision leaves its ``fc`` at the default).
+
+``"normal"`` — GPT-2's and BERT's: the sequence layer kinds of :mod:`bench.zoo.layers` declare
+their own draws (kernels and embedding tables ~ N(0, 0.02), biases 0, LayerNorm gamma 1 and
+beta 0, GPT-2's residual projections N(0, 0.02 / sqrt(2·layers))); a plain Dense head in such a
+model keeps PyTorch's default uniform above. docs/sequence-models.md writes them out.
 
 Everywhere, BatchNorm starts at gamma 1, beta 0, moving mean 0, moving variance 1 (every
 framework's default).
@@ -30,10 +36,10 @@ import math
 import numpy as np
 
 from bench import zoo
-from bench.architectures import GRU, LSTM, BatchNorm, Conv, Dense, layers, weight_shapes
+from bench.architectures import GRU, BatchNorm, Conv, Dense, layers, weight_shapes
 from bench.specs import ModelSpec
 
-INIT_SCHEMES = ("torch", "he")
+INIT_SCHEMES = ("torch", "he", "normal")
 _BN_START = {"gamma": 1.0, "beta": 0.0, "moving_mean": 0.0, "moving_variance": 1.0}
 
 
@@ -60,11 +66,13 @@ def _draws(spec: ModelSpec) -> dict[str, tuple[str, float]]:
         elif isinstance(layer, BatchNorm):
             for suffix, value in _BN_START.items():
                 out[f"{layer.name}.{suffix}"] = ("constant", value)
-        elif isinstance(layer, GRU | LSTM):
+        elif isinstance(layer, GRU):
             b = 1.0 / math.sqrt(layer.hidden)
             for name in weight_shapes(spec):
                 if name.startswith(f"{layer.name}."):
                     out[name] = ("uniform", b)
+        elif hasattr(layer, "draws"):  # sequence kinds carry their own init (GPT-2/BERT's)
+            out.update(layer.draws())
     return out
 
 

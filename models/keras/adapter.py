@@ -121,9 +121,9 @@ class KerasAdapter:
     def train_round(
         self, model: Any, x: np.ndarray, y: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
-        n, batch = y.shape
+        n, batch = y.shape[:2]
         x_flat = x.reshape(n * batch, *x.shape[2:])
-        y_flat = y.reshape(n * batch)
+        y_flat = y.reshape(n * batch, *y.shape[2:])  # (steps·B,), or (steps·B, T) for an LM
         from models.keras.timing import StepTimer
 
         timer = StepTimer(n)
@@ -161,7 +161,10 @@ class KerasAdapter:
     def evaluate(
         self, model: Any, x: np.ndarray, y: np.ndarray, batch_size: int
     ) -> tuple[float, float]:
+        """(mean test loss, accuracy). A language model's (N, T) labels count every position
+        as one prediction: mean cross-entropy in nats per token, per-token accuracy."""
         logits = np.asarray(model.predict(x, batch_size=batch_size, verbose=0), dtype=np.float64)
+        logits, y = logits.reshape(-1, logits.shape[-1]), np.asarray(y).reshape(-1)
         shifted = logits - logits.max(axis=1, keepdims=True)
         log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
         loss = -log_probs[np.arange(len(y)), y].mean()
@@ -203,7 +206,7 @@ class KerasAdapter:
         xt, yt = keras.ops.convert_to_tensor(x), keras.ops.convert_to_tensor(y)
         loss_fn = model.loss or self.loss  # the compiled (training) loss, smoothing included
         loss, g = grads.loss_and_gradients(model, loss_fn, list(variables.values()), xt, yt)
-        return loss, dict(zip(variables, g, strict=True))
+        return loss, {n: layout.to_canonical(n, v) for n, v in zip(variables, g, strict=True)}
 
     def get_weights(self, model: Any) -> dict[str, np.ndarray]:
         from models.keras import layout

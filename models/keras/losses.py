@@ -15,12 +15,14 @@ from keras import ops
 
 
 def cross_entropy(logits: Any, labels: Any, label_smoothing: float = 0.0) -> Any:
-    """Mean cross-entropy of ``logits`` (N, K) against integer ``labels`` (N,)."""
+    """Mean cross-entropy of ``logits`` (N, K) against integer ``labels`` (N,); a language
+    model's (N, T, V) logits and (N, T) labels: the mean over all N·T positions."""
     return ops.mean(per_sample(logits, labels, label_smoothing))
 
 
 def per_sample(logits: Any, labels: Any, label_smoothing: float) -> Any:
     eps = float(label_smoothing)
+    logits = ops.reshape(logits, (-1, ops.shape(logits)[-1]))  # an LM's (N, T, V): N·T samples
     log_p = ops.log_softmax(logits, axis=-1)
     labels = ops.cast(ops.reshape(labels, (-1,)), "int32")
     nll = -ops.take_along_axis(log_p, ops.expand_dims(labels, -1), axis=-1)[:, 0]

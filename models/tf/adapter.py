@@ -44,6 +44,12 @@ def cross_entropy(logits: tf.Tensor, y: tf.Tensor, label_smoothing: float = 0.0)
     return losses.cross_entropy(logits, y, label_smoothing)
 
 
+def dense_gradients(grads: list[Any]) -> list[tf.Tensor]:
+    """An embedding lookup's gradient is a tf.IndexedSlices (rows touched); the optimizers apply
+    dense updates to the whole table, as torch's dense nn.Embedding gradient does."""
+    return [tf.convert_to_tensor(g) if isinstance(g, tf.IndexedSlices) else g for g in grads]
+
+
 class TFModel:
     """The module, its optimizer and its graphs, one per batch size.
 
@@ -59,8 +65,14 @@ class TFModel:
         input_shape: tuple[int, ...],
         xla: bool,
         label_smoothing: float = 0.0,
+        tokens: bool = False,
+        label_shape: tuple[int, ...] = (),
     ) -> None:
         self.module = module
+        #: int32 token ids for a model whose spec has a "vocab_size", float32 features otherwise.
+        self.x_dtype = tf.int32 if tokens else tf.float32
+        #: One sample's label shape: () for a classifier, (T,) for a language model.
+        self.label_shape = label_shape
         self.optimizer = optimizer
         self.label_smoothing = label_smoothing  # training loss only; evaluation's is plain
         self.input_shape = input_shape
@@ -71,8 +83,8 @@ class TFModel:
 
     def _specs(self, batch: int | None) -> tuple[tf.TensorSpec, tf.TensorSpec]:
         return (
-            tf.TensorSpec([batch, *self.input_shape], tf.float32),
-            tf.TensorSpec([batch], tf.int64),
+            tf.TensorSpec([batch, *self.input_shape], self.x_dtype),
+            tf.TensorSpec([batch, *self.label_shape], tf.int64),
         )
 
     def train_step(self, batch: int) -> Any:
@@ -85,7 +97,7 @@ class TFModel:
             def train_step(x: tf.Tensor, y: tf.Tensor) -> tf.Tensor:
                 with tf.GradientTape() as tape:
                     loss = cross_entropy(module(x, training=True), y, smoothing)
-                grads = tape.gradient(loss, variables)
+                grads = dense_gradients(tape.gradient(loss, variables))
                 opt.apply(grads, variables)
                 return loss
 
@@ -116,7 +128,8 @@ class TFModel:
             def eval_batch(x: tf.Tensor, y: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
                 logits = module(x)
                 losses = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=logits)
-                correct = tf.reduce_sum(tf.cast(tf.equal(tf.argmax(logits, 1), y), tf.int64))
+                hits = tf.equal(tf.argmax(logits, -1), y)  # every position of an LM
+                correct = tf.reduce_sum(tf.cast(hits, tf.int64))
                 return tf.reduce_sum(tf.cast(losses, tf.float64)), correct
 
             self._eval = eval_batch
@@ -189,7 +202,9 @@ class TFAdapter:
             module.unroll = not self.xla  # see CanonicalModule.gru_direction
             opt = optim.make(recipe, list(module.params.items()), lr, stock=stock_optimizer)
         shape = tuple(spec.input_shape)
-        return TFModel(module, opt, shape, self.xla, recipe.label_smoothing)
+        tokens = "vocab_size" in spec.params
+        label_shape = shape if spec.params.get("task") == "lm" else ()  # next token per step
+        return TFModel(module, opt, shape, self.xla, recipe.label_smoothing, tokens, label_shape)
 
     def _sync(self) -> None:
         """On the CPU a graph call returns when it is done; a GPU runs ahead of Python."""
@@ -201,7 +216,7 @@ class TFAdapter:
         self, model: TFModel, x: np.ndarray, y: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
         with tf.device(self.device):
-            xs = tf.unstack(tf.constant(x, tf.float32))
+            xs = tf.unstack(tf.constant(x, model.x_dtype))
             ys = tf.unstack(tf.constant(y, tf.int64))
         step = model.train_step(x.shape[1])
         times = np.empty(len(xs), dtype=np.float64)
@@ -232,7 +247,7 @@ class TFAdapter:
         """Consecutive graph calls of :meth:`train_round`'s step on staged batches, one device
         sync at the end (a GPU runs ahead of Python inside the window, as in a training loop)."""
         with tf.device(self.device):
-            xs = tf.unstack(tf.constant(x, tf.float32))
+            xs = tf.unstack(tf.constant(x, model.x_dtype))
             ys = tf.unstack(tf.constant(y, tf.int64))
         step = model.train_step(x.shape[1])
         losses = []
@@ -248,7 +263,7 @@ class TFAdapter:
 
     def predict_round(self, model: TFModel, x: np.ndarray) -> np.ndarray:
         with tf.device(self.device):
-            xs = tf.unstack(tf.constant(x, tf.float32))
+            xs = tf.unstack(tf.constant(x, model.x_dtype))
         forward = model.forward(x.shape[1])
         times = np.empty(len(xs), dtype=np.float64)
         self._sync()
@@ -263,22 +278,24 @@ class TFAdapter:
     def evaluate(
         self, model: TFModel, x: np.ndarray, y: np.ndarray, batch_size: int
     ) -> tuple[float, float]:
+        """(mean test loss, accuracy). A language model's (N, T) labels count every position
+        as one prediction: mean cross-entropy in nats per token, per-token accuracy."""
         total, correct = 0.0, 0
         eval_batch = model.eval_batch()
         with tf.device(self.device):
             for start in range(0, len(x), batch_size):
                 loss_sum, right = eval_batch(
-                    tf.constant(x[start : start + batch_size], tf.float32),
+                    tf.constant(x[start : start + batch_size], model.x_dtype),
                     tf.constant(y[start : start + batch_size], tf.int64),
                 )
                 total += float(loss_sum)
                 correct += int(right)
-        n = max(len(y), 1)
+        n = max(y.size, 1)  # samples, or every position's next token for a language model
         return total / n, correct / n
 
     def logits(self, model: TFModel, x: np.ndarray, training: bool = False) -> np.ndarray:
         with tf.device(self.device):
-            return model.forward(len(x), training)(tf.constant(x, tf.float32)).numpy()
+            return model.forward(len(x), training)(tf.constant(x, model.x_dtype)).numpy()
 
     def loss_and_gradients(
         self, model: TFModel, x: np.ndarray, y: np.ndarray
@@ -286,9 +303,9 @@ class TFAdapter:
         names = list(model.module.params)
         variables = model.module.ordered
         with tf.device(self.device), tf.GradientTape() as tape:
-            logits = model.module(tf.constant(x, tf.float32), training=True)
+            logits = model.module(tf.constant(x, model.x_dtype), training=True)
             loss = cross_entropy(logits, tf.constant(y, tf.int64), model.label_smoothing)
-        grads = tape.gradient(loss, variables)
+        grads = dense_gradients(tape.gradient(loss, variables))
         return float(loss), {n: g.numpy() for n, g in zip(names, grads, strict=True)}
 
     def get_weights(self, model: TFModel) -> dict[str, np.ndarray]:

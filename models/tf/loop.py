@@ -39,7 +39,9 @@ def _arrays(x_train: np.ndarray, y_train: np.ndarray) -> tuple[tf.Tensor, tf.Ten
     key = (id(x_train), id(y_train), x_train.shape, y_train.shape)
     if _constants["key"] != key:
         with tf.device("/CPU:0"):  # the input pipeline runs on the host
-            value = (tf.constant(x_train, tf.float32), tf.constant(y_train, tf.int64))
+            tokens = np.issubdtype(x_train.dtype, np.integer)  # token ids stay integers
+            x = tf.constant(x_train, tf.int32 if tokens else tf.float32)
+            value = (x, tf.constant(y_train, tf.int64))
         _constants["key"], _constants["value"] = key, value
     return _constants["value"]
 

@@ -12,7 +12,11 @@ import tensorflow as tf
 
 
 def cross_entropy(logits: tf.Tensor, labels: tf.Tensor, label_smoothing: float = 0.0) -> tf.Tensor:
-    """Mean cross-entropy of ``logits`` (N, K) against integer ``labels`` (N,)."""
+    """Mean cross-entropy of ``logits`` (N, K) against integer ``labels`` (N,); a language
+    model's (N, T, V) logits and (N, T) labels are flattened: the mean over all N·T positions."""
+    if logits.shape.rank is not None and logits.shape.rank > 2:
+        logits = tf.reshape(logits, [-1, tf.shape(logits)[-1]])
+        labels = tf.reshape(labels, [-1])
     eps = float(label_smoothing)
     if eps == 0.0:
         return tf.reduce_mean(

@@ -38,6 +38,8 @@ class TorchModel:
     bindings: list[layout.Binding]
     step: int = 0  # optimizer steps taken so far, across rounds
     label_smoothing: float = 0.0  # training loss only; evaluate reports plain cross-entropy
+    #: int64 token ids for a model whose spec has a "vocab_size", float32 features otherwise.
+    x_dtype: torch.dtype = torch.float32
 
     def lrs(self, n: int) -> list[float]:
         """Learning rates of the next ``n`` steps (steps past the table use its last entry)."""
@@ -132,6 +134,7 @@ class TorchAdapter:
             forward = module
         model = TorchModel(module, forward, opt, lrs, module.bindings())
         model.label_smoothing = recipe.label_smoothing
+        model.x_dtype = torch.int64 if "vocab_size" in spec.params else torch.float32
         return model
 
     def _tensor(self, a: np.ndarray, dtype: torch.dtype) -> torch.Tensor:
@@ -145,7 +148,7 @@ class TorchAdapter:
     def train_round(
         self, model: TorchModel, x: np.ndarray, y: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
-        xs = self._tensor(x, torch.float32).unbind(0)
+        xs = self._tensor(x, model.x_dtype).unbind(0)
         ys = self._tensor(y, torch.int64).unbind(0)
         lrs = model.lrs(len(xs))
         model.module.train()
@@ -177,7 +180,7 @@ class TorchAdapter:
         """Consecutive optimizer steps on staged batches, one device sync at the end: the
         window's seconds are what a training loop pays, the host free to run ahead of a GPU.
         The step is the same code as :meth:`train_round`'s (same scope), without its syncs."""
-        xs = self._tensor(x, torch.float32).unbind(0)
+        xs = self._tensor(x, model.x_dtype).unbind(0)
         ys = self._tensor(y, torch.int64).unbind(0)
         lrs = model.lrs(len(xs))
         model.module.train()
@@ -194,7 +197,7 @@ class TorchAdapter:
         return seconds, torch.stack(losses).cpu().numpy().astype(np.float32)
 
     def predict_round(self, model: TorchModel, x: np.ndarray) -> np.ndarray:
-        xs = self._tensor(x, torch.float32).unbind(0)
+        xs = self._tensor(x, model.x_dtype).unbind(0)
         times = np.empty(len(xs), dtype=np.float64)
         model.module.eval()
         try:
@@ -213,19 +216,22 @@ class TorchAdapter:
     def evaluate(
         self, model: TorchModel, x: np.ndarray, y: np.ndarray, batch_size: int
     ) -> tuple[float, float]:
-        xt, yt = self._tensor(x, torch.float32), self._tensor(y, torch.int64)
+        """(mean test loss, accuracy). A language model's (N, T) labels count every position
+        as one prediction: mean cross-entropy in nats per token, per-token accuracy."""
+        xt, yt = self._tensor(x, model.x_dtype), self._tensor(y, torch.int64)
         total = torch.zeros((), dtype=torch.float64, device=self.device)
         correct = torch.zeros((), dtype=torch.int64, device=self.device)
         model.module.eval()
         try:
             with torch.inference_mode():
                 for xb, yb in zip(xt.split(batch_size), yt.split(batch_size), strict=True):
-                    out = model.forward(xb)
-                    total += F.cross_entropy(out, yb, reduction="sum").double()
-                    correct += (out.argmax(1) == yb).sum()
+                    out = model.forward(xb)  # (B, K), or (B, T, V) for a language model
+                    flat = out.reshape(-1, out.shape[-1])
+                    total += F.cross_entropy(flat, yb.reshape(-1), reduction="sum").double()
+                    correct += (out.argmax(-1) == yb).sum()
         finally:
             model.module.train()
-        n = max(len(y), 1)
+        n = max(y.size, 1)  # samples, or every position's next token for a language model
         return float(total.item()) / n, float(correct.item()) / n
 
     def logits(self, model: TorchModel, x: np.ndarray, training: bool = False) -> np.ndarray:
@@ -234,7 +240,7 @@ class TorchAdapter:
         model.module.train(training)
         try:
             with torch.no_grad():
-                out = model.forward(self._tensor(x, torch.float32))
+                out = model.forward(self._tensor(x, model.x_dtype))
         finally:
             model.module.train()
         return out.cpu().numpy()
@@ -245,7 +251,7 @@ class TorchAdapter:
         model.module.train()
         model.optimizer.zero_grad(set_to_none=True)
         loss = cross_entropy(
-            model.forward(self._tensor(x, torch.float32)),
+            model.forward(self._tensor(x, model.x_dtype)),
             self._tensor(y, torch.int64),
             model.label_smoothing,
         )

@@ -30,6 +30,9 @@ class Binding:
     from_torch: FromTorch
     #: Canonical state (BatchNorm running statistics, torch buffers): no gradient, no optimizer.
     state: bool = False
+    #: Rows of a fused parameter that hold this weight (torch's in_proj_weight packs query, key
+    #: and value); None: the whole parameter.
+    rows: slice | None = None
 
 
 def load(bindings: Sequence[Binding], weights: dict[str, np.ndarray]) -> None:
@@ -40,6 +43,7 @@ def load(bindings: Sequence[Binding], weights: dict[str, np.ndarray]) -> None:
     with torch.no_grad():
         for b in bindings:
             for p, value in zip(b.params, b.to_torch(weights[b.name]), strict=True):
+                p = p if b.rows is None else p[b.rows]
                 if tuple(p.shape) != value.shape:
                     raise ValueError(f"{b.name}: torch wants {tuple(p.shape)}, got {value.shape}")
                 p.copy_(torch.from_numpy(np.ascontiguousarray(value, dtype=np.float32)))
@@ -56,6 +60,7 @@ def export(bindings: Sequence[Binding], grads: bool = False) -> dict[str, np.nda
         if any(t is None for t in tensors):
             raise RuntimeError(f"{b.name} has no gradient")
         arrays = [t.detach().cpu().numpy() for t in tensors if t is not None]
+        arrays = arrays if b.rows is None else [a[b.rows] for a in arrays]
         out[b.name] = np.ascontiguousarray(b.from_torch(arrays), dtype=np.float32)
     return out
 
@@ -182,3 +187,39 @@ class CanonicalModule(nn.Module):
 
     def bindings(self) -> list[Binding]:
         raise NotImplementedError
+
+
+# -- sequence layers (issue 10) -------------------------------------------------------------------
+def embedding(name: str, module: nn.Embedding) -> list[Binding]:
+    """``<name>.embeddings`` (vocab, dim) is nn.Embedding's weight as it is."""
+    return [Binding(f"{name}.embeddings", (module.weight,), same, first)]
+
+
+def positional(name: str, table: nn.Parameter) -> list[Binding]:
+    """A learned positional table (steps, dim), a plain parameter."""
+    return [Binding(f"{name}.embeddings", (table,), same, first)]
+
+
+def layernorm(name: str, module: nn.LayerNorm) -> list[Binding]:
+    """gamma/beta ↔ nn.LayerNorm's weight/bias."""
+    return [
+        Binding(f"{name}.gamma", (module.weight,), same, first),
+        Binding(f"{name}.beta", (module.bias,), same, first),
+    ]
+
+
+def attention(name: str, module: nn.MultiheadAttention) -> list[Binding]:
+    """Canonical query/key/value kernels (d, d) ↔ rows 0:d, d:2d, 2d:3d of nn.MultiheadAttention's
+    fused ``in_proj_weight`` (3d, d), transposed; biases ↔ the same rows of ``in_proj_bias``;
+    output kernel ↔ ``out_proj.weight`` transposed. One fused parameter holds three canonical
+    weights (each binding names its rows), so the optimizer sees one tensor, as a torch user's."""
+    d = module.embed_dim
+    out: list[Binding] = []
+    for i, part in enumerate(("query", "key", "value")):
+        rows = slice(i * d, (i + 1) * d)
+        out += [
+            Binding(f"{name}.{part}.kernel", (module.in_proj_weight,), lambda k: (k.T,),
+                    lambda t: t[0].T, rows=rows),
+            Binding(f"{name}.{part}.bias", (module.in_proj_bias,), same, first, rows=rows),
+        ]  # fmt: skip
+    return out + dense(f"{name}.output", module.out_proj)

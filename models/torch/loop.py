@@ -43,7 +43,8 @@ def pipeline(device: torch.device) -> dict[str, Any]:
 def _tensor_dataset(x_train: np.ndarray, y_train: np.ndarray) -> TensorDataset:
     key = (id(x_train), id(y_train), x_train.shape, y_train.shape)
     if _dataset["key"] != key:
-        x = torch.from_numpy(np.ascontiguousarray(x_train, dtype=np.float32))
+        tokens = np.issubdtype(x_train.dtype, np.integer)  # token ids stay integers
+        x = torch.from_numpy(np.ascontiguousarray(x_train, np.int64 if tokens else np.float32))
         y = torch.from_numpy(np.ascontiguousarray(y_train, dtype=np.int64))
         _dataset["key"], _dataset["value"] = key, TensorDataset(x, y)
     return _dataset["value"]

@@ -14,5 +14,8 @@ import torch.nn.functional as F
 def cross_entropy(
     logits: torch.Tensor, labels: torch.Tensor, label_smoothing: float = 0.0
 ) -> torch.Tensor:
-    """Mean cross-entropy of ``logits`` (N, K) against integer ``labels`` (N,)."""
+    """Mean cross-entropy of ``logits`` (N, K) against integer ``labels`` (N,); a language
+    model's (N, T, V) logits and (N, T) labels are flattened: the mean over all N·T positions."""
+    if logits.dim() > 2:
+        logits, labels = logits.reshape(-1, logits.shape[-1]), labels.reshape(-1)
     return F.cross_entropy(logits, labels, label_smoothing=float(label_smoothing))

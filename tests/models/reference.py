@@ -231,14 +231,16 @@ def reference_logits(
 def reference_loss_and_gradients(
     spec: ModelSpec, w: Arrays, x: np.ndarray, y: np.ndarray
 ) -> tuple[float, Arrays, Arrays]:
-    """Mean softmax cross-entropy in training mode, the trainable gradients, and the BatchNorm
-    state after that forward pass."""
+    """Mean softmax cross-entropy in training mode (over every position for a language model),
+    the trainable gradients, and the BatchNorm state after that forward pass."""
     ref = Reference(spec, w)
-    p = softmax(ref.forward(x, training=True))
+    logits = ref.forward(x, training=True)
+    # A language model's (N, T, V) logits and (N, T) labels: every position is one sample.
+    p, y = softmax(logits.reshape(-1, logits.shape[-1])), np.asarray(y).reshape(-1)
     loss = -np.log(p[np.arange(len(y)), y]).mean()
     d = p.copy()
     d[np.arange(len(y)), y] -= 1
-    return float(loss), ref.backward(d / len(y)), ref.state
+    return float(loss), ref.backward((d / len(y)).reshape(logits.shape)), ref.state
 
 
 def softmax(z: np.ndarray) -> np.ndarray:
@@ -393,3 +395,170 @@ def _backward_with_lstm(
 
 Reference._forward = _forward_with_lstm  # type: ignore[method-assign]
 Reference._backward = _backward_with_lstm  # type: ignore[method-assign]
+
+
+# -- sequence layer kinds (issue 10): embeddings, LayerNorm, GELU, dropout, attention, pooling ----
+# Hooked into :class:`Reference` below by wrapping its per-kind dispatch, so this section stays
+# self-contained. Every backward here is analytic (float64), checked in test_seq_zoo.py against
+# central differences as well as against the frameworks.
+def gelu(x: np.ndarray) -> np.ndarray:
+    """Exact GELU, x·Φ(x) = x/2·(1 + erf(x/√2))."""
+    from scipy.special import erf
+
+    return 0.5 * x * (1.0 + erf(x / np.sqrt(2.0)))
+
+
+def gelu_grad(x: np.ndarray) -> np.ndarray:
+    from scipy.special import erf
+
+    return 0.5 * (1.0 + erf(x / np.sqrt(2.0))) + x * np.exp(-0.5 * x * x) / np.sqrt(2 * np.pi)
+
+
+def attention_mask(layer: kinds.MultiHeadAttention, tokens: np.ndarray | None, t: int):
+    """(N or 1, 1, T, T) boolean: True where query i may attend to key j."""
+    allowed = np.ones((1, 1, t, t), dtype=bool)
+    if layer.causal:
+        allowed = allowed & np.tril(np.ones((t, t), dtype=bool))[None, None]
+    if layer.padding:
+        assert tokens is not None
+        keys = np.asarray(tokens).astype(np.int64) != kinds.PAD_ID  # (N, T)
+        allowed = allowed & keys[:, None, None, :]
+    return allowed
+
+
+def _heads(a: np.ndarray, heads: int) -> np.ndarray:
+    n, t, d = a.shape
+    return a.reshape(n, t, heads, d // heads).transpose(0, 2, 1, 3)  # (N, H, T, hd)
+
+
+def _merge(a: np.ndarray) -> np.ndarray:
+    n, h, t, hd = a.shape
+    return a.transpose(0, 2, 1, 3).reshape(n, t, h * hd)
+
+
+def _pool_mask(layer: kinds.SequenceMeanPool, args: list[np.ndarray]) -> np.ndarray:
+    x = args[0]
+    if not layer.padding:
+        return np.ones(x.shape[:2])
+    return (np.asarray(args[1]).astype(np.int64) != kinds.PAD_ID).astype(np.float64)
+
+
+def _sequence_forward(self: Reference, layer: Any, args: list[np.ndarray], training: bool):
+    x, w, name = args[0], self.w, layer.name
+    if isinstance(layer, kinds.Embedding):
+        return w[f"{name}.embeddings"][np.asarray(x).astype(np.int64)]
+    if isinstance(layer, kinds.PositionalEmbedding):
+        return x + w[f"{name}.embeddings"][: x.shape[1]]
+    if isinstance(layer, kinds.TokenDense):
+        y = x @ w[f"{name}.kernel"]
+        return y + w[f"{name}.bias"] if layer.bias else y
+    if isinstance(layer, kinds.LayerNorm):
+        mean, var = x.mean(-1, keepdims=True), x.var(-1, keepdims=True)
+        inv = 1.0 / np.sqrt(var + kinds.LN_EPSILON)
+        xhat = (x - mean) * inv
+        self.cache[name] = (xhat, inv)
+        return w[f"{name}.gamma"] * xhat + w[f"{name}.beta"]
+    if isinstance(layer, kinds.GELU):
+        return gelu(x)
+    if isinstance(layer, kinds.Dropout):
+        if training and layer.rate > 0:
+            raise NotImplementedError("the reference has no dropout RNG: test at rate 0")
+        return x
+    if isinstance(layer, kinds.MultiHeadAttention):
+        if training and layer.dropout > 0:
+            raise NotImplementedError("the reference has no dropout RNG: test at rate 0")
+        p = {
+            k: x @ w[f"{name}.{k}.kernel"] + w[f"{name}.{k}.bias"]
+            for k in ("query", "key", "value")
+        }
+        q, k, v = (_heads(p[key], layer.heads) for key in ("query", "key", "value"))
+        scale = 1.0 / np.sqrt(layer.head_dim)
+        scores = q @ k.transpose(0, 1, 3, 2) * scale
+        allowed = attention_mask(layer, args[1] if layer.padding else None, x.shape[1])
+        scores = np.where(allowed, scores, -np.inf)
+        e = np.exp(scores - scores.max(-1, keepdims=True))
+        probs = e / e.sum(-1, keepdims=True)
+        o = _merge(probs @ v)
+        self.cache[name] = (q, k, v, probs, o, scale)
+        return o @ w[f"{name}.output.kernel"] + w[f"{name}.output.bias"]
+    if isinstance(layer, kinds.SequenceMeanPool):
+        m = _pool_mask(layer, args)
+        return (x * m[..., None]).sum(1) / m.sum(1, keepdims=True)
+    if isinstance(layer, kinds.TiedHead):
+        return x @ w[f"{layer.embedding}.embeddings"].T
+    return _base_forward(self, layer, args, training)
+
+
+def _add(grads: Arrays, key: str, g: np.ndarray) -> None:
+    grads[key] = grads[key] + g if key in grads else g
+
+
+def _sequence_backward(self: Reference, layer: Any, d: np.ndarray, grads: Arrays):
+    name, w = layer.name, self.w
+    args = [self.outputs[s] for s in self.sources[name]]
+    x = args[0]
+    if isinstance(layer, kinds.Embedding):
+        table = np.zeros_like(w[f"{name}.embeddings"])
+        np.add.at(table, np.asarray(x).astype(np.int64), d)
+        _add(grads, f"{name}.embeddings", table)
+        return [np.zeros(x.shape)]  # token ids have no gradient
+    if isinstance(layer, kinds.PositionalEmbedding):
+        table = np.zeros_like(w[f"{name}.embeddings"])
+        table[: x.shape[1]] = d.sum(0)
+        _add(grads, f"{name}.embeddings", table)
+        return [d]
+    if isinstance(layer, kinds.TokenDense):
+        _add(grads, f"{name}.kernel", x.reshape(-1, x.shape[-1]).T @ d.reshape(-1, d.shape[-1]))
+        if layer.bias:
+            _add(grads, f"{name}.bias", d.reshape(-1, d.shape[-1]).sum(0))
+        return [d @ w[f"{name}.kernel"].T]
+    if isinstance(layer, kinds.LayerNorm):
+        xhat, inv = self.cache[name]
+        axes = tuple(range(d.ndim - 1))
+        _add(grads, f"{name}.gamma", (d * xhat).sum(axes))
+        _add(grads, f"{name}.beta", d.sum(axes))
+        g = d * w[f"{name}.gamma"]
+        n = x.shape[-1]
+        dx = inv / n * (n * g - g.sum(-1, keepdims=True) - xhat * (g * xhat).sum(-1, keepdims=True))
+        return [dx]
+    if isinstance(layer, kinds.GELU):
+        return [d * gelu_grad(x)]
+    if isinstance(layer, kinds.Dropout):
+        return [d]
+    if isinstance(layer, kinds.MultiHeadAttention):
+        q, k, v, probs, o, scale = self.cache[name]
+        _add(
+            grads,
+            f"{name}.output.kernel",
+            o.reshape(-1, o.shape[-1]).T @ d.reshape(-1, d.shape[-1]),
+        )
+        _add(grads, f"{name}.output.bias", d.reshape(-1, d.shape[-1]).sum(0))
+        do = _heads(d @ w[f"{name}.output.kernel"].T, layer.heads)
+        dprobs = do @ v.transpose(0, 1, 3, 2)
+        dv = probs.transpose(0, 1, 3, 2) @ do
+        ds = probs * (dprobs - (dprobs * probs).sum(-1, keepdims=True))
+        dq = ds @ k * scale
+        dk = ds.transpose(0, 1, 3, 2) @ q * scale
+        flat = x.reshape(-1, x.shape[-1])
+        dx = np.zeros_like(x)
+        for key, dh in (("query", dq), ("key", dk), ("value", dv)):
+            dm = _merge(dh)
+            _add(grads, f"{name}.{key}.kernel", flat.T @ dm.reshape(-1, dm.shape[-1]))
+            _add(grads, f"{name}.{key}.bias", dm.reshape(-1, dm.shape[-1]).sum(0))
+            dx = dx + dm @ w[f"{name}.{key}.kernel"].T
+        return [dx, np.zeros(args[1].shape)] if layer.padding else [dx]
+    if isinstance(layer, kinds.SequenceMeanPool):
+        m = _pool_mask(layer, args)
+        dx = d[:, None, :] * (m / m.sum(1, keepdims=True))[..., None]
+        return [dx, np.zeros(args[1].shape)] if layer.padding else [dx]
+    if isinstance(layer, kinds.TiedHead):
+        table = w[f"{layer.embedding}.embeddings"]
+        flat_d = d.reshape(-1, d.shape[-1])
+        _add(grads, f"{layer.embedding}.embeddings", flat_d.T @ x.reshape(-1, x.shape[-1]))
+        return [d @ table]
+    return _base_backward(self, layer, d, grads)
+
+
+_base_forward, _base_backward = Reference._forward, Reference._backward
+Reference._forward = _sequence_forward  # type: ignore[method-assign]
+Reference._backward = _sequence_backward  # type: ignore[method-assign]

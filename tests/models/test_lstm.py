@@ -2,9 +2,9 @@
 
 test_zoo.py checks the registered tiny ``lstm`` in every framework; here every classifier layout —
 bidirectional with final states (the MNIST-1D model's), unidirectional (``<name>.kernel``, no
-direction in the name) and mean pooling over every step — against the same float64 reference (logits ≤ 1e-5, gradients ≤ 1e-4
-relative), plus the reference's own backward against central differences, and torch's second
-bias staying zero and frozen through a training step.
+direction in the name) and mean pooling over every step — against the same float64 reference
+(logits ≤ 1e-5, gradients ≤ 1e-4 relative), plus the reference's own backward against central
+differences, and torch's second bias staying zero and frozen through a training step.
 """
 
 from __future__ import annotations

@@ -1,0 +1,31 @@
+"""GPT-2-style causal LM in TF ops: gathered token rows + positions, pre-LN blocks with a causal
+mask, final LayerNorm, logits against the token table itself (tied)."""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+from bench.specs import ModelSpec
+from bench.zoo.transformer_family import Config
+from models.tf import sequence
+from models.tf.layers import CanonicalModule
+
+
+class GPT(CanonicalModule):
+    def __init__(self, spec: ModelSpec, weights: dict[str, np.ndarray]) -> None:
+        super().__init__(weights, name="gpt")
+        self.config = Config.of(spec)
+
+    def __call__(self, tokens: tf.Tensor, training: bool = False) -> tf.Tensor:
+        c, steps = self.config, tokens.shape[1]
+        table = self.params["wte.embeddings"]
+        h = tf.gather(table, tokens) + self.params["wpe.embeddings"][:steps]
+        h = sequence.dropout(h, c.dropout, training)
+        h = sequence.blocks(self, h, c, sequence.causal(steps), training)
+        h = sequence.layer_norm(self, "final_ln", h)
+        return tf.einsum("ntd,vd->ntv", h, table)
+
+
+def build(spec: ModelSpec, weights: dict[str, np.ndarray]) -> GPT:
+    return GPT(spec, weights)

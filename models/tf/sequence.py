@@ -1,0 +1,78 @@
+"""The pre-LN Transformer pieces in TF ops (bench/zoo/transformer_family.py), shared by the
+`transformer` and `gpt` models. Variables are the canonical ones (CanonicalModule), so the query,
+key and value projections are three separate (d, d) matmuls — as Keras's MultiHeadAttention
+does; TF has no fused-QKV attention op (no fused kernel here). Attention is written out:
+softmax(q k^T / sqrt(head_dim) + mask) v, in float32 einsums; GELU is the exact erf form
+(``tf.nn.gelu(approximate=False)``); LayerNorm uses eps 1e-5 and the biased variance."""
+
+from __future__ import annotations
+
+import tensorflow as tf
+
+from bench.zoo.layers import LN_EPSILON, PAD_ID
+from bench.zoo.transformer_family import Config
+from models.tf.layers import CanonicalModule
+
+#: Added to masked scores: exp underflows to exactly 0 in float32, and a row with every key
+#: masked stays finite (uniform) instead of NaN.
+MASKED = -1e9
+
+
+def dense(m: CanonicalModule, name: str, x: tf.Tensor) -> tf.Tensor:
+    """``x @ kernel + bias`` at every position of (N, T, in)."""
+    return tf.einsum("nti,io->nto", x, m.params[f"{name}.kernel"]) + m.params[f"{name}.bias"]
+
+
+def layer_norm(m: CanonicalModule, name: str, x: tf.Tensor) -> tf.Tensor:
+    mean, var = tf.nn.moments(x, axes=[-1], keepdims=True)
+    xhat = (x - mean) * tf.math.rsqrt(var + LN_EPSILON)
+    return xhat * m.params[f"{name}.gamma"] + m.params[f"{name}.beta"]
+
+
+def dropout(x: tf.Tensor, rate: float, training: bool) -> tf.Tensor:
+    """Inverted dropout from TF's own RNG (training only; identity at rate 0)."""
+    return tf.nn.dropout(x, rate) if training and rate > 0 else x
+
+
+def attention(
+    m: CanonicalModule, name: str, x: tf.Tensor, c: Config, allowed: tf.Tensor | None,
+    training: bool,
+) -> tf.Tensor:  # fmt: skip
+    """Multi-head self-attention of x (N, T, d); ``allowed`` broadcasts to (N, heads, T, T),
+    True where query i may attend to key j (None: everywhere)."""
+    n, t = tf.shape(x)[0], tf.shape(x)[1]
+    hd = c.dim // c.heads
+
+    def heads(part: str) -> tf.Tensor:
+        y = dense(m, f"{name}.{part}", x)
+        return tf.transpose(tf.reshape(y, [n, t, c.heads, hd]), [0, 2, 1, 3])
+
+    q, k, v = heads("query"), heads("key"), heads("value")
+    scores = tf.matmul(q, k, transpose_b=True) * (1.0 / hd**0.5)
+    if allowed is not None:
+        scores = tf.where(allowed, scores, tf.constant(MASKED, scores.dtype))
+    probs = dropout(tf.nn.softmax(scores, axis=-1), c.dropout, training)
+    out = tf.reshape(tf.transpose(tf.matmul(probs, v), [0, 2, 1, 3]), [n, t, c.dim])
+    return dense(m, f"{name}.output", out)
+
+
+def blocks(
+    m: CanonicalModule, x: tf.Tensor, c: Config, allowed: tf.Tensor | None, training: bool
+) -> tf.Tensor:
+    for i in range(c.layers):
+        p = f"block{i}"
+        a = attention(m, f"{p}_attention", layer_norm(m, f"{p}_ln1", x), c, allowed, training)
+        x = x + dropout(a, c.dropout, training)
+        h = tf.nn.gelu(dense(m, f"{p}_mlp_fc", layer_norm(m, f"{p}_ln2", x)), approximate=False)
+        x = x + dropout(dense(m, f"{p}_mlp_proj", h), c.dropout, training)
+    return x
+
+
+def key_mask(tokens: tf.Tensor) -> tf.Tensor:
+    """(N, 1, 1, T): True at keys that are not padding."""
+    return tf.not_equal(tokens, PAD_ID)[:, None, None, :]
+
+
+def causal(steps: int) -> tf.Tensor:
+    """(T, T): True where key j ≤ query i."""
+    return tf.cast(tf.linalg.band_part(tf.ones([steps, steps]), -1, 0), tf.bool)
