@@ -1,4 +1,5 @@
-"""(Bi)LSTM classifier in Keras: keras.layers.LSTM (wrapped in Bidirectional), then Dense.
+"""LSTM models in Keras: the (bi)LSTM classifier (keras.layers.LSTM, wrapped in Bidirectional, then
+Dense) and the language model (Embedding → LSTM → Dense at every position).
 
 Every argument that decides the arithmetic is written out: tanh/sigmoid activations, one bias
 (the canonical layout is Keras's own: kernel (in, 4H), recurrent_kernel (H, 4H), bias (4H), gates
@@ -16,6 +17,7 @@ import numpy as np
 from bench.architectures import LSTM as LSTMLayer
 from bench.architectures import GlobalAvgPool, layers
 from bench.specs import ModelSpec
+from bench.zoo.layers import Embedding
 from models.keras import layout
 
 
@@ -37,6 +39,8 @@ def lstm_layer(layer: LSTMLayer) -> keras.layers.Layer:
 
 
 def build(spec: ModelSpec, weights: dict[str, np.ndarray]) -> keras.Model:
+    if spec.params.get("task") == "lm":
+        return language_model(spec, weights)
     table = layers(spec)
     assert isinstance(table[0], LSTMLayer)
     stack = [keras.Input(spec.input_shape), lstm_layer(table[0])]
@@ -44,3 +48,20 @@ def build(spec: ModelSpec, weights: dict[str, np.ndarray]) -> keras.Model:
         stack.append(keras.layers.GlobalAveragePooling1D(name="pool"))
     stack.append(keras.layers.Dense(spec.num_classes, name="linear"))
     return layout.load(keras.Sequential(stack, name="lstm"), weights)
+
+
+def language_model(spec: ModelSpec, weights: dict[str, np.ndarray]) -> keras.Model:
+    """keras.layers.Embedding → LSTM (every step) → Dense, which Keras applies at every position:
+    token ids (N, T) int32 → logits (N, T, vocab)."""
+    embedding, rnn, head = layers(spec)
+    assert isinstance(embedding, Embedding) and isinstance(rnn, LSTMLayer)
+    model = keras.Sequential(
+        [
+            keras.Input(spec.input_shape, dtype="int32"),
+            keras.layers.Embedding(embedding.vocab, embedding.dim, name="embedding"),
+            lstm_layer(rnn),
+            keras.layers.Dense(head.out_features, name="linear"),
+        ],
+        name="lstm",
+    )
+    return layout.load(model, weights)

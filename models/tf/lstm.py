@@ -1,4 +1,5 @@
-"""(Bi)LSTM classifier in TF: the recurrence written with tf ops, weights in the canonical layout.
+"""LSTM models in TF (the classifier and the language model): the recurrence written with tf ops,
+weights in the canonical layout.
 
 The canonical LSTM layout (kernel (in, 4H), recurrent_kernel (H, 4H), one bias (4H), gates
 i, f, g, o) is TF's own, so loading is a copy. As the GRU (models/tf/layers.py), the input
@@ -70,5 +71,21 @@ class LSTMClassifier(CanonicalModule):
         return self.dense("linear", out)
 
 
-def build(spec: ModelSpec, weights: dict[str, np.ndarray]) -> LSTMClassifier:
+class LSTMLanguageModel(CanonicalModule):
+    """Token ids (N, T) → embedding rows (tf.gather) → LSTM → logits (N, T, vocab)."""
+
+    def __init__(self, spec: ModelSpec, weights: dict[str, np.ndarray]) -> None:
+        super().__init__(weights, name="lstm")
+        self.layer = layers(spec)[1]
+        assert isinstance(self.layer, LSTMLayer)
+
+    def __call__(self, x: tf.Tensor, training: bool = False) -> tf.Tensor:
+        out = lstm(self, self.layer, tf.gather(self.params["embedding.embeddings"], x))
+        kernel, bias = self.params["linear.kernel"], self.params["linear.bias"]
+        return tf.einsum("nth,hv->ntv", out, kernel) + bias
+
+
+def build(spec: ModelSpec, weights: dict[str, np.ndarray]) -> LSTMClassifier | LSTMLanguageModel:
+    if spec.params.get("task") == "lm":
+        return LSTMLanguageModel(spec, weights)
     return LSTMClassifier(spec, weights)

@@ -1,4 +1,5 @@
-"""(Bi)LSTM classifier in torch: nn.LSTM, final states (h_n) or the mean of every step → Linear.
+"""LSTM models in torch: the (bi)LSTM classifier (nn.LSTM, final states h_n or the mean of every
+step → Linear) and the language model (nn.Embedding → nn.LSTM → Linear at every position).
 
 Canonical LSTM weights (bench.zoo.layers.LSTM) have ONE bias; nn.LSTM has two, ``bias_ih`` and
 ``bias_hh``, added together. Each of them receives the full gradient of the sum, so plain SGD
@@ -18,6 +19,7 @@ from torch import nn
 from bench.architectures import LSTM as LSTMLayer
 from bench.architectures import Dense, GlobalAvgPool, layers
 from bench.specs import ModelSpec
+from bench.zoo.layers import Embedding, TokenDense
 from models.torch import layout
 
 
@@ -87,7 +89,32 @@ class LSTMClassifier(layout.CanonicalModule):
         return bindings(self.layer, self.lstm) + layout.dense("linear", self.linear)
 
 
-def build(spec: ModelSpec, weights: dict[str, np.ndarray]) -> LSTMClassifier:
-    model = LSTMClassifier(spec)
+class LSTMLanguageModel(layout.CanonicalModule):
+    """Token ids (N, T) → logits (N, T, vocab)."""
+
+    def __init__(self, spec: ModelSpec) -> None:
+        super().__init__()
+        embedding, rnn, head = layers(spec)
+        assert isinstance(embedding, Embedding) and isinstance(rnn, LSTMLayer)
+        assert isinstance(head, TokenDense)
+        self.layer = rnn
+        self.embedding = nn.Embedding(embedding.vocab, embedding.dim)
+        self.lstm = make_lstm(rnn)
+        self.linear = nn.Linear(head.in_features, head.out_features)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out, _ = self.lstm(self.embedding(x))
+        return self.linear(out)
+
+    def bindings(self) -> list[layout.Binding]:
+        table = layout.Binding(
+            "embedding.embeddings", (self.embedding.weight,), layout.same, layout.first
+        )
+        return [table, *bindings(self.layer, self.lstm), *layout.dense("linear", self.linear)]
+
+
+def build(spec: ModelSpec, weights: dict[str, np.ndarray]) -> LSTMClassifier | LSTMLanguageModel:
+    lm = spec.params.get("task") == "lm"
+    model = LSTMLanguageModel(spec) if lm else LSTMClassifier(spec)
     layout.load(model.bindings(), weights)
     return model
