@@ -116,3 +116,26 @@ def test_torch_second_bias_is_zero_and_frozen() -> None:
     assert set(hh) == {"bias_hh_l0", "bias_hh_l0_reverse"}
     for p in hh.values():
         assert not p.requires_grad and float(p.abs().max()) == 0.0
+
+
+def test_language_model_adam_step_with_repeated_tokens(adapter: Any) -> None:
+    """One Adam step of the tiny LSTM LM against NumPy Adam on the reference gradients. Tokens
+    repeat in the batch, so the embedding's gradient has duplicate rows: they must be summed
+    before Adam squares them (Keras on TF hands the optimizer an IndexedSlices)."""
+    from bench import zoo
+    from tests.models.reference import numpy_step
+
+    spec = zoo.get("lstm").tiny
+    rng = np.random.default_rng(4)
+    x = rng.integers(0, 3, size=(4, *spec.input_shape)).astype(np.int32)  # 3 tokens of 7
+    y = rng.integers(0, spec.num_classes, size=x.shape).astype(np.int32)
+    w = init_weights(spec, seed=2)
+    adam = Recipe(optimizer="adam", lr=0.01, batch_size=4, steps=1)
+    _, grads, _ = reference_loss_and_gradients(spec, w, x, y)
+    model = adapter.build(spec, w, adam, np.array([0.01]))
+    adapter.train_round(model, x[None], y[None])
+    after = adapter.get_weights(model)
+    for name, g in grads.items():
+        expected = numpy_step("adam", adam.optimizer_args, w[name].astype(np.float64), g, {}, 1,
+                              0.01)  # fmt: skip
+        assert rel_err(after[name], expected) <= 1e-5, name
