@@ -21,6 +21,9 @@ Canonical weight layout (what :func:`bench.weights.init_weights` returns, TF/Ker
   gates in Keras order (z, r, n), with the reset gate applied after the recurrent matmul
   (Keras ``reset_after=True``, the torch formula). Torch's order is (r, z, n) with weights
   (3H, in): its adapter reorders and transposes.
+* LSTM (:class:`bench.zoo.layers.LSTM`): ``kernel`` (in, 4H), ``recurrent_kernel`` (H, 4H), one
+  ``bias`` (4H), gates (i, f, g, o); ``<layer>.*`` unidirectional, ``<layer>.forward.*`` and
+  ``<layer>.backward.*`` bidirectional. torch transposes; its second bias stays zero and frozen.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from bench import zoo
 from bench.specs import ModelSpec
 from bench.zoo.layers import (
     GRU,
+    LSTM,
     Add,
     BatchNorm,
     Conv,
@@ -94,6 +98,7 @@ def param_count(spec: ModelSpec) -> int:
 
 __all__ = [
     "GRU",
+    "LSTM",
     "MODEL_NAMES",
     "Add",
     "BatchNorm",

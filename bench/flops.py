@@ -6,6 +6,8 @@ Conventions (per sample, forward):
   BatchNorm have none). These are the FLOPs ``torch.utils.flop_counter`` counts for convolutions
   and matmuls (it leaves bias adds out: :func:`matmul_flops` is that part, checked in a test).
 * GRU: its matmuls as above plus the gate arithmetic (bias adds, reset product, blend).
+* LSTM: its matmuls, the bias add, the sum of the projections and the cell/output updates
+  (:meth:`bench.zoo.layers.LSTM.flops`).
 * BatchNorm: 2 per element (scale and shift with the folded per-channel factors; the batch
   statistics of training mode are left out). torch's counter counts nothing for it.
 * max pooling: one comparison per window element per output; global average pooling: one add per

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from bench import data, stats, timing
+from bench import data, sequence_figures, stats, timing
 from bench.frameworks import get_variant
 from bench.results import clean
 from bench.specs import SCHEMA_VERSION
@@ -88,6 +88,7 @@ def build_record(
     }
     record["throughput"], record["step_latency_ms"] = speed(record, cell.recipe.batch_size)
     record["after_idle"] = timing.after_idle(record, cell.recipe.batch_size)
+    record.update(sequence_figures.figures(record, p.spec))  # tokens/s, LM loss figures
     return clean(record)
 
 

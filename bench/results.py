@@ -22,6 +22,11 @@ Fields (``SCHEMA_VERSION`` 1)::
                        "n_steps", "n_rounds", "method", "converged", "relative_half_width"},
                       from the timing passes when there are any (then also "n_passes" and
                       "pass_medians"), else from the training steps; see bench.timing
+    tokens_per_sample, token_throughput   sequence models only: T, and throughput x T
+                      {"median", "ci_low", "ci_high", "unit": "tokens/s"}
+    language_model    LM cells only: {"test_loss", "perplexity", "entropy_rate",
+                      "unigram_loss", "loss_above_entropy_rate", "gap_closed"}
+                      (bench.sequence_figures)
     step_latency_ms   {"p50", "p90", "p99", "mean", "min", "max", "n_outliers"}, same steps
     extra_timing_steps timed steps of the timing passes (warm-up excluded)
     timing_passes     [{"pass", "worker_pid", "started_at", "warmup_steps", "step_times_s",

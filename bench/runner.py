@@ -194,6 +194,7 @@ def group_inputs(cell: Cell, data_dir: str | None = None) -> tuple[ModelSpec, di
     weights, the lr table, the data and the batch order — one copy, shared by all frameworks."""
     dataset = data.load(cell.dataset, data_dir=data_dir, seed=cell.seed)
     spec = catalog.model_spec(cell.model, cell.dataset, dataset.num_classes)
+    dataset = data.fit_to_model(dataset, spec.input_shape)  # token sequences cut to the model's T
     recipe = cell.recipe
     return spec, {
         "spec": spec.to_dict(),

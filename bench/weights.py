@@ -7,7 +7,10 @@ Drawn from one seeded generator in the fixed order of :func:`bench.architectures
 
 * dense and conv: kernel and bias ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in)), fan_in = in features
   (dense) or in_channels x kernel size (conv) — torch's kaiming_uniform(a=sqrt(5)).
-* GRU: every weight and bias ~ U(-1/sqrt(H), 1/sqrt(H)).
+* GRU and LSTM (:meth:`bench.zoo.layers.LSTM.draws`): every weight and bias
+  ~ U(-1/sqrt(H), 1/sqrt(H)). The LSTM's one bias is drawn like one of torch's two (their sum
+  in torch is triangular on ±2/sqrt(H)); no forget-gate bias of 1 (Keras's
+  ``unit_forget_bias``) — weights are always loaded, never a framework's init.
 
 ``"he"`` — torchvision's ResNet initialisation (He et al. 2015):
 

@@ -9,6 +9,10 @@ Nothing is downloaded. Three kinds of dataset, one registry (:data:`INFO`):
   fixed seed (the split never depends on the training seed), scaled to [0, 1].
 * synthetic — image-shaped random data for throughput cells (:mod:`bench.data.synthetic`):
   ``synthetic-cifar10`` and ``synthetic-imagenet``, labelled synthetic in every record and table.
+* sequences — token ids (int32): ``markov-text``, generated offline from a fixed Markov source
+  whose entropy rate is known (:mod:`bench.data.markov`); ``synthetic-tokens-bert`` and
+  ``synthetic-tokens-gpt2``, random tokens for throughput, labelled synthetic
+  (:mod:`bench.data.tokens`).
 * files — real data a user already has, read from ``--data-dir``: ``cifar10`` (the binary
   version, :mod:`bench.data.cifar10`, trained with :mod:`bench.data.augmentation`) and ``mnist``
   (IDX files, :mod:`bench.data.mnist`). Bad files raise :class:`DataFileError`, one line.
@@ -19,14 +23,14 @@ Modules here import NumPy only, so workers can call :func:`augment_round` framew
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from bench.data import augmentation as _augment
-from bench.data import cifar10, mnist, synthetic
+from bench.data import cifar10, markov, mnist, synthetic, tokens
 from bench.data.augmentation import augment, augment_round
 from bench.data.files import DataFileError
 
@@ -42,6 +46,7 @@ class DatasetInfo:
     train_size: int  # for "files": the standard set's size (the files decide; see train_size)
     description: str
     augmentation: str | None = None
+    task: str = "classify"  # "lm": integer token sequences with next-token labels
 
     @property
     def synthetic(self) -> bool:
@@ -88,6 +93,31 @@ INFO: dict[str, DatasetInfo] = {
     ),
 }  # fmt: skip
 
+
+# -- sequence data (bench.data.markov, bench.data.tokens) ---------------------------------------
+def _token_info(name: str, what: str) -> DatasetInfo:
+    s = tokens.SHAPES[name]
+    task = "language modelling" if s.task == "lm" else f"{s.num_classes} random classes"
+    return DatasetInfo(
+        name, "synthetic", (s.length,), s.num_classes, s.train_samples,
+        f"SYNTHETIC {what} token data for throughput (vocabulary {s.vocab_size:,}, "
+        f"{s.length} tokens, {task}): {s.train_samples:,} training sequences cycling a pool of "
+        f"{s.pool} random sequences drawn from the seed; accuracy and loss are meaningless",
+        task=s.task,
+    )  # fmt: skip
+
+
+INFO[markov.NAME] = DatasetInfo(
+    markov.NAME, "bundled", (markov.LENGTH,), markov.VOCAB, markov.TRAIN_SEQUENCES,
+    f"text from a fixed random Markov source (vocabulary {markov.VOCAB}, order {markov.ORDER}, "
+    f"Dirichlet concentration {markov.CONCENTRATION}), generated offline: "
+    f"{markov.TRAIN_SEQUENCES:,} train / {markov.TEST_SEQUENCES:,} test sequences of "
+    f"{markov.LENGTH} tokens; its exact entropy rate is the loss floor",
+    task="lm",
+)  # fmt: skip
+INFO["synthetic-tokens-bert"] = _token_info("synthetic-tokens-bert", "BERT-shaped")
+INFO["synthetic-tokens-gpt2"] = _token_info("synthetic-tokens-gpt2", "GPT-2-shaped")
+
 DATASET_NAMES = tuple(INFO)
 DATASET_DESCRIPTIONS = {name: info.description for name, info in INFO.items()}
 #: Datasets read from --data-dir.
@@ -132,6 +162,13 @@ class Dataset:
     train_samples: int | None = None
     augmentation: str | None = None  # applied to training batches, see bench.data.augmentation
     data_dir: str | None = None  # where the files were read from
+    #: Sequence data (x int32 token ids (N, T)): "lm" has next-token labels y (N, T) int32.
+    task: str = "classify"
+    vocab_size: int | None = None
+    #: Nats per token: the source's entropy rate (no model beats it) and the best context-free
+    #: model's loss (the unigram entropy); markov-text only.
+    entropy_rate: float | None = None
+    unigram_loss: float | None = None
 
     @property
     def sample_shape(self) -> tuple[int, ...]:
@@ -161,7 +198,15 @@ def _load(name: str, data_dir: str | None, seed: int) -> Dataset:
         return _mnist1d()
     if name == "digits":
         return _digits()
+    if name == markov.NAME:
+        return _markov_text()
     meta = INFO[name]
+    if name in tokens.SHAPES:
+        t = tokens.SHAPES[name]
+        x, y, x_test, y_test = tokens.generate(name, seed)
+        return Dataset(name, x, y, x_test, y_test, t.num_classes, meta.description,
+                       synthetic=True, train_samples=t.train_samples, task=t.task,
+                       vocab_size=t.vocab_size)  # fmt: skip
     if meta.synthetic:
         x, y, x_test, y_test = synthetic.generate(name, seed)
         s = synthetic.SHAPES[name]
@@ -210,6 +255,25 @@ def _digits() -> Dataset:
         "scikit-learn digits (UCI optical handwritten digits, 8x8): "
         f"{len(y_tr):,} train / {len(y_te):,} test",
     )
+
+
+def _markov_text() -> Dataset:
+    x, y, x_test, y_test, src = markov.generate()
+    return Dataset(
+        markov.NAME, x, y, x_test, y_test, markov.VOCAB, INFO[markov.NAME].description,
+        task="lm", vocab_size=markov.VOCAB, entropy_rate=src.entropy_rate,
+        unigram_loss=src.unigram_loss,
+    )  # fmt: skip
+
+
+def fit_to_model(dataset: Dataset, input_shape: tuple[int, ...]) -> Dataset:
+    """Token sequences cut to a model's sequence length (:func:`bench.data.tokens.fit_length`);
+    any other dataset as it is."""
+    if dataset.vocab_size is None or dataset.sample_shape == tuple(input_shape):
+        return dataset
+    x, y = tokens.fit_length(dataset.x_train, dataset.y_train, input_shape[0], dataset.task)
+    xt, yt = tokens.fit_length(dataset.x_test, dataset.y_test, input_shape[0], dataset.task)
+    return replace(dataset, x_train=x, y_train=y, x_test=xt, y_test=yt)
 
 
 def as_model_input(x: np.ndarray, input_shape: tuple[int, ...]) -> np.ndarray:
@@ -272,6 +336,7 @@ __all__ = [
     "augment_message",
     "augment_round",
     "batch_order",
+    "fit_to_model",
     "info",
     "load",
     "num_classes",

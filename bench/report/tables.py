@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 
 from bench.catalog import ACCURACY_TARGETS, MODEL_DESCRIPTIONS, PAPER_ACCURACY
-from bench.report import fmt
+from bench.report import fmt, sequence
 from bench.report.cells import Record, Run, achieved_gflops, get, is_synthetic, peak_gflops
 
 #: Statuses whose measurements are shown as results (a diverged cell's timings are real too).
@@ -120,6 +120,8 @@ def _row(r: Record, n: pd.Series) -> dict[str, Any]:
         "inference_throughput": fmt.sig(get(r.get("inference"), "large_batch", "median"), 4),
         "gflops": fmt.sig(n["gflops"], 3),
         "pct_peak": fmt.percent(n["pct_peak"]) if fmt.number(n["pct_peak"]) is not None else "",
+        "tokens": sequence.tokens_line(r),  # sequence models: tokens/s
+        "lm": sequence.lm_line(r),  # language models: loss, perplexity, vs the entropy rate
     }
 
 

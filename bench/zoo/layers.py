@@ -418,3 +418,66 @@ SEQUENCE_KINDS = (
     Embedding, PositionalEmbedding, TokenDense, LayerNorm, GELU, Dropout, MultiHeadAttention,
     SequenceMeanPool, TiedHead,
 )  # fmt: skip
+
+
+# -- LSTM (sequence family) ---------------------------------------------------------------------
+@dataclass(frozen=True)
+class LSTM:
+    """One-layer (bi)directional LSTM over (N, steps, input_size).
+
+    Canonical weights per direction (``<name>.`` unidirectional, ``<name>.forward.`` and
+    ``<name>.backward.`` bidirectional): ``kernel`` (in, 4H), ``recurrent_kernel`` (H, 4H) and
+    ONE ``bias`` (4H), gates in the order input, forget, cell (g), output — torch's and Keras's
+    common order. One bias, not torch's two: each of torch's ``bias_ih``/``bias_hh`` gets the
+    full gradient of their sum, so SGD would move the sum twice as far as Keras's single bias.
+
+    ``return_sequences``: True gives every step's output (N, steps, H x directions), [forward,
+    backward] per step with the backward outputs at their input positions; False gives the final
+    states (N, H x directions): the forward direction's after the last step, the backward
+    direction's after the first (torch's ``h_n``, Keras's Bidirectional without sequences).
+    """
+
+    name: str
+    input_size: int
+    hidden: int
+    steps: int
+    bidirectional: bool
+    return_sequences: bool = True
+    inputs: tuple[str, ...] = ()
+
+    @property
+    def directions(self) -> tuple[str, ...]:
+        """The canonical weight prefixes, one per direction."""
+        if self.bidirectional:
+            return (f"{self.name}.forward", f"{self.name}.backward")
+        return (self.name,)
+
+    def weight_shapes(self) -> dict[str, tuple[int, ...]]:
+        h4 = 4 * self.hidden
+        shapes: dict[str, tuple[int, ...]] = {}
+        for p in self.directions:
+            shapes[f"{p}.kernel"] = (self.input_size, h4)
+            shapes[f"{p}.recurrent_kernel"] = (self.hidden, h4)
+            shapes[f"{p}.bias"] = (h4,)
+        return shapes
+
+    def draws(self) -> dict[str, tuple[str, float]]:
+        """torch's nn.LSTM default for every tensor: U(-1/sqrt(H), 1/sqrt(H)) (bench.weights)."""
+        bound = 1.0 / math.sqrt(self.hidden)
+        return {name: ("uniform", bound) for name in self.weight_shapes()}
+
+    def matmul_flops(self) -> int:
+        """The input and recurrent matmuls alone (2 FLOPs per multiply-add)."""
+        per_step = 2 * 4 * self.hidden * (self.input_size + self.hidden)
+        return len(self.directions) * self.steps * per_step
+
+    def flops(self) -> int:
+        """Forward FLOPs per sample: the two matmuls per step (2 per multiply-add), the bias add
+        and the sum of the two projections (4H each), the cell and output updates (4H); the
+        activations are left out, as ReLU's are."""
+        gates = 3 * 4 * self.hidden  # bias add, sum of projections, cell and output updates
+        return self.matmul_flops() + len(self.directions) * self.steps * gates
+
+
+Layer = Layer | LSTM  # type: ignore[misc]
+WEIGHTED = (*WEIGHTED, LSTM)

@@ -33,6 +33,9 @@ def canonical_variables(
             out[f"{layer.name}.forward.kernel"] = layer.cell.kernel
             out[f"{layer.name}.forward.recurrent_kernel"] = layer.cell.recurrent_kernel
             out[f"{layer.name}.forward.bias"] = layer.cell.bias
+        elif isinstance(layer, keras.layers.LSTM):  # unidirectional: no direction in the name
+            for attr in ("kernel", "recurrent_kernel", "bias"):
+                out[f"{layer.name}.{attr}"] = getattr(layer.cell, attr)
         elif isinstance(layer, keras.layers.BatchNormalization):
             out[f"{layer.name}.gamma"] = layer.gamma
             out[f"{layer.name}.beta"] = layer.beta

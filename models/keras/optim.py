@@ -93,6 +93,12 @@ class TorchArithmetic(keras.optimizers.Optimizer):
         }
 
     def update_step(self, gradient: Any, variable: keras.Variable, learning_rate: Any) -> None:
+        if type(gradient).__name__ == "IndexedSlices":  # an embedding's rows (TF backend)
+            # Dense, duplicates summed first, as torch's dense nn.Embedding gradient: applied
+            # per slice, Adam/RMSprop/Adagrad would square each duplicate row separately.
+            import tensorflow as tf  # only the TF backend makes IndexedSlices
+
+            gradient = tf.convert_to_tensor(gradient)
         lr = ops.cast(learning_rate, variable.dtype)
         g = ops.cast(gradient, variable.dtype)
         i = self._get_variable_index(variable)

@@ -289,6 +289,114 @@ def mlp_batches(steps: int) -> tuple[ModelSpec, np.ndarray, np.ndarray]:
     return spec, x, data.y_train[order]
 
 
+# -- LSTM (sequence family): forward and backward through time -----------------------------------
+# Hooked into Reference by wrapping its dispatch, so this section stays self-contained.
+def _sigmoid(a: np.ndarray) -> np.ndarray:
+    return 1 / (1 + np.exp(-a))
+
+
+def lstm_direction(x: np.ndarray, w: Arrays, p: str, reverse: bool) -> tuple[np.ndarray, list]:
+    """One LSTM direction over x (N, T, F): outputs (N, T, H) at their input positions, and the
+    per-step cache (t, x_t, h_prev, c_prev, i, f, g, o, c) backward needs, in processing order."""
+    k, u, b = w[f"{p}.kernel"], w[f"{p}.recurrent_kernel"], w[f"{p}.bias"]
+    hid = u.shape[0]
+    n, steps, _ = x.shape
+    h, c = np.zeros((n, hid)), np.zeros((n, hid))
+    out = np.zeros((n, steps, hid))
+    cache = []
+    for t in reversed(range(steps)) if reverse else range(steps):
+        z = x[:, t] @ k + h @ u + b
+        i, f = _sigmoid(z[:, :hid]), _sigmoid(z[:, hid : 2 * hid])
+        g, o = np.tanh(z[:, 2 * hid : 3 * hid]), _sigmoid(z[:, 3 * hid :])
+        c_new = f * c + i * g
+        cache.append((t, x[:, t], h, c, i, f, g, o, c_new))
+        h, c = o * np.tanh(c_new), c_new
+        out[:, t] = h
+    return out, cache
+
+
+def lstm_direction_backward(
+    d_out: np.ndarray, w: Arrays, p: str, cache: list, x_shape: tuple[int, ...]
+) -> tuple[np.ndarray, Arrays]:
+    """Backpropagation through time: d(loss)/d(outputs) (N, T, H) → d(loss)/dx and the
+    direction's weight gradients."""
+    k, u = w[f"{p}.kernel"], w[f"{p}.recurrent_kernel"]
+    dk, du, db = np.zeros_like(k), np.zeros_like(u), np.zeros(k.shape[1])
+    dx = np.zeros(x_shape)
+    dh_rec = np.zeros((x_shape[0], u.shape[0]))
+    dc_rec = np.zeros_like(dh_rec)
+    for t, xt, h_prev, c_prev, i, f, g, o, c in reversed(cache):
+        dh = d_out[:, t] + dh_rec
+        tc = np.tanh(c)
+        dc = dc_rec + dh * o * (1 - tc**2)
+        dz = np.concatenate(
+            [dc * g * i * (1 - i), dc * c_prev * f * (1 - f), dc * i * (1 - g**2),
+             dh * tc * o * (1 - o)], axis=1,
+        )  # fmt: skip
+        dk += xt.T @ dz
+        du += h_prev.T @ dz
+        db += dz.sum(0)
+        dx[:, t] = dz @ k.T
+        dh_rec, dc_rec = dz @ u.T, dc * f
+    return dx, {f"{p}.kernel": dk, f"{p}.recurrent_kernel": du, f"{p}.bias": db}
+
+
+def _lstm_final_index(layer: kinds.LSTM, direction: int) -> int:
+    """The step whose output is a direction's final state: the last forward, the first backward."""
+    return 0 if direction == 1 else layer.steps - 1
+
+
+def _lstm_forward(ref: Reference, layer: kinds.LSTM, x: np.ndarray) -> np.ndarray:
+    outs, caches = [], []
+    for j, p in enumerate(layer.directions):
+        out, cache = lstm_direction(x, ref.w, p, reverse=j == 1)
+        outs.append(out if layer.return_sequences else out[:, _lstm_final_index(layer, j)])
+        caches.append(cache)
+    ref.cache[layer.name] = caches
+    return np.concatenate(outs, axis=-1)
+
+
+def _lstm_backward(
+    ref: Reference, layer: kinds.LSTM, x: np.ndarray, d: np.ndarray, grads: Arrays
+) -> list[np.ndarray]:
+    hid, dx = layer.hidden, np.zeros_like(x)
+    for j, p in enumerate(layer.directions):
+        part = d[..., j * hid : (j + 1) * hid]
+        if not layer.return_sequences:  # only the final state reached the loss
+            full = np.zeros((len(x), layer.steps, hid))
+            full[:, _lstm_final_index(layer, j)] = part
+            part = full
+        dxj, g = lstm_direction_backward(part, ref.w, p, ref.cache[layer.name][j], x.shape)
+        dx += dxj
+        grads.update(g)
+    return [dx]
+
+
+_reference_forward = Reference._forward
+_reference_backward = Reference._backward
+
+
+def _forward_with_lstm(
+    self: Reference, layer: kinds.Layer, args: list[np.ndarray], training: bool
+) -> np.ndarray:
+    if isinstance(layer, kinds.LSTM):
+        return _lstm_forward(self, layer, args[0])
+    return _reference_forward(self, layer, args, training)
+
+
+def _backward_with_lstm(
+    self: Reference, layer: kinds.Layer, d: np.ndarray, grads: Arrays
+) -> list[np.ndarray]:
+    if isinstance(layer, kinds.LSTM):
+        x = self.outputs[self.sources[layer.name][0]]
+        return _lstm_backward(self, layer, x, d, grads)
+    return _reference_backward(self, layer, d, grads)
+
+
+Reference._forward = _forward_with_lstm  # type: ignore[method-assign]
+Reference._backward = _backward_with_lstm  # type: ignore[method-assign]
+
+
 # -- sequence layer kinds (issue 10): embeddings, LayerNorm, GELU, dropout, attention, pooling ----
 # Hooked into :class:`Reference` below by wrapping its per-kind dispatch, so this section stays
 # self-contained. Every backward here is analytic (float64), checked in test_seq_zoo.py against
