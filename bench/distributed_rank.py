@@ -1,0 +1,155 @@
+"""One rank of a data-parallel cell: ``python -m bench.distributed_rank JOB RANK WORLD PORTS OUT``.
+
+Started N times by :mod:`bench.distributed` (or by hand on each machine, see docs/distributed.md).
+It imports its framework (only here, and only in this process), joins the framework's own process
+group / strategy through ``models/<family>/distributed.py``, and trains this rank's slice of every
+global batch: rank k takes columns ``k*b .. (k+1)*b`` of the global batch order, so N ranks see the
+same samples in the same steps as one process with the whole batch.
+
+Files it writes in OUT (the parent reads them; nothing travels over a pipe, so a rank that dies
+leaves the others' files intact): ``rank<k>.ready`` once the rendezvous completed,
+``rank<k>.json`` with its figures at the end, ``rank<k>.weights.npz`` when the job asks for the
+final weights (parity tests).
+"""
+
+from __future__ import annotations
+
+import faulthandler
+import importlib
+import json
+import math
+import os
+import pickle
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+def local_order(order: np.ndarray, rank: int, world: int) -> np.ndarray:
+    """This rank's columns of the global batch order (steps, global batch)."""
+    global_batch = order.shape[1]
+    if global_batch % world:
+        raise ValueError(f"global batch {global_batch} does not split over {world} workers")
+    b = global_batch // world
+    return order[:, rank * b : (rank + 1) * b]
+
+
+def window_plan(per_step_s: float, job: dict[str, Any]) -> tuple[int, int]:
+    """(steps per window, windows) from the agreed per-step time: the same on every rank."""
+    steps = int(min(max(job["window_seconds"] / max(per_step_s, 1e-6), 5), 100_000))
+    windows = int(min(max(math.ceil(job["pass_seconds"] / job["window_seconds"]), 2), 50))
+    return steps, windows
+
+
+def run(job: dict[str, Any], rank: int, world: int, ports: list[int], out: Path) -> dict[str, Any]:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from bench import data
+    from bench.frameworks import get_variant, load_adapter
+    from bench.specs import ModelSpec, Recipe, Settings
+
+    variant = get_variant(job["framework"])
+    t0 = time.perf_counter()
+    fw = importlib.import_module(f"models.{variant.family}.distributed")
+    address = job.get("address", "127.0.0.1")
+    if hasattr(fw, "prepare"):  # TF: TF_CONFIG is read before the framework configures itself
+        fw.prepare(rank, world, address, ports)
+    adapter = load_adapter(variant)
+    manifest = adapter.configure(Settings.from_dict(job["settings"]))
+    engine = fw.init(rank, world, address, ports, job["rendezvous_timeout"])
+    rendezvous_s = time.perf_counter() - t0
+    (out / f"rank{rank}.ready").write_text(str(os.getpid()))
+
+    spec, recipe = ModelSpec.from_dict(job["spec"]), Recipe.from_dict(job["recipe"])
+    order = local_order(job["order"], rank, world)
+    x_train, y_train = job["x_train"], job["y_train"]
+
+    def batches(start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
+        idx = order[np.arange(start, stop) % len(order)]
+        x = x_train[idx]
+        if job.get("augment"):  # seeded per global step and sample: every rank's own slice
+            x_all = x_train[job["order"][np.arange(start, stop) % len(order)]]
+            b = idx.shape[1]
+            x = data.augment_round(x_all, start, **job["augment"])[:, rank * b : (rank + 1) * b]
+        return x, y_train[idx]
+
+    t_build = time.perf_counter()
+    model = fw.build(adapter, spec, job["weights"], recipe, job["lr"])
+    result: dict[str, Any] = {
+        "rank": rank,
+        "world": world,
+        "pid": os.getpid(),
+        "engine": engine,
+        "manifest": manifest,
+        "rendezvous_s": rendezvous_s,
+        "build_seconds": time.perf_counter() - t_build,
+        "curve": [],
+        "losses": [],
+        "round_sizes": [],
+        "train_seconds": 0.0,
+    }
+    step = 0
+    train_steps = int(job.get("train_steps", 0))
+    eval_every = max(int(job.get("eval_every") or train_steps or 1), 1)
+    while step < train_steps:  # training: rounds of eval_every steps, evaluated between rounds
+        stop = min(step + eval_every, train_steps)
+        seconds, losses = fw.train_window(adapter, model, *batches(step, stop))
+        result["train_seconds"] += seconds
+        result["losses"].extend(float(v) for v in losses)
+        result["round_sizes"].append(stop - step)
+        step = stop
+        if job.get("evaluate", True):
+            loss, acc = fw.evaluate(adapter, model, job["x_test"], job["y_test"], 1000)
+            result["curve"].append(
+                {
+                    "step": step,
+                    "train_seconds": result["train_seconds"],
+                    "train_loss": fw.agree_mean(float(np.mean(losses))),
+                    "test_loss": loss,
+                    "test_accuracy": acc,
+                }
+            )
+    if job.get("dump_weights"):
+        np.savez(out / f"rank{rank}.weights.npz", **fw.weights(adapter, model))
+
+    if job.get("timing"):  # one timing pass: warm-up, then throughput windows
+        warm = max(int(recipe.warmup_steps), 1)
+        fw.train_window(adapter, model, *batches(step, step + warm))  # traced, allocator grown
+        step += warm
+        seconds, _ = fw.train_window(adapter, model, *batches(step, step + warm))
+        step += warm
+        n, windows = window_plan(fw.agree_mean(seconds / warm), job)
+        result["window_steps"], result["window_seconds"] = [], []
+        for _ in range(windows):
+            seconds, _ = fw.train_window(adapter, model, *batches(step, step + n))
+            step += n
+            result["window_steps"].append(n)
+            result["window_seconds"].append(seconds)
+    if job.get("allreduce_floats") and world > 1:
+        result["allreduce_s"] = fw.allreduce_times(int(job["allreduce_floats"]), 20)
+    fw.shutdown()  # a last collective: no rank leaves while a peer still needs it
+    return result
+
+
+def main(argv: list[str]) -> int:
+    job_path, rank, world, ports, out = argv
+    out_dir = Path(out)
+    with open(job_path, "rb") as f:
+        job = pickle.load(f)
+    if job.get("stack_dump_after"):  # a hung rank's stacks land in its log (debugging)
+        faulthandler.dump_traceback_later(float(job["stack_dump_after"]), exit=False)
+    result = run(job, int(rank), int(world), [int(p) for p in ports.split(",")], out_dir)
+    tmp = out_dir / f"rank{rank}.json.tmp"
+    tmp.write_text(json.dumps(result))
+    tmp.replace(out_dir / f"rank{rank}.json")  # whole or absent: the parent never reads half
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Exit without running destructors: freeing a DDP reducer or a collective executor at
+    # interpreter exit can block on a peer that has already gone (seen with gloo: 3 of 4 runs).
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
