@@ -43,7 +43,7 @@ from typing import Any
 
 import numpy as np
 
-from bench import catalog, data, stats
+from bench import catalog, stats
 from bench.specs import Cell, Recipe, Settings
 
 SCALING_MODES = ("weak", "strong")
@@ -182,7 +182,8 @@ def launch(
     with open(job_path, "wb") as f:
         pickle.dump(job, f, protocol=pickle.HIGHEST_PROTOCOL)
     ports = ",".join(str(p) for p in free_ports(world))
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    path = os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])
+    env = {**os.environ, "PYTHONPATH": path}
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     procs: list[subprocess.Popen] = []
     t0 = time.monotonic()
@@ -191,10 +192,12 @@ def launch(
             log = open(out_dir / f"rank{rank}.log", "wb")  # noqa: SIM115 (the child owns it)
             cmd = [sys.executable, "-m", "bench.distributed_rank", str(job_path), str(rank),
                    str(world), ports, str(out_dir)]  # fmt: skip
-            procs.append(
-                subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env,
-                                 cwd=ROOT, start_new_session=True)  # fmt: skip
-            )
+            # its own session: stopping it stops everything it started (killpg)
+            proc = subprocess.Popen(
+                cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT,
+                start_new_session=True,
+            )  # fmt: skip
+            procs.append(proc)
             log.close()
         pids = [p.pid for p in procs]
         if on_started is not None:
@@ -369,9 +372,7 @@ class DistributedRunner:
             }
             if n > 1:
                 info["allreduce"] = allreduce[-1] if allreduce else None
-                info["scaling_efficiency"] = scaling_efficiency(
-                    throughputs[n], throughputs[1], n
-                )
+                info["scaling_efficiency"] = scaling_efficiency(throughputs[n], throughputs[1], n)
             record["distributed"] = info
             record["manifest"] = {**record.get("manifest", {}), "distributed": info}
             r.run_dir.append(record)
@@ -432,8 +433,11 @@ class DistributedRunner:
         if r0.get("allreduce_s"):
             summary = allreduce_summary(r0["allreduce_s"], n_floats, n)
             if summary is not None:
-                allreduce.append({**summary, "engine": r0["engine"]["engine"],
-                                  "collective_backend": r0["engine"]["collective_backend"]})  # fmt: skip
+                engine = r0["engine"]
+                allreduce.append(
+                    {**summary, "engine": engine["engine"],
+                     "collective_backend": engine["collective_backend"]}
+                )  # fmt: skip
 
 
 def spec_param_count(spec: Any) -> int:

@@ -57,8 +57,12 @@ def run(job: dict[str, Any], rank: int, world: int, ports: list[int], out: Path)
     if hasattr(fw, "prepare"):  # TF: TF_CONFIG is read before the framework configures itself
         fw.prepare(rank, world, address, ports)
     adapter = load_adapter(variant)
-    manifest = adapter.configure(Settings.from_dict(job["settings"]))
-    engine = fw.init(rank, world, address, ports, job["rendezvous_timeout"])
+    settings, timeout = Settings.from_dict(job["settings"]), job["rendezvous_timeout"]
+    if hasattr(fw, "configure"):  # Keras: the strategy must exist before Keras's own probes
+        manifest, engine = fw.configure(adapter, settings, rank, world, address, ports, timeout)
+    else:
+        manifest = adapter.configure(settings)
+        engine = fw.init(rank, world, address, ports, timeout)
     rendezvous_s = time.perf_counter() - t0
     (out / f"rank{rank}.ready").write_text(str(os.getpid()))
 

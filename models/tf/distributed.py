@@ -37,9 +37,7 @@ def prepare(rank: int, world: int, address: str, ports: list[int]) -> None:
         os.environ["TF_CONFIG"] = json.dumps(cluster_config(rank, address, ports[:world]))
 
 
-def init(
-    rank: int, world: int, address: str, ports: list[int], timeout_s: float
-) -> dict[str, Any]:
+def init(rank: int, world: int, address: str, ports: list[int], timeout_s: float) -> dict[str, Any]:
     """Create the strategy (the rendezvous: the workers' gRPC servers find each other)."""
     import tensorflow as tf
 
@@ -51,7 +49,8 @@ def init(
     )
     _strategy = tf.distribute.MultiWorkerMirroredStrategy(communication_options=options)
     if _strategy.num_replicas_in_sync != world:
-        raise RuntimeError(f"the strategy has {_strategy.num_replicas_in_sync} replicas, not {world}")
+        replicas = _strategy.num_replicas_in_sync
+        raise RuntimeError(f"the strategy has {replicas} replicas, not {world}")
     agree_mean(0.0)  # the first collective: returns once every worker has joined
     return {
         "engine": "tf.distribute.MultiWorkerMirroredStrategy",

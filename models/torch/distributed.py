@@ -29,9 +29,7 @@ from torch.nn.parallel import DistributedDataParallel
 from models.torch.adapter import TorchAdapter, TorchModel
 
 
-def init(
-    rank: int, world: int, address: str, ports: list[int], timeout_s: float
-) -> dict[str, Any]:
+def init(rank: int, world: int, address: str, ports: list[int], timeout_s: float) -> dict[str, Any]:
     """Join the process group (the rendezvous: a TCP store on ``address:ports[0]`` held by
     rank 0; the other ports are tf's)."""
     backend = "nccl" if torch.cuda.is_available() and torch.cuda.device_count() > 0 else "gloo"
