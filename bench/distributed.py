@@ -168,30 +168,37 @@ def launch(
     out_dir: Path,
     timeout: float,
     on_started: Any = None,
+    ranks: list[int] | None = None,
+    ports: list[int] | None = None,
 ) -> LaunchResult:
-    """Run ``world`` ranks of ``job`` on this machine until all finish, one fails, or
-    ``timeout`` seconds pass; every rank is gone when this returns.
+    """Run the ranks of ``job`` that live on this machine (``ranks``, default all ``world``)
+    until all finish, one fails, or ``timeout`` seconds pass; every rank started here is gone
+    when this returns. The others (another machine's) meet them at ``job["address"]`` on
+    ``ports`` (default: free loopback ports; give the same list on every machine).
 
     ``on_started(pids)`` is called once the ranks are started (tests kill one from there).
     """
+    local = list(range(world)) if ranks is None else sorted(ranks)
     out_dir.mkdir(parents=True, exist_ok=True)
     for stale in out_dir.glob("rank*"):
         stale.unlink()
-    job = {**job, "rendezvous_timeout": min(RENDEZVOUS_TIMEOUT, timeout)}
+    # the frameworks' own rendezvous limits sit past the launch's: the launcher decides, and
+    # says which ranks never joined
+    job = {**job, "rendezvous_timeout": timeout + 30.0}
     job_path = out_dir / "job.pkl"
     with open(job_path, "wb") as f:
         pickle.dump(job, f, protocol=pickle.HIGHEST_PROTOCOL)
-    ports = ",".join(str(p) for p in free_ports(world))
+    port_list = ",".join(str(p) for p in (ports or free_ports(world)))
     path = os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])
     env = {**os.environ, "PYTHONPATH": path}
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     procs: list[subprocess.Popen] = []
     t0 = time.monotonic()
     try:
-        for rank in range(world):
+        for rank in local:
             log = open(out_dir / f"rank{rank}.log", "wb")  # noqa: SIM115 (the child owns it)
             cmd = [sys.executable, "-m", "bench.distributed_rank", str(job_path), str(rank),
-                   str(world), ports, str(out_dir)]  # fmt: skip
+                   str(world), port_list, str(out_dir)]  # fmt: skip
             # its own session: stopping it stops everything it started (killpg)
             proc = subprocess.Popen(
                 cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT,
@@ -204,13 +211,13 @@ def launch(
             on_started(pids)
         while True:
             codes = [p.poll() for p in procs]
-            for rank, code in enumerate(codes):
+            for rank, proc, code in zip(local, procs, codes, strict=True):
                 if code not in (None, 0):
-                    why = describe_exit(rank, procs[rank].pid, code)
+                    why = describe_exit(rank, proc.pid, code)
                     detail = last_error_line(out_dir / f"rank{rank}.log") if code > 0 else None
                     _stop(procs)
                     error = f"{why}: {detail}" if detail else why
-                    others = [k for k in range(world) if k != rank]
+                    others = [k for k in local if k != rank]
                     if others:
                         error += f"; ranks {others} terminated"
                     return LaunchResult("failed", error, pids=pids,
@@ -218,19 +225,21 @@ def launch(
             if all(code == 0 for code in codes):
                 break
             if time.monotonic() - t0 > timeout:
-                missing = [k for k in range(world) if not (out_dir / f"rank{k}.ready").exists()]
+                waiting = [k for k in local if not (out_dir / f"rank{k}.ready").exists()]
                 _stop(procs)
-                if missing:
-                    error = (f"rendezvous never completed within {timeout:g} s: ranks {missing} "
-                             "did not join")  # fmt: skip
+                if waiting:
+                    remote = [k for k in range(world) if k not in local]
+                    elsewhere = f" for ranks {remote} (started elsewhere)" if remote else ""
+                    error = (f"rendezvous never completed within {timeout:g} s: ranks "
+                             f"{waiting} still waiting{elsewhere}")  # fmt: skip
                 else:
                     error = f"stopped after the {timeout:g} s cell time limit"
                 return LaunchResult("timeout", error, pids=pids, seconds=time.monotonic() - t0)
             time.sleep(0.05)
     finally:
         _stop(procs)
-    ranks = [json.loads((out_dir / f"rank{k}.json").read_text()) for k in range(world)]
-    return LaunchResult("ok", None, ranks, pids, time.monotonic() - t0)
+    results = [json.loads((out_dir / f"rank{k}.json").read_text()) for k in local]
+    return LaunchResult("ok", None, results, pids, time.monotonic() - t0)
 
 
 def rank_job(scaled: Cell, settings: Settings, data_dir: str | None = None) -> dict[str, Any]:
