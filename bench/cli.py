@@ -132,6 +132,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="throughput windows per cell and pass (default 5, quick suite 1)",
     )
+    run.add_argument("--workers", type=positive_int, default=None,
+                     help="data-parallel: each cell at 1 and N worker processes on the "
+                     "framework's own engine (torch DDP, tf.distribute); one intra-op thread "
+                     "per worker unless --threads (docs/distributed.md)")  # fmt: skip
+    run.add_argument("--scaling", choices=("weak", "strong"), default=None,
+                     help="with --workers: weak keeps the per-worker batch, strong the global "
+                     "batch (default weak)")  # fmt: skip
     run.add_argument("--tag", default=None, help="a label for the run, shown in the report")
     run.add_argument("--resume", type=Path, metavar="RUN_DIR",
                      help="finish an interrupted run: only cells without a result run")  # fmt: skip
@@ -359,7 +366,7 @@ def _pairs_text() -> str:
 def _check_resume_conflicts(args: argparse.Namespace) -> None:
     fixed = ["frameworks", "models", "dataset", "suite", "steps", "batch_size", "eval_every",
              "seed", "threads", "device", "tag", "out", "history", "timing_passes",
-             "pass_seconds", "data_dir"]  # fmt: skip
+             "pass_seconds", "data_dir", "workers", "scaling"]  # fmt: skip
     given = [f"--{name.replace('_', '-')}" for name in fixed if getattr(args, name) is not None]
     if given:
         raise UsageError(f"--resume continues a run exactly as it was planned; drop "
@@ -388,6 +395,8 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
         data_dir = str(args.data_dir.resolve()) if args.data_dir is not None else None
         device = resolve_device(args.device)
         threads = args.threads or environment.usable_cores()
+        if args.workers or args.scaling:
+            threads = args.threads or check_distributed(args, cells)
         settings = Settings(device=device, threads=threads, interop_threads=1)
         out_root = args.out or Path("results")
         _check_out_dir(out_root, "--out")
@@ -416,6 +425,8 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
             "calibration": calibration,
             **machine,
         }
+        if args.workers:
+            env["distributed"] = {"workers": args.workers, "scaling": args.scaling or "weak"}
         run_dir = RunDir.create(out_root / run_id, env)
         if machine["busy_processes"]:
             names = ", ".join(
@@ -439,11 +450,16 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
         data_dir=data_dir,
         fresh_worker=not getattr(args, "reuse_workers", False),
         loop_steps=getattr(args, "loop_steps", 0) or 0,
+        **distributed_options(run_dir.env()),
     )
     runner = Runner(run_dir, settings, options, make_reporter(console), history=history)
     runner.run(todo)
     records = list(run_dir.latest_by_key().values())
     console.print(results_table(records))
+    if options.workers:
+        from bench.distributed import scaling_table
+
+        console.print(scaling_table(records), markup=False)
     if not args.no_report:
         report_root = args.report_dir or Path("reports")
         path = _write_report(run_dir, report_root / run_dir.run_id)
@@ -451,6 +467,30 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     console.print(f"results: {run_dir.results_path}", markup=False)
     bad = [r for r in records if r["status"] != "ok"]
     return 1 if bad else 0
+
+
+def check_distributed(args: argparse.Namespace, cells: list[Cell]) -> int:
+    """--workers/--scaling against the plan; the intra-op threads per worker (1)."""
+    from bench.distributed import DISTRIBUTED_FRAMEWORKS, global_batch
+
+    if not args.workers:
+        raise UsageError("--scaling needs --workers N")
+    other = sorted({c.framework for c in cells} - set(DISTRIBUTED_FRAMEWORKS))
+    if other:
+        raise UsageError(f"--workers runs {', '.join(DISTRIBUTED_FRAMEWORKS)} only, not "
+                         f"{', '.join(other)}")  # fmt: skip
+    for c in cells:
+        try:
+            global_batch(c.recipe.batch_size, args.workers, args.scaling or "weak")
+        except ValueError as exc:
+            raise UsageError(f"{c.key}: {exc}") from None
+    return 1
+
+
+def distributed_options(env: dict[str, Any]) -> dict[str, Any]:
+    """RunOptions fields of a distributed run (from env.json, so --resume keeps them)."""
+    dist = env.get("distributed") or {}
+    return {"workers": dist["workers"], "scaling": dist["scaling"]} if dist else {}
 
 
 def _load_resume(path: Path) -> tuple[RunDir, list[Cell], Settings]:

@@ -47,6 +47,8 @@ from bench import catalog, stats
 from bench.specs import Cell, Recipe, Settings
 
 SCALING_MODES = ("weak", "strong")
+#: the variants with a models/<family>/distributed.py engine (keras: its TensorFlow backend)
+DISTRIBUTED_FRAMEWORKS = ("torch", "tf", "keras")
 LOOPBACK = "127.0.0.1"
 #: a launch's limit when the run gives no --cell-timeout: ranks must never wait forever
 DEFAULT_LAUNCH_TIMEOUT = 1800.0
@@ -316,7 +318,7 @@ class DistributedRunner:
 
         r = self.runner
         records: list[dict[str, Any]] = []
-        r.reporter.start(cells)
+        r.reporter.start([c for c in cells for _ in self.dist.counts()])  # a record per count
         try:
             for cell in cells:
                 records.extend(self._cell(cell, CellProgress))
@@ -405,6 +407,8 @@ class DistributedRunner:
         r0 = result.ranks[0]
         p.worker_pid = r0["pid"]
         p.manifest = {**r0["manifest"], "distributed": r0["engine"]}
+        peak = max(rk["peak_rss_bytes"] for rk in result.ranks)
+        p.finish = {"peak_rss_bytes": max(peak, p.finish.get("peak_rss_bytes", 0))}
         if index == 1:
             p.build_seconds = r0["build_seconds"]
             p.train_seconds = r0["train_seconds"]
@@ -511,7 +515,7 @@ def scaling_table(records: list[dict[str, Any]]) -> str:
         eff = (f"{_fmt(row['efficiency'], '.2f')} [{_fmt(elo, '.2f')}, {_fmt(ehi, '.2f')}]"
                if row["workers"] > 1 else "1 (baseline)")  # fmt: skip
         bw = row["allreduce_busbw"]
-        ar = f"{_fmt(bw / 1e6 if bw else None, '.0f')} ({row['allreduce_bytes']})" if bw else "—"
+        ar = f"{_fmt(bw / 1e6 if bw else None, '.3g')} ({row['allreduce_bytes']})" if bw else "—"
         lines.append(f"| {row['cell']} | {row['workers']} | {row['global_batch']} | {thr} | "
                      f"{eff} | {ar} | {row['engine']} / {row['backend']} |")  # fmt: skip
     return "\n".join(lines)

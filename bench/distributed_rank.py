@@ -46,7 +46,7 @@ def window_plan(per_step_s: float, job: dict[str, Any]) -> tuple[int, int]:
 
 def run(job: dict[str, Any], rank: int, world: int, ports: list[int], out: Path) -> dict[str, Any]:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from bench import data
+    from bench import data, memory
     from bench.frameworks import get_variant, load_adapter
     from bench.specs import ModelSpec, Recipe, Settings
 
@@ -133,6 +133,7 @@ def run(job: dict[str, Any], rank: int, world: int, ports: list[int], out: Path)
             result["window_seconds"].append(seconds)
     if job.get("allreduce_floats") and world > 1:
         result["allreduce_s"] = fw.allreduce_times(int(job["allreduce_floats"]), 20)
+    result["peak_rss_bytes"] = memory.peak_rss()  # the highest of a rank's life, import included
     fw.shutdown()  # a last collective: no rank leaves while a peer still needs it
     return result
 
