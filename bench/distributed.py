@@ -36,8 +36,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -312,6 +314,8 @@ class DistributedRunner:
     def __init__(self, runner: Any, dist: DistOptions) -> None:
         self.runner = runner  # bench.runner.Runner: its run dir, settings, options, reporter
         self.dist = dist
+        #: called with (cell, workers, pass index, pids) once a launch's ranks are started
+        self.on_started: Callable[[Cell, int, int, list[int]], None] | None = None
 
     def run(self, cells: list[Cell]) -> list[dict[str, Any]]:
         from bench.runner import CellProgress
@@ -361,7 +365,9 @@ class DistributedRunner:
                 if index == 1:
                     job.update(train_steps=scaled.recipe.steps, eval_every=scaled.recipe.eval_every)
                 left = max(budget - spent, 1.0)
-                result = launch(job, n, base / f"w{n}-p{index}", left)
+                hook = self.on_started
+                started = None if hook is None else partial(hook, cell, n, index)
+                result = launch(job, n, base / f"w{n}-p{index}", left, on_started=started)
                 spent += result.seconds
                 if result.status != "ok":
                     if index == 1:
