@@ -138,14 +138,92 @@ def run(job: dict[str, Any], rank: int, world: int, ports: list[int], out: Path)
     return result
 
 
+USAGE = """usage:
+  python -m bench.distributed_rank JOB RANK WORLD PORTS OUT   (as bench run --workers starts it)
+  python -m bench.distributed_rank JOB OUT                    (under torchrun, or with TF_CONFIG)
+  python -m bench.distributed_rank make-job --framework F --model M --dataset D --workers N
+      [--suite S] [--scaling weak|strong] [--steps K] [--seed K] [--threads K]
+      [--pass-seconds S] JOB"""
+
+
+def from_environment() -> tuple[int, int, str, list[int]]:
+    """(rank, world, address, ports) from the frameworks' own launch conventions: TF_CONFIG
+    (tf.distribute) or torchrun's RANK / WORLD_SIZE / MASTER_ADDR / MASTER_PORT."""
+    if "TF_CONFIG" in os.environ:
+        config = json.loads(os.environ["TF_CONFIG"])
+        workers = config["cluster"]["worker"]
+        ports = [int(w.rsplit(":", 1)[1]) for w in workers]
+        return int(config["task"]["index"]), len(workers), workers[0].rsplit(":", 1)[0], ports
+    if "RANK" in os.environ and "WORLD_SIZE" in os.environ:
+        port = int(os.environ.get("MASTER_PORT", "29500"))
+        address = os.environ.get("MASTER_ADDR", "127.0.0.1")
+        return int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"]), address, [port]
+    raise SystemExit("bench.distributed_rank JOB OUT needs TF_CONFIG or torchrun's RANK/WORLD_SIZE")
+
+
+def make_job(argv: list[str]) -> int:
+    """Write a job file: the same on every machine (weights, data and batch order all come
+    from the seed), so each node can make its own instead of copying one."""
+    import argparse
+    import dataclasses
+
+    from bench import catalog
+    from bench.architectures import param_count
+    from bench.distributed import rank_job, scaled_cell
+    from bench.specs import Cell, Settings
+
+    parser = argparse.ArgumentParser(prog="python -m bench.distributed_rank make-job")
+    parser.add_argument("--framework", required=True, choices=("torch", "tf", "keras"))
+    parser.add_argument("--model", required=True)
+    parser.add_argument("--dataset", required=True)
+    parser.add_argument("--workers", type=int, required=True)
+    parser.add_argument("--suite", default="quick")
+    parser.add_argument("--scaling", choices=("weak", "strong"), default="weak")
+    parser.add_argument("--steps", type=int)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--pass-seconds", type=float, default=5.0, help="0: no timing pass")
+    parser.add_argument("job", type=Path)
+    args = parser.parse_args(argv)
+    recipe = catalog.SUITES[args.suite].entry(args.model, args.dataset).recipe_on("cpu")
+    if args.steps:
+        recipe = dataclasses.replace(recipe, steps=args.steps)
+    cell = Cell(args.framework, args.model, args.dataset, args.suite, recipe, args.seed)
+    scaled = scaled_cell(cell, args.workers, args.scaling)
+    job = rank_job(scaled, Settings(threads=args.threads))
+    spec = catalog.model_spec(args.model, args.dataset)
+    job.update(
+        train_steps=scaled.recipe.steps, eval_every=scaled.recipe.eval_every,
+        timing=args.pass_seconds > 0, window_seconds=min(1.0, args.pass_seconds / 2),
+        pass_seconds=args.pass_seconds, allreduce_floats=param_count(spec),
+        rendezvous_timeout=300.0,
+    )  # fmt: skip
+    with open(args.job, "wb") as f:
+        pickle.dump(job, f, protocol=pickle.HIGHEST_PROTOCOL)
+    return 0
+
+
 def main(argv: list[str]) -> int:
-    job_path, rank, world, ports, out = argv
+    if argv[:1] == ["make-job"]:
+        return make_job(argv[1:])
+    if len(argv) == 2:
+        job_path, out = argv
+        rank, world, address, ports = from_environment()
+    elif len(argv) == 5:
+        job_path, rank_text, world_text, ports_text, out = argv
+        rank, world, address = int(rank_text), int(world_text), ""
+        ports = [int(p) for p in ports_text.split(",")]
+    else:
+        raise SystemExit(USAGE)
     out_dir = Path(out)
+    out_dir.mkdir(parents=True, exist_ok=True)
     with open(job_path, "rb") as f:
         job = pickle.load(f)
+    if address:
+        job["address"] = address
     if job.get("stack_dump_after"):  # a hung rank's stacks land in its log (debugging)
         faulthandler.dump_traceback_later(float(job["stack_dump_after"]), exit=False)
-    result = run(job, int(rank), int(world), [int(p) for p in ports.split(",")], out_dir)
+    result = run(job, rank, world, ports, out_dir)
     tmp = out_dir / f"rank{rank}.json.tmp"
     tmp.write_text(json.dumps(result))
     tmp.replace(out_dir / f"rank{rank}.json")  # whole or absent: the parent never reads half

@@ -18,6 +18,7 @@ optimizer and train step are reused unchanged (``TorchModel.forward`` becomes th
 from __future__ import annotations
 
 import datetime
+import os
 import time
 from typing import Any
 
@@ -35,9 +36,10 @@ def init(rank: int, world: int, address: str, ports: list[int], timeout_s: float
     backend = "nccl" if torch.cuda.is_available() and torch.cuda.device_count() > 0 else "gloo"
     if backend == "nccl":
         torch.cuda.set_device(rank % torch.cuda.device_count())
+    under_torchrun = "TORCHELASTIC_RUN_ID" in os.environ  # its agent holds the store
     dist.init_process_group(
         backend,
-        init_method=f"tcp://{address}:{ports[0]}",
+        init_method="env://" if under_torchrun else f"tcp://{address}:{ports[0]}",
         rank=rank,
         world_size=world,
         timeout=datetime.timedelta(seconds=timeout_s),
