@@ -143,7 +143,7 @@ USAGE = """usage:
   python -m bench.distributed_rank JOB OUT                    (under torchrun, or with TF_CONFIG)
   python -m bench.distributed_rank make-job --framework F --model M --dataset D --workers N
       [--suite S] [--scaling weak|strong] [--steps K] [--seed K] [--threads K]
-      [--pass-seconds S] JOB"""
+      [--pass-seconds S] [--address HOST] JOB"""
 
 
 def from_environment() -> tuple[int, int, str, list[int]]:
@@ -183,6 +183,7 @@ def make_job(argv: list[str]) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--pass-seconds", type=float, default=5.0, help="0: no timing pass")
+    parser.add_argument("--address", default="127.0.0.1", help="rank 0's host (torch's store)")
     parser.add_argument("job", type=Path)
     args = parser.parse_args(argv)
     recipe = catalog.SUITES[args.suite].entry(args.model, args.dataset).recipe_on("cpu")
@@ -196,7 +197,7 @@ def make_job(argv: list[str]) -> int:
         train_steps=scaled.recipe.steps, eval_every=scaled.recipe.eval_every,
         timing=args.pass_seconds > 0, window_seconds=min(1.0, args.pass_seconds / 2),
         pass_seconds=args.pass_seconds, allreduce_floats=param_count(spec),
-        rendezvous_timeout=300.0,
+        rendezvous_timeout=300.0, address=args.address,
     )  # fmt: skip
     with open(args.job, "wb") as f:
         pickle.dump(job, f, protocol=pickle.HIGHEST_PROTOCOL)

@@ -34,6 +34,7 @@ from tests.conftest import requires
 STEPS = 5
 BATCH = 64
 TIMEOUT = 240.0
+CROSS_FRAMEWORK = 1e-4  # torch vs tf/Keras kernels after 5 steps: float32 round-off only
 RECIPE = Recipe(optimizer="momentum", lr=0.05, batch_size=BATCH, steps=STEPS, weight_decay=1e-3)
 
 
@@ -115,15 +116,14 @@ def ghost_batchnorm_reference(job: dict[str, Any]) -> dict[str, np.ndarray]:
     return adapter.get_weights(model)
 
 
-@pytest.mark.slow
-@requires("torch")
-def test_torch_batchnorm_is_per_worker_ghost_batchnorm(tmp_path: Path) -> None:
+def batchnorm_job(framework: str) -> dict[str, Any]:
+    """The tiny ResNet-20 (BatchNorm in every block) on random 8x8x3 images."""
     spec = architecture("resnet20").tiny
     rng = np.random.default_rng(0)
     n = STEPS * BATCH
     recipe = replace(RECIPE, weight_decay=0.0)
-    job = {
-        "framework": "torch",
+    return {
+        "framework": framework,
         "spec": spec.to_dict(),
         "recipe": recipe.to_dict(),
         "weights": weights.init_weights(spec, 0),
@@ -136,6 +136,12 @@ def test_torch_batchnorm_is_per_worker_ghost_batchnorm(tmp_path: Path) -> None:
         "settings": Settings(threads=1).to_dict(),
         "address": "127.0.0.1",
     }
+
+
+@pytest.mark.slow
+@requires("torch")
+def test_torch_batchnorm_is_per_worker_ghost_batchnorm(tmp_path: Path) -> None:
+    job = batchnorm_job("torch")
     ranks = run_two_workers(job, tmp_path)
     reference = ghost_batchnorm_reference(job)
     stats = [k for k in reference if "moving" in k or "running" in k]
@@ -146,3 +152,22 @@ def test_torch_batchnorm_is_per_worker_ghost_batchnorm(tmp_path: Path) -> None:
         if name not in stats:  # rank 1's own last forward updated its statistics
             err = relative_error(ranks[1][name], want)
             assert err <= 1e-5, f"rank 1 {name}: relative error {err:.2e}"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "framework",
+    [
+        pytest.param("tf", marks=requires("torch", "tensorflow")),
+        pytest.param("keras", marks=requires("torch", "keras", "tensorflow")),
+    ],
+)
+def test_tf_and_keras_batchnorm_is_per_worker_too(framework: str, tmp_path: Path) -> None:
+    """Rank 0 of tf / Keras on 2 workers against the same ghost batch norm reference (torch,
+    one process): cross-framework, so within the suite's float32 parity tolerance."""
+    job = batchnorm_job(framework)
+    rank0 = run_two_workers(job, tmp_path)[0]
+    reference = ghost_batchnorm_reference(job)
+    for name, want in reference.items():
+        err = relative_error(rank0[name], want)
+        assert err <= CROSS_FRAMEWORK, f"rank 0 {name}: relative error {err:.2e}"
