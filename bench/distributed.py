@@ -242,6 +242,7 @@ def launch(
             time.sleep(0.05)
     finally:
         _stop(procs)
+        job_path.unlink(missing_ok=True)  # the data's copy; the logs stay
     results = [json.loads((out_dir / f"rank{k}.json").read_text()) for k in local]
     return LaunchResult("ok", None, results, pids, time.monotonic() - t0)
 
@@ -335,8 +336,9 @@ class DistributedRunner:
         now = datetime.now(timezone.utc).isoformat(timespec="seconds")
         spec = catalog.model_spec(cell.model, cell.dataset)
         n_floats = spec_param_count(spec)
-        budget = o.cell_timeout or DEFAULT_LAUNCH_TIMEOUT
-        spent = 0.0
+        budget = o.cell_timeout or DEFAULT_LAUNCH_TIMEOUT  # per cell and worker count
+        spent = dict.fromkeys(d.counts(), 0.0)
+        jobs: dict[int, dict[str, Any]] = {}  # per worker count, built once
         progress: dict[int, Any] = {}
         throughputs: dict[int, list[float]] = {n: [] for n in d.counts()}
         allreduce: list[dict[str, Any]] = []
@@ -355,7 +357,8 @@ class DistributedRunner:
                 p = progress.setdefault(n, progress_cls(scaled, spec, now))
                 if p.status != "ok":
                     continue
-                job = rank_job(scaled, r.settings, o.data_dir)
+                job = jobs.get(n) or jobs.setdefault(n, rank_job(scaled, r.settings, o.data_dir))
+                job = {**job}
                 job.update(
                     timing=o.timing_passes > 0,
                     window_seconds=o.window_seconds,
@@ -364,11 +367,11 @@ class DistributedRunner:
                 )
                 if index == 1:
                     job.update(train_steps=scaled.recipe.steps, eval_every=scaled.recipe.eval_every)
-                left = max(budget - spent, 1.0)
+                left = max(budget - spent[n], 1.0)
                 hook = self.on_started
                 started = None if hook is None else partial(hook, cell, n, index)
                 result = launch(job, n, base / f"w{n}-p{index}", left, on_started=started)
-                spent += result.seconds
+                spent[n] += result.seconds
                 if result.status != "ok":
                     if index == 1:
                         p.status, p.error = result.status, result.error
@@ -391,6 +394,8 @@ class DistributedRunner:
                 info["allreduce"] = allreduce[-1] if allreduce else None
                 info["scaling_efficiency"] = scaling_efficiency(throughputs[n], throughputs[1], n)
             record["distributed"] = info
+            # top-level, where bench.history_series reads a record's worker count and scaling
+            record["workers"], record["scaling"] = n, d.scaling
             record["manifest"] = {**record.get("manifest", {}), "distributed": info}
             r.run_dir.append(record)
             r._to_history(record)

@@ -63,7 +63,8 @@ def build(
     """The adapter's model, its forward replaced by the DDP wrapper of the same module."""
     model = adapter.build(spec, weights, recipe, lr)
     if dist.get_world_size() > 1:
-        device_ids = [adapter.device.index] if adapter.device.type == "cuda" else None
+        cuda = adapter.device.type == "cuda"
+        device_ids = [torch.cuda.current_device()] if cuda else None  # init set it per rank
         model.forward = DistributedDataParallel(model.module, device_ids=device_ids)
     return model
 

@@ -105,6 +105,7 @@ def test_a_killed_rank_fails_its_cell_and_the_run_goes_on(tmp_path: Path) -> Non
     assert info["collective_backend"] == "gloo"
     assert "DistributedDataParallel" in info["engine"]
     assert two["manifest"]["distributed"] == info  # in the fairness manifest
+    assert (two["workers"], two["scaling"]) == (2, "weak")  # the history's series key
     assert two["recipe"]["batch_size"] == 64
     assert two["manifest"]["threads_intra"] == 1
     eff = info["scaling_efficiency"]
