@@ -140,6 +140,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="throughput windows per cell and pass (default 5, quick suite 1)",
     )
+    run.add_argument("--workers", type=positive_int, default=None,
+                     help="data-parallel: each cell at 1 and N worker processes on the "
+                     "framework's own engine (torch DDP, tf.distribute); one intra-op thread "
+                     "per worker unless --threads (docs/distributed.md)")  # fmt: skip
+    run.add_argument("--scaling", choices=("weak", "strong"), default=None,
+                     help="with --workers: weak keeps the per-worker batch, strong the global "
+                     "batch (default weak)")  # fmt: skip
     run.add_argument("--tag", default=None, help="a label for the run, shown in the report")
     run.add_argument("--resume", type=Path, metavar="RUN_DIR",
                      help="finish an interrupted run: only cells without a result run")  # fmt: skip
@@ -399,7 +406,8 @@ def _pairs_text() -> str:
 def _check_resume_conflicts(args: argparse.Namespace) -> None:
     fixed = ["frameworks", "models", "dataset", "suite", "steps", "batch_size", "eval_every",
              "seed", "threads", "device", "tag", "out", "history", "timing_passes",
-             "pass_seconds", "data_dir", "precision", "memory_format", "cpus"]  # fmt: skip
+             "pass_seconds", "data_dir", "precision", "memory_format", "cpus", "workers",
+             "scaling"]  # fmt: skip
     given = [f"--{name.replace('_', '-')}" for name in fixed if getattr(args, name) is not None]
     if given:
         raise UsageError(f"--resume continues a run exactly as it was planned; drop "
@@ -429,6 +437,8 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
         device = resolve_device(args.device)
         cpus = _cpus(args.cpus)
         threads = args.threads or (len(cpus) if cpus else environment.usable_cores())
+        if args.workers or args.scaling:
+            threads = args.threads or check_distributed(args, cells)
         settings = Settings(
             device=device, threads=threads, interop_threads=1,
             precision=cells[0].precision, memory_format=args.memory_format or "contiguous",
@@ -461,6 +471,8 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
             "calibration": calibration,
             **machine,
         }
+        if args.workers:
+            env["distributed"] = {"workers": args.workers, "scaling": args.scaling or "weak"}
         run_dir = RunDir.create(out_root / run_id, env)
         if machine["busy_processes"]:
             names = ", ".join(
@@ -484,11 +496,16 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
         data_dir=data_dir,
         fresh_worker=not getattr(args, "reuse_workers", False),
         loop_steps=getattr(args, "loop_steps", 0) or 0,
+        **distributed_options(run_dir.env()),
     )
     runner = Runner(run_dir, settings, options, make_reporter(console), history=history)
     runner.run(todo)
     records = list(run_dir.latest_by_key().values())
     console.print(results_table(records))
+    if options.workers:
+        from bench.distributed import scaling_table
+
+        console.print(scaling_table(records), markup=False)
     if not args.no_report:
         report_root = args.report_dir or Path("reports")
         path = _write_report(run_dir, report_root / run_dir.run_id)
@@ -508,6 +525,30 @@ def _cpus(text: str | None) -> tuple[int, ...] | None:
         return precision.parse_cpus(text, set(os.sched_getaffinity(0)))
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+
+
+def check_distributed(args: argparse.Namespace, cells: list[Cell]) -> int:
+    """--workers/--scaling against the plan; the intra-op threads per worker (1)."""
+    from bench.distributed import DISTRIBUTED_FRAMEWORKS, global_batch
+
+    if not args.workers:
+        raise UsageError("--scaling needs --workers N")
+    other = sorted({c.framework for c in cells} - set(DISTRIBUTED_FRAMEWORKS))
+    if other:
+        raise UsageError(f"--workers runs {', '.join(DISTRIBUTED_FRAMEWORKS)} only, not "
+                         f"{', '.join(other)}")  # fmt: skip
+    for c in cells:
+        try:
+            global_batch(c.recipe.batch_size, args.workers, args.scaling or "weak")
+        except ValueError as exc:
+            raise UsageError(f"{c.key}: {exc}") from None
+    return 1
+
+
+def distributed_options(env: dict[str, Any]) -> dict[str, Any]:
+    """RunOptions fields of a distributed run (from env.json, so --resume keeps them)."""
+    dist = env.get("distributed") or {}
+    return {"workers": dist["workers"], "scaling": dist["scaling"]} if dist else {}
 
 
 def _load_resume(path: Path) -> tuple[RunDir, list[Cell], Settings]:

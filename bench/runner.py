@@ -89,6 +89,9 @@ class RunOptions:
     # steps of one loop-scope window (the framework's input pipeline, see
     # models/<fw>/loop.py) per cell and timing pass, after its step-scope rounds; 0: none
     loop_steps: int = 0
+    # --workers N: every cell data-parallel at 1 and N workers (bench.distributed); 0: off
+    workers: int = 0
+    scaling: str = "weak"  # --scaling: weak (per-worker batch fixed) | strong (global fixed)
 
 
 #: Timing defaults per suite: (timing passes, throughput-window seconds per cell and pass).
@@ -233,6 +236,11 @@ class Runner:
         self.drift_seconds: list[float] = []  # the reference workload, one per timing pass
 
     def run(self, cells: list[Cell]) -> list[dict[str, Any]]:
+        if self.options.workers:  # data-parallel cells: their own launcher and passes
+            from bench.distributed import DistOptions, DistributedRunner
+
+            dist = DistOptions(self.options.workers, self.options.scaling)
+            return DistributedRunner(self, dist).run(cells)
         records: list[dict[str, Any]] = []
         self.reporter.start(cells)
         try:

@@ -18,6 +18,7 @@ from bench.report.fairness import fairness
 from bench.report.figures import figures, framework_colors
 from bench.report.ratios import speed_ratios
 from bench.report.render import render
+from bench.report.scaling import scaling
 
 INDEX = "index.html"
 
@@ -49,6 +50,7 @@ def build_report(run_dir: Path, out_dir: Path) -> Path:
             "precision": _precision(run),
             "figures": figures(run, numbers, colors),
             "fairness": fairness(run),
+            "scaling": scaling(run.records),  # --workers runs only
             "environment": envinfo.environment_rows(run.env),
             "calibrated": bool(numbers["peak_gflops"].notna().any()),
             "inference_batch": next(

@@ -1,0 +1,545 @@
+"""Data-parallel cells (``bench run --workers N``): launch the ranks, watch them, record.
+
+Each framework trains on its own engine (``models/<family>/distributed.py``: torch DDP over gloo,
+tf.distribute's MultiWorkerMirroredStrategy for tf and Keras-on-TF); this module only starts the
+processes (one per rank, :mod:`bench.distributed_rank`), hands them a rendezvous address on the
+loopback interface with free ports, and reads their result files. No framework is imported here.
+
+Why a launcher of its own rather than ``torchrun``: tf has no launcher, and the suite must start,
+time out and clean up both engines' ranks the same way. On several machines the ranks are started
+by hand (or by torchrun / a TF_CONFIG per node) with the same rank driver, see
+docs/distributed.md.
+
+Per cell, the worker counts 1 and N run in the same invocation: scaling efficiency compares the
+two, and both come from the same minutes of the same machine. Pass 1 of each worker count trains
+the recipe (accuracy, curve) and then times; passes 2..P start fresh processes and time only. In
+pass k the two worker counts run back to back (order rotating), so each pass gives one paired
+throughput ratio and the efficiency's interval is a t interval over passes
+(:func:`bench.stats.log_mean_ci`), as the single-process speed ratios.
+
+Failure: a rank that exits or is killed fails its launch at once, naming the rank and its signal;
+the other ranks are terminated (each rank is its own process group, so nothing it started
+survives); a rendezvous that never completes, or a launch past ``--cell-timeout``, ends the same
+way. The cell is recorded failed and the run goes on with the next cell.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import pickle
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bench import catalog, stats
+from bench.specs import Cell, Recipe, Settings
+
+SCALING_MODES = ("weak", "strong")
+#: the variants with a models/<family>/distributed.py engine (keras: its TensorFlow backend)
+DISTRIBUTED_FRAMEWORKS = ("torch", "tf", "keras")
+LOOPBACK = "127.0.0.1"
+#: a launch's limit when the run gives no --cell-timeout: ranks must never wait forever
+DEFAULT_LAUNCH_TIMEOUT = 1800.0
+#: seconds a rank waits for the others at the rendezvous (bounded by the launch's time left)
+RENDEZVOUS_TIMEOUT = 120.0
+#: grace between SIGTERM and SIGKILL when the other ranks are stopped
+TERMINATE_GRACE = 3.0
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class DistOptions:
+    """``--workers N --scaling weak|strong``: how a distributed run is shaped."""
+
+    workers: int = 2
+    scaling: str = "weak"
+
+    def __post_init__(self) -> None:
+        if self.workers < 1:
+            raise ValueError(f"--workers must be at least 1, got {self.workers}")
+        if self.scaling not in SCALING_MODES:
+            raise ValueError(f"--scaling must be one of {SCALING_MODES}, got {self.scaling!r}")
+
+    def counts(self) -> list[int]:
+        """Worker counts a cell runs with: 1 (the baseline of the efficiency) and N."""
+        return sorted({1, self.workers})
+
+
+def global_batch(per_worker_or_global: int, workers: int, scaling: str) -> int:
+    """The global batch at ``workers`` ranks: weak scaling keeps the per-worker batch (the
+    recipe's) fixed, strong scaling keeps the global batch (the recipe's) fixed."""
+    if scaling == "weak":
+        return per_worker_or_global * workers
+    if per_worker_or_global % workers:
+        raise ValueError(
+            f"strong scaling: batch {per_worker_or_global} does not split over {workers} workers"
+        )
+    return per_worker_or_global
+
+
+def scaled_cell(cell: Cell, workers: int, scaling: str) -> Cell:
+    """The cell with its recipe's batch set to the global batch at ``workers`` ranks."""
+    batch = global_batch(cell.recipe.batch_size, workers, scaling)
+    return replace(cell, recipe=replace(cell.recipe, batch_size=batch))
+
+
+def record_key(cell: Cell, workers: int) -> str:
+    """A distributed cell's key: the worker count is part of it, so ``bench compare`` never
+    matches a 2-worker cell with a 1-worker one (or with a plain single-process cell)."""
+    return f"{cell.key}@{workers}w"
+
+
+def free_ports(n: int) -> list[int]:
+    """``n`` distinct free TCP ports on the loopback interface (held open together while they
+    are picked, so they differ; another process could still take one before the ranks bind)."""
+    socks = []
+    try:
+        for _ in range(n):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.bind((LOOPBACK, 0))
+            socks.append(s)
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
+def describe_exit(rank: int, pid: int, code: int) -> str:
+    """One line naming the rank and how it ended (its signal's name when it was killed)."""
+    if code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        return f"rank {rank} (pid {pid}) was killed by {name}"
+    return f"rank {rank} (pid {pid}) exited with status {code}"
+
+
+def last_error_line(log: Path) -> str | None:
+    """The last line of a rank's log that names an error (its exception), if any."""
+    try:
+        lines = log.read_text(errors="replace").splitlines()
+    except OSError:
+        return None
+    for line in reversed(lines):
+        if "Error" in line or "Exception" in line:
+            return line.strip()[:300]
+    return None
+
+
+@dataclass
+class LaunchResult:
+    status: str  # "ok" | "failed" | "timeout"
+    error: str | None
+    ranks: list[dict[str, Any]] = field(default_factory=list)
+    pids: list[int] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def _stop(procs: list[subprocess.Popen]) -> None:
+    """Terminate every rank still running (its whole process group), then reap them all."""
+    for p in procs:
+        if p.poll() is None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(p.pid, signal.SIGTERM)
+    deadline = time.monotonic() + TERMINATE_GRACE
+    for p in procs:
+        try:
+            p.wait(max(deadline - time.monotonic(), 0.01))
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(p.pid, signal.SIGKILL)
+            p.wait()
+
+
+def launch(
+    job: dict[str, Any],
+    world: int,
+    out_dir: Path,
+    timeout: float,
+    on_started: Any = None,
+    ranks: list[int] | None = None,
+    ports: list[int] | None = None,
+) -> LaunchResult:
+    """Run the ranks of ``job`` that live on this machine (``ranks``, default all ``world``)
+    until all finish, one fails, or ``timeout`` seconds pass; every rank started here is gone
+    when this returns. The others (another machine's) meet them at ``job["address"]`` on
+    ``ports`` (default: free loopback ports; give the same list on every machine).
+
+    ``on_started(pids)`` is called once the ranks are started (tests kill one from there).
+    """
+    local = list(range(world)) if ranks is None else sorted(ranks)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for stale in out_dir.glob("rank*"):
+        stale.unlink()
+    # the frameworks' own rendezvous limits sit past the launch's: the launcher decides, and
+    # says which ranks never joined
+    job = {**job, "rendezvous_timeout": timeout + 30.0}
+    job_path = out_dir / "job.pkl"
+    with open(job_path, "wb") as f:
+        pickle.dump(job, f, protocol=pickle.HIGHEST_PROTOCOL)
+    port_list = ",".join(str(p) for p in (ports or free_ports(world)))
+    path = os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])
+    env = {**os.environ, "PYTHONPATH": path}
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    procs: list[subprocess.Popen] = []
+    t0 = time.monotonic()
+    try:
+        for rank in local:
+            log = open(out_dir / f"rank{rank}.log", "wb")  # noqa: SIM115 (the child owns it)
+            cmd = [sys.executable, "-m", "bench.distributed_rank", str(job_path), str(rank),
+                   str(world), port_list, str(out_dir)]  # fmt: skip
+            # its own session: stopping it stops everything it started (killpg)
+            proc = subprocess.Popen(
+                cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT,
+                start_new_session=True,
+            )  # fmt: skip
+            procs.append(proc)
+            log.close()
+        pids = [p.pid for p in procs]
+        if on_started is not None:
+            on_started(pids)
+        while True:
+            codes = [p.poll() for p in procs]
+            for rank, proc, code in zip(local, procs, codes, strict=True):
+                if code not in (None, 0):
+                    why = describe_exit(rank, proc.pid, code)
+                    detail = last_error_line(out_dir / f"rank{rank}.log") if code > 0 else None
+                    _stop(procs)
+                    error = f"{why}: {detail}" if detail else why
+                    others = [k for k in local if k != rank]
+                    if others:
+                        error += f"; ranks {others} terminated"
+                    return LaunchResult("failed", error, pids=pids,
+                                        seconds=time.monotonic() - t0)  # fmt: skip
+            if all(code == 0 for code in codes):
+                break
+            if time.monotonic() - t0 > timeout:
+                waiting = [k for k in local if not (out_dir / f"rank{k}.ready").exists()]
+                _stop(procs)
+                if waiting:
+                    remote = [k for k in range(world) if k not in local]
+                    elsewhere = f" for ranks {remote} (started elsewhere)" if remote else ""
+                    error = (f"rendezvous never completed within {timeout:g} s: ranks "
+                             f"{waiting} still waiting{elsewhere}")  # fmt: skip
+                else:
+                    error = f"stopped after the {timeout:g} s cell time limit"
+                return LaunchResult("timeout", error, pids=pids, seconds=time.monotonic() - t0)
+            time.sleep(0.05)
+    finally:
+        _stop(procs)
+        job_path.unlink(missing_ok=True)  # the data's copy; the logs stay
+    results = [json.loads((out_dir / f"rank{k}.json").read_text()) for k in local]
+    return LaunchResult("ok", None, results, pids, time.monotonic() - t0)
+
+
+def rank_job(scaled: Cell, settings: Settings, data_dir: str | None = None) -> dict[str, Any]:
+    """What every rank of a cell needs, ``scaled`` being the cell with its global batch
+    (:func:`scaled_cell`): the group's inputs as a single process with that batch gets them
+    (weights, lr table, data, the global batch order), the settings (one intra-op thread per
+    rank unless ``--threads`` says otherwise) and the rendezvous address."""
+    from bench.runner import group_inputs
+
+    _, inputs = group_inputs(scaled, data_dir)
+    return {
+        **inputs,
+        "framework": scaled.framework,
+        "settings": settings.to_dict(),
+        "address": LOOPBACK,
+    }
+
+
+def allreduce_summary(times: list[float], n_floats: int, world: int) -> dict[str, Any] | None:
+    """Median all-reduce time of a gradient-sized float32 buffer and its bandwidths: algorithm
+    bandwidth = bytes / time, bus bandwidth = algbw × 2(N−1)/N (what a ring moves per link;
+    the convention of nccl-tests, comparable across worker counts)."""
+    if not times or world < 2:
+        return None
+    t = float(np.median(times))
+    nbytes = 4 * n_floats
+    algbw = nbytes / t
+    return {
+        "bytes": nbytes,
+        "median_s": t,
+        "repeats": len(times),
+        "algbw_bytes_per_s": algbw,
+        "busbw_bytes_per_s": algbw * 2 * (world - 1) / world,
+    }
+
+
+def scaling_efficiency(
+    thr_n: list[float], thr_1: list[float], workers: int
+) -> dict[str, Any] | None:
+    """throughput(N) / (N × throughput(1)) from paired passes: one ratio per pass, a t interval
+    over the passes (one pass: the estimate without an interval)."""
+    n = min(len(thr_n), len(thr_1))
+    if n == 0:
+        return None
+    ratios = np.array([thr_n[k] / (workers * thr_1[k]) for k in range(n)])
+    if n == 1:
+        return {"estimate": float(ratios[0]), "ci_low": None, "ci_high": None, "n_pairs": 1}
+    est, lo, hi = stats.log_mean_ci(ratios)
+    return {"estimate": est, "ci_low": lo, "ci_high": hi, "n_pairs": n,
+            "method": f"t interval over {n} paired timing passes"}  # fmt: skip
+
+
+def pass_throughput(entry: dict[str, Any], batch: int) -> float:
+    """A timing pass's throughput (samples/s): the step-weighted median of its windows."""
+    per_step = np.repeat(
+        np.asarray(entry["window_seconds"]) / np.asarray(entry["window_steps"]),
+        entry["window_steps"],
+    )
+    return batch / float(np.median(per_step))
+
+
+# -- the run -----------------------------------------------------------------------------------
+
+
+class DistributedRunner:
+    """Runs every cell at worker counts 1 and N, records each (cell, worker count)."""
+
+    def __init__(self, runner: Any, dist: DistOptions) -> None:
+        self.runner = runner  # bench.runner.Runner: its run dir, settings, options, reporter
+        self.dist = dist
+        #: called with (cell, workers, pass index, pids) once a launch's ranks are started
+        self.on_started: Callable[[Cell, int, int, list[int]], None] | None = None
+
+    def run(self, cells: list[Cell]) -> list[dict[str, Any]]:
+        from bench.runner import CellProgress
+
+        r = self.runner
+        records: list[dict[str, Any]] = []
+        r.reporter.start([c for c in cells for _ in self.dist.counts()])  # a record per count
+        try:
+            for cell in cells:
+                records.extend(self._cell(cell, CellProgress))
+        finally:
+            r.reporter.stop()
+        return records
+
+    def _cell(self, cell: Cell, progress_cls: Any) -> list[dict[str, Any]]:
+        r, o, d = self.runner, self.runner.options, self.dist
+        now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        spec = catalog.model_spec(cell.model, cell.dataset)
+        n_floats = spec_param_count(spec)
+        budget = o.cell_timeout or DEFAULT_LAUNCH_TIMEOUT  # per cell and worker count
+        spent = dict.fromkeys(d.counts(), 0.0)
+        jobs: dict[int, dict[str, Any]] = {}  # per worker count, built once
+        progress: dict[int, Any] = {}
+        throughputs: dict[int, list[float]] = {n: [] for n in d.counts()}
+        allreduce: list[dict[str, Any]] = []
+        base = Path(tempfile.mkdtemp(prefix="dist-", dir=r.run_dir.path))
+        passes = max(o.timing_passes, 1)
+        for index in range(1, passes + 1):
+            counts = d.counts() if index % 2 else d.counts()[::-1]  # rotate who goes first
+            for n in counts:
+                try:
+                    scaled = scaled_cell(cell, n, d.scaling)
+                except ValueError as exc:
+                    scaled = cell
+                    p = progress.setdefault(n, progress_cls(cell, spec, now))
+                    p.status, p.error = "failed", str(exc)
+                    continue
+                p = progress.setdefault(n, progress_cls(scaled, spec, now))
+                if p.status != "ok":
+                    continue
+                job = jobs.get(n) or jobs.setdefault(n, rank_job(scaled, r.settings, o.data_dir))
+                job = {**job}
+                job.update(
+                    timing=o.timing_passes > 0,
+                    window_seconds=o.window_seconds,
+                    pass_seconds=o.pass_seconds,
+                    allreduce_floats=n_floats if n > 1 else 0,
+                )
+                if index == 1:
+                    job.update(train_steps=scaled.recipe.steps, eval_every=scaled.recipe.eval_every)
+                left = max(budget - spent[n], 1.0)
+                hook = self.on_started
+                started = None if hook is None else partial(hook, cell, n, index)
+                result = launch(job, n, base / f"w{n}-p{index}", left, on_started=started)
+                spent[n] += result.seconds
+                if result.status != "ok":
+                    if index == 1:
+                        p.status, p.error = result.status, result.error
+                    else:
+                        p.timing_notes.append(f"pass {index}: {result.status}: {result.error}")
+                    continue
+                self._absorb(p, result, index, n, n_floats, allreduce, throughputs)
+        out = []
+        for n, p in progress.items():
+            record = r._record(p, catalog.ACCURACY_TARGETS.get((cell.model, cell.dataset)))
+            record["key"] = record_key(cell, n)
+            info = {
+                "workers": n,
+                "scaling": d.scaling,
+                "per_worker_batch": p.cell.recipe.batch_size // n,
+                "global_batch": p.cell.recipe.batch_size,
+                **{k: v for k, v in p.manifest.get("distributed", {}).items()},
+            }
+            if n > 1:
+                info["allreduce"] = allreduce[-1] if allreduce else None
+                info["scaling_efficiency"] = scaling_efficiency(throughputs[n], throughputs[1], n)
+            record["distributed"] = info
+            # top-level, where bench.history_series reads a record's worker count and scaling
+            record["workers"], record["scaling"] = n, d.scaling
+            record["manifest"] = {**record.get("manifest", {}), "distributed": info}
+            r.run_dir.append(record)
+            r._to_history(record)
+            r.reporter.finished(record)
+            out.append(record)
+        return out
+
+    def _absorb(
+        self,
+        p: Any,
+        result: LaunchResult,
+        index: int,
+        n: int,
+        n_floats: int,
+        allreduce: list[dict[str, Any]],
+        throughputs: dict[int, list[float]],
+    ) -> None:
+        """A finished launch's figures into the cell's progress (rank 0 speaks for the cell:
+        every rank takes the same synchronous steps)."""
+        r0 = result.ranks[0]
+        p.worker_pid = r0["pid"]
+        p.manifest = {**r0["manifest"], "distributed": r0["engine"]}
+        peak = max(rk["peak_rss_bytes"] for rk in result.ranks)
+        p.finish = {"peak_rss_bytes": max(peak, p.finish.get("peak_rss_bytes", 0))}
+        if index == 1:
+            p.build_seconds = r0["build_seconds"]
+            p.train_seconds = r0["train_seconds"]
+            p.curve = r0["curve"]
+            p.losses = [np.asarray(r0["losses"], np.float32)]
+            p.round_sizes = r0["round_sizes"]
+            p.step = len(r0["losses"])
+            bad = np.flatnonzero(~np.isfinite(p.losses[0]))
+            if bad.size:
+                p.status, p.diverged_at_step = "diverged", int(bad[0])
+                p.error = f"loss became {p.losses[0][bad[0]]} at step {int(bad[0])}"
+            target = catalog.ACCURACY_TARGETS.get((p.cell.model, p.cell.dataset))
+            for point in p.curve:
+                if target is not None and point["test_accuracy"] >= target:
+                    p.time_to_accuracy_s = point["train_seconds"]
+                    break
+        if "window_steps" in r0:
+            entry = {
+                "pass": index,
+                "worker_pid": r0["pid"],
+                "scope": "step",
+                "optimizer": "recipe",
+                "window_steps": r0["window_steps"],
+                "window_seconds": [round(s, 8) for s in r0["window_seconds"]],
+                "window_seconds_max_rank": [
+                    round(max(rk["window_seconds"][i] for rk in result.ranks), 8)
+                    for i in range(len(r0["window_seconds"]))
+                ],
+                "step_times_s": [],
+                "round_sizes": [],
+                "warmup_steps": 0,
+            }
+            p.timing_passes.append(entry)
+            throughputs[n].append(pass_throughput(entry, p.cell.recipe.batch_size))
+        if r0.get("allreduce_s"):
+            summary = allreduce_summary(r0["allreduce_s"], n_floats, n)
+            if summary is not None:
+                engine = r0["engine"]
+                allreduce.append(
+                    {**summary, "engine": engine["engine"],
+                     "collective_backend": engine["collective_backend"]}
+                )  # fmt: skip
+
+
+def spec_param_count(spec: Any) -> int:
+    from bench.architectures import param_count
+
+    return int(param_count(spec))
+
+
+# -- what the user sees ------------------------------------------------------------------------
+
+
+def scaling_rows(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per distributed record: throughput and its interval, efficiency, all-reduce."""
+    rows = []
+    for rec in records:
+        info = rec.get("distributed")
+        if not info:
+            continue
+        thr = rec.get("throughput") or {}
+        eff = info.get("scaling_efficiency") or {}
+        ar = info.get("allreduce") or {}
+        rows.append(
+            {
+                "cell": rec["key"].rsplit("@", 1)[0],
+                "framework": rec["framework"],
+                "workers": info["workers"],
+                "global_batch": info["global_batch"],
+                "status": rec["status"],
+                "error": rec.get("error"),
+                "throughput": thr.get("median"),
+                "throughput_ci": (thr.get("ci_low"), thr.get("ci_high")),
+                "efficiency": eff.get("estimate"),
+                "efficiency_ci": (eff.get("ci_low"), eff.get("ci_high")),
+                "engine": info.get("engine"),
+                "backend": info.get("collective_backend"),
+                "allreduce_busbw": ar.get("busbw_bytes_per_s"),
+                "allreduce_bytes": ar.get("bytes"),
+            }
+        )
+    return sorted(rows, key=lambda row: (row["cell"], row["workers"]))
+
+
+def _fmt(x: float | None, spec: str) -> str:
+    return "—" if x is None or not math.isfinite(x) else format(x, spec)
+
+
+def scaling_table(records: list[dict[str, Any]]) -> str:
+    """The scaling table as Markdown (the run's closing note prints it)."""
+    lines = [
+        "| cell | workers | global batch | samples/s [95% CI] | efficiency [95% CI] | "
+        "all-reduce busbw (MB/s, bytes) | engine / backend |",
+        "|---|---:|---:|---|---|---|---|",
+    ]
+    for row in scaling_rows(records):
+        if row["status"] != "ok":
+            lines.append(f"| {row['cell']} | {row['workers']} | {row['global_batch']} | "
+                         f"{row['status']}: {row['error']} | | | |")  # fmt: skip
+            continue
+        lo, hi = row["throughput_ci"]
+        elo, ehi = row["efficiency_ci"]
+        thr = f"{_fmt(row['throughput'], '.0f')} [{_fmt(lo, '.0f')}, {_fmt(hi, '.0f')}]"
+        eff = (f"{_fmt(row['efficiency'], '.2f')} [{_fmt(elo, '.2f')}, {_fmt(ehi, '.2f')}]"
+               if row["workers"] > 1 else "1 (baseline)")  # fmt: skip
+        bw = row["allreduce_busbw"]
+        ar = f"{_fmt(bw / 1e6 if bw else None, '.3g')} ({row['allreduce_bytes']})" if bw else "—"
+        lines.append(f"| {row['cell']} | {row['workers']} | {row['global_batch']} | {thr} | "
+                     f"{eff} | {ar} | {row['engine']} / {row['backend']} |")  # fmt: skip
+    return "\n".join(lines)
+
+
+__all__ = [
+    "DistOptions",
+    "DistributedRunner",
+    "LaunchResult",
+    "Recipe",
+    "launch",
+    "rank_job",
+    "record_key",
+    "scaling_efficiency",
+    "scaling_table",
+]
