@@ -54,7 +54,9 @@ def run_two_workers(job: dict[str, Any], out: Path) -> list[dict[str, np.ndarray
 def single_process(framework: str, job: dict[str, Any]) -> dict[str, np.ndarray]:
     """One process, the whole global batch per step: the adapter as the runner uses it."""
     adapter = load_adapter(get_variant(framework))
-    adapter.configure(Settings(threads=1))
+    # 2 intra-op threads as every other in-process test: TF keeps the first setting of the
+    # process, and a 1-thread configure here left later tf tests with the wrong gradients
+    adapter.configure(Settings(threads=2, interop_threads=1))
     spec, recipe = ModelSpec.from_dict(job["spec"]), Recipe.from_dict(job["recipe"])
     model = adapter.build(spec, job["weights"], recipe, job["lr"])
     idx = job["order"][:STEPS]
@@ -92,7 +94,9 @@ def ghost_batchnorm_reference(job: dict[str, Any]) -> dict[str, np.ndarray]:
     import torch
 
     adapter = load_adapter(get_variant("torch"))
-    adapter.configure(Settings(threads=1))
+    # 2 intra-op threads as every other in-process test: TF keeps the first setting of the
+    # process, and a 1-thread configure here left later tf tests with the wrong gradients
+    adapter.configure(Settings(threads=2, interop_threads=1))
     spec, recipe = ModelSpec.from_dict(job["spec"]), Recipe.from_dict(job["recipe"])
     model = adapter.build(spec, job["weights"], recipe, job["lr"])
     module, half = model.module, BATCH // 2
