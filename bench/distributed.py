@@ -45,7 +45,7 @@ from typing import Any
 
 import numpy as np
 
-from bench import catalog, stats
+from bench import catalog, drift_reference, stats
 from bench.specs import Cell, Settings
 from bench.worker import one_line
 
@@ -347,6 +347,8 @@ class DistributedRunner:
         base = Path(tempfile.mkdtemp(prefix="dist-", dir=r.run_dir.path))
         passes = max(o.timing_passes, 1)
         for index in range(1, passes + 1):
+            if index > len(r.drift_seconds):  # once per pass index: for bench compare's drift
+                r.drift_seconds.append(drift_reference.measure())
             counts = d.counts() if index % 2 else d.counts()[::-1]  # rotate who goes first
             for n in counts:
                 try:
