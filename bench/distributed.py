@@ -45,8 +45,9 @@ from typing import Any
 
 import numpy as np
 
-from bench import catalog, stats
-from bench.specs import Cell, Recipe, Settings
+from bench import catalog, drift_reference, stats
+from bench.specs import Cell, Settings
+from bench.worker import one_line
 
 SCALING_MODES = ("weak", "strong")
 #: the variants with a models/<family>/distributed.py engine (keras: its TensorFlow backend)
@@ -340,25 +341,27 @@ class DistributedRunner:
         spent = dict.fromkeys(d.counts(), 0.0)
         jobs: dict[int, dict[str, Any]] = {}  # per worker count, built once
         progress: dict[int, Any] = {}
-        throughputs: dict[int, list[float]] = {n: [] for n in d.counts()}
-        allreduce: list[dict[str, Any]] = []
+        # per worker count, pass index → throughput: efficiency pairs the passes both ran
+        throughputs: dict[int, dict[int, float]] = {n: {} for n in d.counts()}
+        allreduce_s: list[float] = []  # every pass's timed all-reduces, pooled
         base = Path(tempfile.mkdtemp(prefix="dist-", dir=r.run_dir.path))
         passes = max(o.timing_passes, 1)
         for index in range(1, passes + 1):
+            if index > len(r.drift_seconds):  # once per pass index: for bench compare's drift
+                r.drift_seconds.append(drift_reference.measure())
             counts = d.counts() if index % 2 else d.counts()[::-1]  # rotate who goes first
             for n in counts:
                 try:
                     scaled = scaled_cell(cell, n, d.scaling)
-                except ValueError as exc:
-                    scaled = cell
+                    p = progress.setdefault(n, progress_cls(scaled, spec, now))
+                    if n not in jobs and p.status == "ok":
+                        jobs[n] = rank_job(scaled, r.settings, o.data_dir)
+                except Exception as exc:  # bad batch split, unreadable data: this cell only
                     p = progress.setdefault(n, progress_cls(cell, spec, now))
-                    p.status, p.error = "failed", str(exc)
-                    continue
-                p = progress.setdefault(n, progress_cls(scaled, spec, now))
+                    p.status, p.error = "failed", one_line(exc)
                 if p.status != "ok":
                     continue
-                job = jobs.get(n) or jobs.setdefault(n, rank_job(scaled, r.settings, o.data_dir))
-                job = {**job}
+                job = {**jobs[n]}
                 job.update(
                     timing=o.timing_passes > 0,
                     window_seconds=o.window_seconds,
@@ -378,7 +381,7 @@ class DistributedRunner:
                     else:
                         p.timing_notes.append(f"pass {index}: {result.status}: {result.error}")
                     continue
-                self._absorb(p, result, index, n, n_floats, allreduce, throughputs)
+                self._absorb(p, result, index, throughputs[n], allreduce_s)
         out = []
         for n, p in progress.items():
             record = r._record(p, catalog.ACCURACY_TARGETS.get((cell.model, cell.dataset)))
@@ -391,8 +394,16 @@ class DistributedRunner:
                 **{k: v for k, v in p.manifest.get("distributed", {}).items()},
             }
             if n > 1:
-                info["allreduce"] = allreduce[-1] if allreduce else None
-                info["scaling_efficiency"] = scaling_efficiency(throughputs[n], throughputs[1], n)
+                summary = allreduce_summary(allreduce_s, n_floats, n)
+                info["allreduce"] = summary and {
+                    **summary,
+                    "engine": info.get("engine"),
+                    "collective_backend": info.get("collective_backend"),
+                }
+                paired = sorted(set(throughputs[n]) & set(throughputs[1]))
+                info["scaling_efficiency"] = scaling_efficiency(
+                    [throughputs[n][k] for k in paired], [throughputs[1][k] for k in paired], n
+                )
             record["distributed"] = info
             # top-level, where bench.history_series reads a record's worker count and scaling
             record["workers"], record["scaling"] = n, d.scaling
@@ -408,10 +419,8 @@ class DistributedRunner:
         p: Any,
         result: LaunchResult,
         index: int,
-        n: int,
-        n_floats: int,
-        allreduce: list[dict[str, Any]],
-        throughputs: dict[int, list[float]],
+        throughputs: dict[int, float],
+        allreduce_s: list[float],
     ) -> None:
         """A finished launch's figures into the cell's progress (rank 0 speaks for the cell:
         every rank takes the same synchronous steps)."""
@@ -453,15 +462,8 @@ class DistributedRunner:
                 "warmup_steps": 0,
             }
             p.timing_passes.append(entry)
-            throughputs[n].append(pass_throughput(entry, p.cell.recipe.batch_size))
-        if r0.get("allreduce_s"):
-            summary = allreduce_summary(r0["allreduce_s"], n_floats, n)
-            if summary is not None:
-                engine = r0["engine"]
-                allreduce.append(
-                    {**summary, "engine": engine["engine"],
-                     "collective_backend": engine["collective_backend"]}
-                )  # fmt: skip
+            throughputs[index] = pass_throughput(entry, p.cell.recipe.batch_size)
+        allreduce_s.extend(r0.get("allreduce_s") or [])
 
 
 def spec_param_count(spec: Any) -> int:
@@ -536,7 +538,6 @@ __all__ = [
     "DistOptions",
     "DistributedRunner",
     "LaunchResult",
-    "Recipe",
     "launch",
     "rank_job",
     "record_key",

@@ -56,7 +56,7 @@ BERT_BASE = {
     "padding": True,
 }  # fmt: skip
 GPU_RECIPE = replace(sequence(100, 32, 1e-4, 10), eval_every=100)
-CPU_RECIPE = replace(sequence(6, 4, 1e-4, 1), eval_every=6, warmup_steps=2)
+CPU_RECIPE = replace(sequence(6, 4, 1e-4, 5), eval_every=6, warmup_steps=2)
 
 ARCHITECTURE = Architecture(
     name="transformer",

@@ -113,6 +113,7 @@ def test_a_killed_rank_fails_its_cell_and_the_run_goes_on(tmp_path: Path) -> Non
     assert info["allreduce"]["bytes"] == 4 * two["param_count"]
     assert info["allreduce"]["busbw_bytes_per_s"] > 0
     assert len(two["timing_passes"]) == 2 and two["throughput"]["n_passes"] == 2
+    assert len(two["drift_reference"]["seconds"]) == 2  # one per pass, for compare's drift
     assert two["curve"][-1]["step"] == 40 and two["test_accuracy"] is not None
     table = scaling_table(list(records.values()))
     assert "torch/mlp/mnist1d | 2 | 64 |" in table and "SIGKILL" in table

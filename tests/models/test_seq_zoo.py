@@ -292,3 +292,18 @@ def test_lm_evaluation_batches_are_capped() -> None:
     assert eval_batch_size(1000, gpt2) == max(1, EVAL_LOGITS // (50_257 * 512)) == 1
     assert eval_batch_size(1000, GPT) == 1000  # tiny: within the cap
     assert eval_batch_size(1000, ENCODER) == 1000  # classifiers keep theirs
+
+
+def test_token_batches_through_every_scope(adapter: Any) -> None:
+    """Integer token ids stay integers through the loop scope's input pipeline (DataLoader,
+    tf.data, Keras's fit) and the window scope: the same two LM steps, the same losses."""
+    w = perturbed_weights(GPT)
+    x = np.concatenate([tokens(GPT, 16), tokens(GPT, 17)])
+    y = np.random.default_rng(18).integers(GPT.num_classes, size=x.shape).astype(np.int32)
+    idx = np.arange(len(x)).reshape(2, BATCH)
+    recipe = sequence(2, BATCH, 0.01, 0)
+    _, loop_losses = adapter.loop_window(build(adapter, GPT, w, recipe), x, y, idx)
+    _, window_losses = adapter.train_window(build(adapter, GPT, w, recipe), x[idx], y[idx])
+    np.testing.assert_allclose(loop_losses, window_losses, rtol=1e-5)
+    first = reference_loss_and_gradients(GPT, w, x[:BATCH], y[:BATCH])[0]
+    assert window_losses[0] == pytest.approx(first, rel=1e-5)
