@@ -175,14 +175,15 @@ SUITES: dict[str, Suite] = {
     "standard": Suite(
         "standard",
         "CPU-sized real workloads: the MNIST-1D paper models, ResNet-20 on digits (accuracy) "
-        "and on synthetic CIFAR-10 (throughput); each with its own recipe",
+        "and on synthetic CIFAR-10 (throughput), the tiny transformer and LSTM on MNIST-1D, "
+        "gpt and the LSTM language model on Markov text; each with its own recipe",
         _entries("paper", PAPER_RECIPE) + _entries("standard", PAPER_RECIPE),
         frameworks=("torch", "tf", "keras", "keras:jax"),  # Keras's third backend measured too
     ),
     "large": Suite(
         "large",
-        "GPU-sized cells: ResNet-50 v1.5 on synthetic ImageNet-shaped data, batch 64; on a CPU "
-        "a few timed steps at batch 8",
+        "GPU-sized cells: ResNet-50 v1.5 on synthetic ImageNet-shaped data, a BERT-base-sized "
+        "encoder and GPT-2 small on synthetic tokens; on a CPU a few timed steps at small batch",
         _entries("large", PAPER_RECIPE),
     ),
 }
