@@ -117,9 +117,28 @@ def test_one_step_of_the_models_recipe_agrees(a: str, b: str, model: str, datase
     adapter(b).train_round(mb, x[None], y[None])
     wa, wb = adapter(a).get_weights(ma), adapter(b).get_weights(mb)
     start = weights.init_weights(catalog.model_spec(model, dataset), 0)
+    tiny = ill_conditioned(b, model, dataset, recipe, x, y)
     for name in start:
         assert not np.array_equal(wa[name], start[name]), f"{a} did not update {name}"
-        assert np.max(np.abs(wa[name] - wb[name])) <= STEP_ATOL, name
+        diff = np.abs(wa[name] - wb[name])
+        ill = tiny.get(name, np.zeros(diff.shape, bool))  # BatchNorm state has no gradient
+        assert np.max(diff[~ill], initial=0.0) <= STEP_ATOL, name
+        # where |g| is within 10 eps Adam's g / (|g| + eps) is ill-conditioned (an LM head's
+        # row for a token the batch hardly predicts: g = 2e-8 moved 1.4e-5 apart); there each
+        # framework's step is still at most lr
+        assert np.max(diff[ill], initial=0.0) <= 2 * recipe.lr, name
+
+
+def ill_conditioned(
+    framework: str, model: str, dataset: str, recipe: Recipe, x: np.ndarray, y: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Per weight, the elements whose first Adam step is ill-conditioned (|g| < 10 eps);
+    none for other optimizers."""
+    grads = adapter(framework).loss_and_gradients(build(framework, model, dataset, recipe), x, y)[1]
+    if recipe.optimizer not in ("adam", "adamw"):
+        return {k: np.zeros(g.shape, bool) for k, g in grads.items()}
+    eps = float(recipe.optimizer_args.get("eps", 1e-8))
+    return {k: np.abs(g) < 10 * eps for k, g in grads.items()}
 
 
 OPTIMIZERS = [
