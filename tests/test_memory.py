@@ -44,12 +44,19 @@ def _run(tmp_path: Path, name: str, cells: list[Cell], settings: Settings) -> di
 @pytest.mark.slow
 @requires("torch")
 def test_a_cells_memory_does_not_depend_on_a_bigger_cell_before_it(tmp_path: Path) -> None:
-    # the CNN with 4000-sample batches peaks well above the GRU at 1000; in a reused worker
+    # ResNet-20 on 32x32x3 images peaks well above the GRU at 1000; in a reused worker
     # a small cell read 2.4x its own figure after a big one (its freed arenas stay resident).
-    # The small cell is sized (~38 MiB) so that the jitter between two fresh workers does not
-    # decide the test: an MLP's 13 MiB varied by 6-11 %; this GRU's figure read 36.6-38.5 MiB
-    # in six fresh workers (one 43.9 MiB outlier while four other test runs loaded the 2 cores).
-    big = Cell("torch", "cnn", "mnist1d", "test", Recipe(steps=10, eval_every=5, batch_size=4000))
+    # The figure jitters between two fresh workers of the same cell (not with cell order): an
+    # MLP's 13 MiB by 6-11 %, this GRU's 37-51 MiB by up to 15 % across runs (6.5 % between two
+    # workers of one quiet run), cause not found; so 15 % here, against the 2.4x a reused
+    # worker showed.
+    big = Cell(
+        "torch",
+        "resnet20",
+        "synthetic-cifar10",
+        "test",
+        Recipe(steps=4, eval_every=2, batch_size=128),
+    )
     small = Cell("torch", "gru", "mnist1d", "test", Recipe(steps=10, eval_every=5, batch_size=1000))
     both = _run(tmp_path, "both", [big, small], Settings(threads=1))
     alone = _run(tmp_path, "alone", [small], Settings(threads=1))
@@ -60,7 +67,7 @@ def test_a_cells_memory_does_not_depend_on_a_bigger_cell_before_it(tmp_path: Pat
         > 1.5 * (by_itself["peak_above_baseline_bytes"])
     )  # the big cell is bigger, or the test shows nothing
     assert after_big["peak_above_baseline_bytes"] == pytest.approx(
-        by_itself["peak_above_baseline_bytes"], rel=0.05
+        by_itself["peak_above_baseline_bytes"], rel=0.15
     )
     assert by_itself["device_peak_bytes"] is None  # CPU
 
