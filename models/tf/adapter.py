@@ -52,11 +52,6 @@ def dense_gradients(grads: list[Any]) -> list[tf.Tensor]:
     return [tf.convert_to_tensor(g) if isinstance(g, tf.IndexedSlices) else g for g in grads]
 
 
-#: Models whose plain-TF code is not yet on the mixed-precision route of models/tf/precision.py
-#: (their layers read ``params`` directly instead of ``CanonicalModule.weight``).
-FLOAT32_ONLY = frozenset({"transformer", "gpt", "lstm"})
-
-
 class TFModel:
     """The module, its optimizer and its graphs, one per batch size.
 
@@ -224,13 +219,9 @@ class TFAdapter:
         lr: np.ndarray,
         stock_optimizer: bool = False,
     ) -> TFModel:
-        if self.precision != "fp32" and spec.name in FLOAT32_ONLY:
-            raise ValueError(
-                f"tf {self.precision}: the plain-TF {spec.name} reads its variables without the "
-                "mixed-precision cast, so it runs fp32 only (torch and Keras run it mixed)"
-            )
         with tf.device(self.device):
             module = architecture_builder(spec.name)(spec, weights)
+            module.compute_dtype = mixed.compute_dtype(self.precision)  # rows start in it
             module.unroll = not self.xla  # see CanonicalModule.gru_direction
             opt = optim.make(recipe, list(module.params.items()), lr, stock=stock_optimizer)
         shape = tuple(spec.input_shape)

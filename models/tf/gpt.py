@@ -19,12 +19,11 @@ class GPT(CanonicalModule):
 
     def __call__(self, tokens: tf.Tensor, training: bool = False) -> tf.Tensor:
         c, steps = self.config, tokens.shape[1]
-        table = self.params["wte.embeddings"]
-        h = tf.gather(table, tokens) + self.params["wpe.embeddings"][:steps]
+        h = self.rows("wte.embeddings", tokens) + self.positions("wpe.embeddings", steps)
         h = sequence.dropout(h, c.dropout, training)
         h = sequence.blocks(self, h, c, sequence.causal(steps), training)
         h = sequence.layer_norm(self, "final_ln", h)
-        return tf.einsum("ntd,vd->ntv", h, table)
+        return tf.einsum("ntd,vd->ntv", h, self.weight("wte.embeddings", h))
 
 
 def build(spec: ModelSpec, weights: dict[str, np.ndarray]) -> GPT:

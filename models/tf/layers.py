@@ -22,6 +22,10 @@ class CanonicalModule(tf.Module):
 
     #: Unroll recurrences into the graph (set False for XLA; see :meth:`gru_direction`).
     unroll: bool = True
+    #: The ops' dtype (bf16/fp16 under mixed precision; set by the adapter's build). Float
+    #: inputs arrive cast already; what starts from a variable (an embedding row, a position
+    #: table) is cast with :meth:`rows` and :meth:`positions`.
+    compute_dtype: tf.DType = tf.float32
 
     def __init__(self, weights: dict[str, np.ndarray], name: str) -> None:
         super().__init__(name=name)
@@ -55,6 +59,17 @@ class CanonicalModule(tf.Module):
         float32 master weights and their gradients come back float32 through the cast."""
         v = self.params[key]
         return v if v.dtype == like.dtype else tf.cast(v, like.dtype)
+
+    def rows(self, key: str, ids: tf.Tensor) -> tf.Tensor:
+        """Embedding rows of the float32 table ``key`` for token ``ids``, in the compute dtype
+        (gathered first, then cast: the gradient stays a float32 row update)."""
+        rows = tf.gather(self.params[key], ids)
+        return rows if self.compute_dtype == tf.float32 else tf.cast(rows, self.compute_dtype)
+
+    def positions(self, key: str, steps: int) -> tf.Tensor:
+        """The first ``steps`` rows of the learned position table ``key``, in the compute dtype."""
+        table = self.params[key][:steps]
+        return table if self.compute_dtype == tf.float32 else tf.cast(table, self.compute_dtype)
 
     def dense(self, name: str, x: tf.Tensor) -> tf.Tensor:
         return tf.matmul(x, self.weight(f"{name}.kernel", x)) + self.weight(f"{name}.bias", x)

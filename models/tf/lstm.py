@@ -26,9 +26,9 @@ def lstm_direction(
 ) -> tuple[tf.Tensor, tf.Tensor]:
     """One direction over x (N, T, F): (outputs (N, T, H) at their input positions, final h).
     ``module`` holds the weights (its ``unroll`` is the GRU's switch, not used here)."""
-    kernel = module.params[f"{prefix}.kernel"]
-    recurrent = module.params[f"{prefix}.recurrent_kernel"]
-    bias = module.params[f"{prefix}.bias"]
+    kernel = module.weight(f"{prefix}.kernel", x)
+    recurrent = module.weight(f"{prefix}.recurrent_kernel", x)
+    bias = module.weight(f"{prefix}.bias", x)
     hidden = recurrent.shape[0]
     projected = tf.einsum("ntf,fg->ntg", x, kernel) + bias  # (N, T, 4H)
     zeros = tf.zeros([tf.shape(x)[0], hidden], dtype=projected.dtype)
@@ -80,8 +80,8 @@ class LSTMLanguageModel(CanonicalModule):
         assert isinstance(self.layer, LSTMLayer)
 
     def __call__(self, x: tf.Tensor, training: bool = False) -> tf.Tensor:
-        out = lstm(self, self.layer, tf.gather(self.params["embedding.embeddings"], x))
-        kernel, bias = self.params["linear.kernel"], self.params["linear.bias"]
+        out = lstm(self, self.layer, self.rows("embedding.embeddings", x))
+        kernel, bias = self.weight("linear.kernel", out), self.weight("linear.bias", out)
         return tf.einsum("nth,hv->ntv", out, kernel) + bias
 
 

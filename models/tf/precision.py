@@ -72,12 +72,13 @@ def probe_dtypes(precision: str) -> dict[str, str]:
     At fp32 every op is float32 by construction, and nothing runs: running TF ops here would
     initialise TensorFlow's context, after which ``MultiWorkerMirroredStrategy`` can no longer
     configure its collective ops (a data-parallel rank builds its strategy after configure)."""
+    from models.tf import sequence
     from models.tf.layers import CanonicalModule
 
     dtype = compute_dtype(precision)
     if dtype == tf.float32:
-        kinds = ("conv", "batchnorm", "layernorm", "dense", "softmax", "loss", "weights",
-                 "gradients")  # fmt: skip
+        kinds = ("conv", "batchnorm", "layernorm", "dense", "attention softmax", "softmax",
+                 "loss", "weights", "gradients")  # fmt: skip
         return dict.fromkeys(kinds, "float32")
     weights = {
         "d.kernel": tf.ones([4, 4]).numpy(),
@@ -88,6 +89,8 @@ def probe_dtypes(precision: str) -> dict[str, str]:
         "b.beta": tf.zeros([4]).numpy(),
         "b.moving_mean": tf.zeros([4]).numpy(),
         "b.moving_variance": tf.ones([4]).numpy(),
+        "l.gamma": tf.ones([4]).numpy(),
+        "l.beta": tf.zeros([4]).numpy(),
     }
     m = CanonicalModule(weights, name="probe")
     x = tf.cast(tf.random.stateless_normal([2, 3, 3, 4], seed=[0, 0]), dtype)
@@ -97,7 +100,10 @@ def probe_dtypes(precision: str) -> dict[str, str]:
         h = m.batchnorm("b", h, training=True)
         seen["batchnorm"] = h.dtype.name + ("" if dtype == tf.float32 else " (out); computed "
                                             "in float32")  # fmt: skip
-        seen["layernorm"] = "not probed"
+        ln = sequence.layer_norm(m, "l", h)
+        seen["layernorm"] = ln.dtype.name + ("" if dtype == tf.float32 else " (out); computed "
+                                             "in float32")  # fmt: skip
+        seen["attention softmax"] = tf.nn.softmax(ln, axis=-1).dtype.name
         out = m.dense("d", tf.reduce_mean(h, axis=[1, 2]))
         seen["dense"] = out.dtype.name
         logits = tf.cast(out, tf.float32)

@@ -2,8 +2,11 @@
 `transformer` and `gpt` models. Variables are the canonical ones (CanonicalModule), so the query,
 key and value projections are three separate (d, d) matmuls — as Keras's MultiHeadAttention
 does; TF has no fused-QKV attention op (no fused kernel here). Attention is written out:
-softmax(q k^T / sqrt(head_dim) + mask) v, in float32 einsums; GELU is the exact erf form
-(``tf.nn.gelu(approximate=False)``); LayerNorm uses eps 1e-5 and the biased variance."""
+softmax(q k^T / sqrt(head_dim) + mask) v, in the compute dtype's einsums (float32, or bf16/fp16
+under mixed precision: every variable is read through ``CanonicalModule.weight``); GELU is the
+exact erf form (``tf.nn.gelu(approximate=False)``); LayerNorm uses eps 1e-5 and the biased
+variance, and computes in float32 whatever its input's dtype (as Keras's LayerNormalization
+does under a mixed policy)."""
 
 from __future__ import annotations
 
@@ -13,20 +16,27 @@ from bench.zoo.layers import LN_EPSILON, PAD_ID
 from bench.zoo.transformer_family import Config
 from models.tf.layers import CanonicalModule
 
-#: Added to masked scores: exp underflows to exactly 0 in float32, and a row with every key
-#: masked stays finite (uniform) instead of NaN.
-MASKED = -1e9
+#: Put in masked scores: exp underflows to exactly 0, and a row with every key masked stays
+#: finite (uniform) instead of NaN. float16 tops out at 65504, so -1e9 would be -inf there.
+MASKED = {tf.float16: -3e4}
+MASKED_DEFAULT = -1e9
 
 
 def dense(m: CanonicalModule, name: str, x: tf.Tensor) -> tf.Tensor:
     """``x @ kernel + bias`` at every position of (N, T, in)."""
-    return tf.einsum("nti,io->nto", x, m.params[f"{name}.kernel"]) + m.params[f"{name}.bias"]
+    kernel, bias = m.weight(f"{name}.kernel", x), m.weight(f"{name}.bias", x)
+    return tf.einsum("nti,io->nto", x, kernel) + bias
 
 
 def layer_norm(m: CanonicalModule, name: str, x: tf.Tensor) -> tf.Tensor:
+    """Over the last axis, in float32 (a bf16 variance loses the small differences it is made
+    of); the result in ``x``'s dtype."""
+    dtype = x.dtype
+    x = x if dtype == tf.float32 else tf.cast(x, tf.float32)
     mean, var = tf.nn.moments(x, axes=[-1], keepdims=True)
     xhat = (x - mean) * tf.math.rsqrt(var + LN_EPSILON)
-    return xhat * m.params[f"{name}.gamma"] + m.params[f"{name}.beta"]
+    y = xhat * m.params[f"{name}.gamma"] + m.params[f"{name}.beta"]
+    return y if dtype == tf.float32 else tf.cast(y, dtype)
 
 
 def dropout(x: tf.Tensor, rate: float, training: bool) -> tf.Tensor:
@@ -50,7 +60,8 @@ def attention(
     q, k, v = heads("query"), heads("key"), heads("value")
     scores = tf.matmul(q, k, transpose_b=True) * (1.0 / hd**0.5)
     if allowed is not None:
-        scores = tf.where(allowed, scores, tf.constant(MASKED, scores.dtype))
+        masked = tf.constant(MASKED.get(scores.dtype, MASKED_DEFAULT), scores.dtype)
+        scores = tf.where(allowed, scores, masked)
     probs = dropout(tf.nn.softmax(scores, axis=-1), c.dropout, training)
     out = tf.reshape(tf.transpose(tf.matmul(probs, v), [0, 2, 1, 3]), [n, t, c.dim])
     return dense(m, f"{name}.output", out)

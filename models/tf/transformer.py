@@ -23,10 +23,10 @@ class Transformer(CanonicalModule):
     def __call__(self, x: tf.Tensor, training: bool = False) -> tf.Tensor:
         c, steps = self.config, x.shape[1]
         if self.tokens:
-            h = tf.gather(self.params["embedding.embeddings"], x)
+            h = self.rows("embedding.embeddings", x)
         else:
             h = sequence.dense(self, "patch", x)
-        h = h + self.params["position.embeddings"][:steps]
+        h = h + self.positions("position.embeddings", steps)
         h = sequence.dropout(h, c.dropout, training)
         allowed = sequence.key_mask(x) if self.padding else None
         h = sequence.layer_norm(self, "final_ln", sequence.blocks(self, h, c, allowed, training))
