@@ -149,6 +149,10 @@ class TorchAdapter:
         stock_optimizer: bool = False,
     ) -> TorchModel:
         module = architecture_builder(spec.name)(spec, weights).to(self.device)
+        if any(isinstance(m, torch.nn.LSTM) for m in module.modules()):
+            refused = amp.recurrent_refusal(self.device.type, self.precision)
+            if refused:
+                raise ValueError(refused)
         if self.channels_last:  # NHWC weights; the NHWC input's NCHW view is channels_last
             if not any(isinstance(m, torch.nn.Conv2d) for m in module.modules()):
                 raise ValueError(f"--memory-format channels-last: {spec.name} has no 2-D conv")

@@ -11,6 +11,7 @@ records what each op kind returned, for the fairness manifest.
 from __future__ import annotations
 
 import contextlib
+import functools
 from typing import Any
 
 import torch
@@ -32,6 +33,28 @@ def autocast(device: torch.device, dtype: torch.dtype | None) -> Any:
     if dtype is None:
         return contextlib.nullcontext()
     return torch.autocast(device_type=device.type, dtype=dtype)
+
+
+@functools.cache
+def recurrent_refusal(device_type: str, precision: str) -> str | None:
+    """Why ``nn.LSTM`` cannot run under this autocast here, or None: a tiny LSTM is tried once.
+
+    On a CPU autocast casts the LSTM to fp16 and hands it to oneDNN, which on CPUs without
+    AVX512-FP16 has no fp16 LSTM primitive ("could not create a primitive descriptor"): a one-line
+    refusal at build beats a traceback in the first step. bf16 runs."""
+    dtype = autocast_dtype(precision)
+    if dtype is None:
+        return None
+    device = torch.device(device_type)
+    lstm = nn.LSTM(2, 2, batch_first=True).to(device)
+    try:
+        with autocast(device, dtype):
+            lstm(torch.zeros(1, 2, 2, device=device))
+    except RuntimeError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return (f"torch {precision}: nn.LSTM under {dtype} autocast fails on this "
+                f"{device_type} ({first.split('. ')[0]})")  # fmt: skip
+    return None
 
 
 def grad_scaler(device: torch.device, precision: str) -> torch.amp.GradScaler | None:
