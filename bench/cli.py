@@ -312,6 +312,7 @@ def plan_cells(args: argparse.Namespace, console: Console) -> list[Cell]:
 
     models = args.models or list(dict.fromkeys(m for m, _ in suite.pairs))
     pairs = [(m, d) for d in datasets for m in catalog.MODELS_BY_DATASET.get(d, ()) if m in models]
+    pairs += _own_datasets(args, models, pairs, datasets, console)
     if not pairs:
         raise UsageError("no (model, dataset) pair matches --models/--dataset; "
                          f"registered: {_pairs_text()}")  # fmt: skip
@@ -345,6 +346,42 @@ def plan_cells(args: argparse.Namespace, console: Console) -> list[Cell]:
     precisions = _check_precision(args, device, frameworks, pairs, console)
     return [Cell(fw, m, d, suite_name, recipes[m, d], seed, p)
             for p in precisions for m, d in pairs for fw in frameworks]  # fmt: skip
+
+
+def _own_datasets(
+    args: argparse.Namespace,
+    models: list[str],
+    pairs: list[tuple[str, str]],
+    datasets: list[str],
+    console: Console,
+) -> list[tuple[str, str]]:
+    """Pairs for a model named with --models that the suite's datasets do not declare (say
+    ``--models mlp,cnn,resnet20`` in the quick suite, which is MNIST-1D only): without --dataset it
+    runs on its own first bundled dataset, and the CLI says so; with --dataset it is skipped,
+    and the CLI says that too. Either way, nothing asked for disappears silently."""
+    from bench import data
+
+    placed = {m for m, _ in pairs}
+    extra = []
+    for model in dict.fromkeys(args.models or []):
+        if model in placed:
+            continue
+        declared = [d for d, ms in catalog.MODELS_BY_DATASET.items() if model in ms]
+        if args.dataset:
+            console.print(f"skipping {model}: not declared on {', '.join(datasets)} "
+                          f"(it is on {', '.join(declared)})", markup=False)  # fmt: skip
+            continue
+        known = [d for d in declared if d in data.DATASET_NAMES]
+        own = ([d for d in known if data.info(d).source == "bundled"]
+               or [d for d in known if not data.info(d).needs_data_dir])  # fmt: skip
+        if not own:
+            console.print(f"skipping {model}: its datasets ({', '.join(declared)}) are read "
+                          "from files: give --dataset and --data-dir", markup=False)  # fmt: skip
+            continue
+        console.print(f"{model}: not declared on the suite's {', '.join(datasets)}; "
+                      f"running it on {own[0]}, its own data", markup=False)  # fmt: skip
+        extra.append((model, own[0]))
+    return extra
 
 
 def _check_precision(

@@ -78,3 +78,28 @@ def test_plan_cells_uses_each_entrys_recipe_and_says_when_the_cpu_one_runs() -> 
     entry = catalog.SUITES["large"].entry("resnet50", "synthetic-imagenet")
     assert entry.cpu_recipe is not None and cell.recipe.batch_size == entry.cpu_recipe.batch_size
     assert "on a CPU" in out.getvalue()
+
+
+def test_a_model_the_suites_data_lacks_runs_on_its_own_or_is_skipped_aloud() -> None:
+    """``--models mlp,cnn,resnet20`` in the MNIST-1D-only quick suite: ResNet-20 runs on digits
+    (its bundled data) and the CLI says so; with --dataset mnist1d it is skipped, aloud."""
+    from io import StringIO
+
+    from rich.console import Console
+
+    from bench import cli
+
+    out = StringIO()
+    console = Console(file=out, width=200)
+    args = cli.build_parser().parse_args(["run", "--frameworks", "torch",
+                                          "--models", "mlp,cnn,resnet20"])  # fmt: skip
+    pairs = {(c.model, c.dataset) for c in cli.plan_cells(args, console)}
+    assert pairs == {("mlp", "mnist1d"), ("cnn", "mnist1d"), ("resnet20", "digits")}
+    assert "running it on digits" in out.getvalue()
+
+    out.truncate(0)
+    args = cli.build_parser().parse_args(["run", "--frameworks", "torch", "--dataset", "mnist1d",
+                                          "--models", "mlp,resnet20"])  # fmt: skip
+    pairs = {(c.model, c.dataset) for c in cli.plan_cells(args, console)}
+    assert pairs == {("mlp", "mnist1d")}
+    assert "skipping resnet20: not declared on mnist1d" in out.getvalue()
