@@ -8,7 +8,10 @@ For each framework and model this prints
   warm-up. Its interval is a t interval over the blocks (log scale);
 * **bench run**: the throughput figure and 95 % interval that ``python -m bench run`` reports
   for the same cell (fresh processes, timing passes, other frameworks running in between), for
-  each of ``--repeats`` runs;
+  each of ``--repeats`` runs. The continuous loops are measured again after every run, and each
+  run is compared with the blocks measured just before and just after it (pooled): on a shared
+  machine whose speed drifts over minutes, a comparison with a loop measured an hour earlier
+  would measure the drift;
 * **ratio** bench/continuous with an interval (the two intervals combined on the log scale, as
   independent), which should contain 1 when the suite reports what a loop pays;
 * **idle-gap penalty**: 50-step windows, each after ``time.sleep(gap)`` for gap 0, 20 ms,
@@ -100,12 +103,16 @@ class Cell:
         return float(reply["seconds"])
 
 
-def continuous(cell: Cell, batch: int) -> dict[str, float]:
-    """Back-to-back windows: the throughput of a loop that never pauses, with an interval."""
+def continuous(cell: Cell, batch: int) -> np.ndarray:
+    """Back-to-back windows: the throughput of each block of a loop that never pauses."""
     cell.window(50)  # warm-up: tracing, allocator growth
     per_step = cell.window(20) / 20
     n = max(int(WINDOW_SECONDS / per_step), 20)
-    rates = np.array([batch * n / cell.window(n) for _ in range(BLOCKS)])
+    return np.array([batch * n / cell.window(n) for _ in range(BLOCKS)])
+
+
+def summary(rates: np.ndarray) -> dict[str, float]:
+    """Centre and 95 % interval of block throughputs (a t interval on the log scale)."""
     centre, lo, hi = stats.log_mean_ci(rates)
     return {"median": centre, "ci_low": lo, "ci_high": hi}
 
@@ -128,6 +135,8 @@ def idle_gaps(cell: Cell, batch: int, n_rounds: int) -> dict[str, dict[str, floa
 
 def in_process(frameworks: list[str], cells: list[tuple[str, str]], recipes: dict, threads: int,
                gap_rounds: int) -> dict[tuple[str, str], dict[str, Any]]:  # fmt: skip
+    """Per (framework, cell): the continuous blocks, and the idle-gap figures unless
+    ``gap_rounds`` is 0. One worker per framework, as a bench run's group."""
     settings = Settings(threads=threads, interop_threads=1).to_dict()
     msgs = {c: inputs(*c, recipes[c]) for c in cells}
     out = {}
@@ -137,12 +146,20 @@ def in_process(frameworks: list[str], cells: list[tuple[str, str]], recipes: dic
             for c in cells:
                 cell = Cell(worker, msgs[c])
                 batch = recipes[c].batch_size
-                out[fw, label(c)] = {"continuous": continuous(cell, batch),
-                                     "gaps": idle_gaps(cell, batch, gap_rounds)}  # fmt: skip
-                print_in_process(fw, label(c), out[fw, label(c)])
+                res: dict[str, Any] = {"blocks": continuous(cell, batch)}
+                if gap_rounds:
+                    res["gaps"] = idle_gaps(cell, batch, gap_rounds)
+                    print_in_process(fw, label(c), res)
+                out[fw, label(c)] = res
         finally:
             worker.close()
     return out
+
+
+def beside(measured: list[dict], k: int, key: tuple[str, str]) -> dict[str, float]:
+    """The continuous figure for bench run ``k`` (0-based): the blocks measured just before it
+    and just after it, pooled."""
+    return summary(np.concatenate([measured[k][key]["blocks"], measured[k + 1][key]["blocks"]]))
 
 
 def label(cell: tuple[str, str]) -> str:
@@ -206,48 +223,52 @@ def main() -> None:
     frameworks, cells = args.frameworks.split(","), parse_cells(args.models, args.dataset)
     recipes = {c: cell_recipe(*c, args.steps, 50) for c in cells}
     t0 = time.perf_counter()
-    here = in_process(frameworks, cells, recipes, args.threads, args.gap_rounds)
-    runs = [bench_run(frameworks, cells, args.threads, args.passes, args.pass_seconds,
-                      args.steps, 50) for _ in range(args.repeats)]  # fmt: skip
+    measured = [in_process(frameworks, cells, recipes, args.threads, args.gap_rounds)]
+    runs = []
+    for _ in range(args.repeats):
+        runs.append(bench_run(frameworks, cells, args.threads, args.passes, args.pass_seconds,
+                              args.steps, 50))  # fmt: skip
+        measured.append(in_process(frameworks, cells, recipes, args.threads, 0))
     print(f"{args.threads} threads, {args.repeats} bench run(s) of {args.passes} passes x "
-          f"{args.pass_seconds:g} s; samples/s [95% interval]", flush=True)  # fmt: skip
-    for (fw, m), res in here.items():
-        c = res["continuous"]
-        print(f"{fw:>6} {m:<17} continuous {c['median']:>9,.0f} [{c['ci_low']:,.0f}-"
-              f"{c['ci_high']:,.0f}]")  # fmt: skip
-        for k, run in enumerate(runs, 1):
-            b = run.get((fw, m))
+          f"{args.pass_seconds:g} s; samples/s [95% interval]; each run against the continuous "
+          "blocks just before and after it", flush=True)  # fmt: skip
+    for fw, m in measured[0]:
+        for k, run in enumerate(runs):
+            c, b = beside(measured, k, (fw, m)), run.get((fw, m))
             if b is None:
-                print(f"{'':25}bench run {k}: no figure (cell failed?)")
+                print(f"{fw:>6} {m:<17} bench run {k + 1}: no figure (cell failed?)")
                 continue
             r, lo, hi = ratio(b, c)
-            print(f"{'':25}bench run {k} {b['median']:>8,.0f} [{b['ci_low']:,.0f}-"
-                  f"{b['ci_high']:,.0f}]  ratio {r:.3f} [{lo:.3f}-{hi:.3f}]")  # fmt: skip
-    print_rankings(here, runs, frameworks, [label(c) for c in cells])
+            print(f"{fw:>6} {m:<17} run {k + 1}: continuous {c['median']:>9,.0f} "
+                  f"[{c['ci_low']:,.0f}-{c['ci_high']:,.0f}]  bench run {b['median']:>9,.0f} "
+                  f"[{b['ci_low']:,.0f}-{b['ci_high']:,.0f}]  ratio {r:.3f} "
+                  f"[{lo:.3f}-{hi:.3f}]")  # fmt: skip
+    print_rankings(measured, runs, frameworks, [label(c) for c in cells])
     print(f"wall time {time.perf_counter() - t0:.0f} s")
 
 
-def print_rankings(here: dict[tuple[str, str], dict[str, Any]], runs: list[Figures],
-                   frameworks: list[str], models: list[str]) -> None:  # fmt: skip
-    """(A/B ratio that bench run reports) / (A/B ratio of the continuous loops): 1 when the
-    suite ranks two frameworks as continuous loops do; interval from the four, independent."""
+def print_rankings(measured: list[dict], runs: list[Figures], frameworks: list[str],
+                   models: list[str]) -> None:  # fmt: skip
+    """(A/B ratio that bench run reports) / (A/B ratio of the continuous loops beside it): 1
+    when the suite ranks two frameworks as continuous loops do; interval from the four,
+    independent."""
     a = frameworks[0]
     for m in models:
         for b in frameworks[1:]:
-            for k, run in enumerate(runs, 1):
-                if not all(key in run and key in here for key in ((a, m), (b, m))):
+            for k, run in enumerate(runs):
+                if not all(key in run and key in measured[0] for key in ((a, m), (b, m))):
                     continue
-                ra = ratio(run[a, m], here[a, m]["continuous"])
-                rb = ratio(run[b, m], here[b, m]["continuous"])
+                ra = ratio(run[a, m], beside(measured, k, (a, m)))
+                rb = ratio(run[b, m], beside(measured, k, (b, m)))
                 r = ra[0] / rb[0]
                 h = math.hypot(math.log(ra[2] / ra[1]) / 2, math.log(rb[2] / rb[1]) / 2)
-                print(f"{m}: ({a}/{b} in bench run {k}) / ({a}/{b} continuous) = {r:.3f} "
+                print(f"{m}: ({a}/{b} in bench run {k + 1}) / ({a}/{b} continuous) = {r:.3f} "
                       f"[{r * math.exp(-h):.3f}-{r * math.exp(h):.3f}]")  # fmt: skip
 
 
 def print_in_process(fw: str, m: str, res: dict[str, Any]) -> None:
     """One cell's in-process figures, printed as soon as they are measured."""
-    c, base = res["continuous"], res["gaps"]["0 ms"]
+    c, base = summary(res["blocks"]), res["gaps"]["0 ms"]
     gaps = "  ".join(
         f"{g}: round {v['round'] / base['round']:.2f}, first {FIRST_STEPS} "
         f"{v['first'] / base['round']:.2f}"
