@@ -74,11 +74,12 @@ class KerasAdapter:
             "step includes fetching its batch from Keras's data pipeline and handing the logs "
             "to callbacks as Python floats (the timing callback turns off Keras's asynchronous "
             "batch-end dispatch)",
-            "throughput windows (train_window) call the model's compiled train function "
-            "(model.train_function, what train_on_batch and fit call per step) on batches "
-            "staged as backend tensors, with no per-step host copy of the logs and one device "
-            "sync at the window's end: the scope of torch's and tf's step; jax backend: "
-            "train_on_batch",
+            "throughput windows (train_window, the step scope) run the custom train step of "
+            "Keras's guide 'Writing a training loop from scratch' (tensorflow backend: "
+            "tf.function, compute_loss, GradientTape, optimizer.apply) on batches staged as "
+            "backend tensors, one device sync at the window's end: the scope of torch's and "
+            "tf's step; fit's per-step extras (loss tracker, metrics dict) are in the loop "
+            "scope; torch backend: model.train_function; jax backend: train_on_batch",
             "per-step loss recovered from Keras's running mean: k*mean_k - (k-1)*mean_(k-1)",
             "evaluate: model.predict over batches, then cross-entropy and accuracy in NumPy "
             "(compiling an accuracy metric would add its cost to every training step)",
@@ -157,9 +158,7 @@ class KerasAdapter:
         sync at the end: the scope of torch's and tf's windows (see models/keras/timing.py)."""
         from models.keras.timing import train_window
 
-        seconds, running = train_window(model, x, y)
-        k = np.arange(1, len(running) + 1, dtype=np.float64)
-        losses = np.diff(k * running, prepend=0.0)  # per-step loss from Keras's running mean
+        seconds, losses = train_window(model, x, y)
         return seconds, losses.astype(np.float32)
 
     def evaluate(
