@@ -108,22 +108,39 @@ def timing_defaults(suite: str) -> tuple[int, float]:
     return SUITE_TIMING.get(suite, DEFAULT_TIMING)
 
 
-#: What one inference measurement may cost: forward FLOPs of its calls together, and bytes of
-#: input the worker stages for the large-batch calls. The defaults (200 batch-1 calls, 30 calls
-#: of 1,000 samples) cost milliseconds on the MNIST-1D models but ~40 minutes of CPU and 17 GiB
-#: of staged input on ResNet-50 at 224x224, so big models get fewer calls and smaller batches.
+#: What one inference measurement may cost: forward FLOPs of its calls together (and of any
+#: one large-batch call), bytes of input the worker stages for the large-batch calls, and bytes
+#: of one call's output. The defaults (200 batch-1 calls, 30 calls of 1,000 samples) cost
+#: milliseconds on the MNIST-1D models but ~40 minutes of CPU and 17 GiB of staged input on
+#: ResNet-50 at 224x224; 1,000 BERT-base samples of 128 tokens are 200 s a call on 2 cores, and
+#: 1,000 GPT-2 samples of 512 tokens have 100 GB of logits (the worker was killed for memory).
+#: So big models get fewer calls and smaller batches.
 INFERENCE_FLOP_BUDGET = 2e11
 INFERENCE_INPUT_BYTES = 256 * 2**20
+INFERENCE_OUTPUT_BYTES = 512 * 2**20
+
+
+def output_bytes(spec: ModelSpec) -> int:
+    """float32 bytes of one sample's output: a language model's logits at every position
+    (steps x vocabulary), else one row of class scores."""
+    per_position = spec.input_shape[0] if spec.params.get("task") == "lm" else 1
+    return 4 * per_position * spec.num_classes
 
 
 def inference_plan(
-    forward_flops: int, sample_bytes: int, options: RunOptions
+    forward_flops: int, sample_bytes: int, options: RunOptions, sample_output_bytes: int = 40
 ) -> tuple[int, int, int]:
     """(batch-1 calls, large batch size, large-batch calls) within the budgets above; at least
     20 latency calls (for a p99 worth the name) and 5 large-batch calls."""
     f = max(forward_flops, 1)
     calls = int(min(max(INFERENCE_FLOP_BUDGET // f, 20), options.latency_calls))
-    batch = int(max(min(options.inference_batch, INFERENCE_INPUT_BYTES // (30 * sample_bytes)), 1))
+    batch = min(
+        options.inference_batch,
+        INFERENCE_INPUT_BYTES // (30 * max(sample_bytes, 1)),
+        int(INFERENCE_FLOP_BUDGET // f),
+        INFERENCE_OUTPUT_BYTES // max(sample_output_bytes, 1),
+    )
+    batch = int(max(batch, 1))
     n = int(min(max(INFERENCE_FLOP_BUDGET // (f * batch), 5), 30))
     return calls, batch, n
 
@@ -460,7 +477,10 @@ class Runner:
         """Batch-1 latency and large-batch throughput, in inference mode, sized by
         :func:`inference_plan` so a ResNet-50 on 224x224 images costs seconds, not minutes."""
         calls, batch, n = inference_plan(
-            flops.forward_flops(p.spec), 4 * math.prod(p.spec.input_shape), self.options
+            flops.forward_flops(p.spec),
+            4 * math.prod(p.spec.input_shape),
+            self.options,
+            output_bytes(p.spec),
         )
         small = self._call(p, {"op": "predict", "batch_size": 1, "n": calls}, "inference")
         large = self._call(p, {"op": "predict", "batch_size": batch, "n": n}, "inference")
