@@ -15,6 +15,25 @@ def _fmt(value: float | None, spec: str, scale: float = 1.0, suffix: str = "") -
     return "—" if value is None else f"{value * scale:{spec}}{suffix}"
 
 
+def rate(value: float) -> str:
+    """A throughput with its digits: thousands separated, three significant figures below 100
+    (a GPT-2 step on a CPU is 0.23 samples/s, which ",.0f" shows as 0)."""
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
+
+
+def throughput_text(tp: dict[str, Any], tokens: dict[str, Any] | None = None) -> str:
+    """ "median (low–high)" in samples/s, and in tokens/s for a sequence model."""
+    if not tp.get("median") or tp.get("ci_low") is None:
+        return "—"
+    text = f"{rate(tp['median'])} ({rate(tp['ci_low'])}–{rate(tp['ci_high'])})"
+    if tokens and tokens.get("median") and tokens.get("ci_low") is not None:
+        text += (
+            f"; {rate(tokens['median'])} ({rate(tokens['ci_low'])}–{rate(tokens['ci_high'])})"
+            " tokens/s"
+        )
+    return text
+
+
 def is_synthetic(record: dict[str, Any]) -> bool:
     """Whether the cell ran on synthetic data (``synthetic``; schema 1 said ``synthetic_data``)."""
     return record.get("synthetic") is True or record.get("synthetic_data") is True
@@ -33,7 +52,7 @@ def outcome(record: dict[str, Any]) -> str:
     where = "" if tp.get("n_passes") else " while training"
     return (
         f"acc {accuracy_text(record)}  "
-        f"{_fmt(tp.get('median'), ',.0f')} samples/s{where}  "
+        f"{'—' if tp.get('median') is None else rate(tp['median'])} samples/s{where}  "
         f"peak RSS {_fmt(record.get('peak_rss_bytes'), ',.0f', 1 / 2**20, ' MiB')}"
     )
 
@@ -128,11 +147,7 @@ def results_table(records: list[dict[str, Any]]) -> Table:
         shown = group + (" (synthetic)" if is_synthetic(r) else "")
         median = tp.get("median")
         rel = f"{median / fastest[group]:.2f}x" if median and fastest.get(group) else "—"
-        ci = (
-            f"{median:,.0f} ({tp['ci_low']:,.0f}–{tp['ci_high']:,.0f})"
-            if median and tp.get("ci_low") is not None
-            else "—"
-        )
+        ci = throughput_text(tp, r.get("token_throughput"))
         status = r["status"] if r["status"] == "ok" else f"{r['status']}: {r.get('error') or ''}"
         table.add_row(
             shown,
