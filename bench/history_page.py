@@ -41,6 +41,7 @@ from bench.frameworks import VARIANTS
 from bench.history import History
 from bench.history_filters import Filters
 from bench.history_series import FIELDS, describe, recipe_difference
+from bench.progress import rate
 from bench.report.figures import framework_colors
 from bench.report.svg import style, to_svg
 
@@ -389,10 +390,6 @@ def _render(build: Any, fig_id: str) -> Markup:
 # sections
 
 
-def _fmt(value: float) -> str:
-    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.3g}"
-
-
 def _fields(row: Any) -> dict[str, Any]:
     out = {f: _get(row, f) for f in FIELDS}
     threads = out["threads"]
@@ -412,7 +409,7 @@ def _points(rows: pd.DataFrame, axis: Axis, by_id: dict[str, RunInfo],
             "commit": axis.labels[axis.slot_of(run.run_id)].split("\n")[0],
             "run": run.run_id, "date": run.created, "tag": run.tag, "suite": run.suite,
             "branch": run.branch, "status": str(row.status),
-            "throughput": _fmt(tp) if math.isfinite(tp) else "—",
+            "throughput": rate(tp) if math.isfinite(tp) else "—",
             "accuracy": f"{acc * 100:.1f}%" if math.isfinite(acc) else "—",
             "settings": settings,
         })  # fmt: skip
@@ -439,8 +436,8 @@ def _cell(key: str, rows: pd.DataFrame, runs: list[RunInfo], color: str, fig_id:
         tail = " (latest commit only: provisional until the next commit)" if (
             provisional and n == len(found) - 1) else ""  # fmt: skip
         notes.append(
-            f"throughput changed at {run.commit} ({run.date}): {_fmt(before)} → "
-            f"{_fmt(after)} samples/s ({(after / before - 1) * 100:+.1f}%){tail}"
+            f"throughput changed at {run.commit} ({run.date}): {rate(before)} → "
+            f"{rate(after)} samples/s ({(after / before - 1) * 100:+.1f}%){tail}"
         )
     for row in rows[rows["status"] != "ok"].itertuples(index=False):
         run = by_id[row.run_id]
@@ -450,9 +447,9 @@ def _cell(key: str, rows: pd.DataFrame, runs: list[RunInfo], color: str, fig_id:
     done = rows[rows["status"] == "ok"]
     latest = done.sort_values("x").iloc[-1]
     lo, hi = _num(latest["throughput_ci_low"]), _num(latest["throughput_ci_high"])
-    ci = f" (95% CI {_fmt(lo)}–{_fmt(hi)})" if math.isfinite(lo) and math.isfinite(hi) else ""
+    ci = f" (95% CI {rate(lo)}–{rate(hi)})" if math.isfinite(lo) and math.isfinite(hi) else ""
     value = _num(latest["throughput"])
-    now = f"latest {_fmt(value)} samples/s{ci}" if math.isfinite(value) else "no throughput"
+    now = f"latest {rate(value)} samples/s{ci}" if math.isfinite(value) else "no throughput"
     settings = describe(fields)
     runs_n, commits_n = len(done), len(axis.slots)
     caption = (f"{key}{f' [{label}]' if label else ''}: {runs_n} run{'s' * (runs_n != 1)} of "

@@ -21,17 +21,20 @@ def rate(value: float) -> str:
     return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
 
 
+def _with_interval(figure: dict[str, Any] | None) -> str | None:
+    """ "median (low–high)", or None without a median and an interval."""
+    if not figure or not figure.get("median") or figure.get("ci_low") is None:
+        return None
+    return f"{rate(figure['median'])} ({rate(figure['ci_low'])}–{rate(figure['ci_high'])})"
+
+
 def throughput_text(tp: dict[str, Any], tokens: dict[str, Any] | None = None) -> str:
     """ "median (low–high)" in samples/s, and in tokens/s for a sequence model."""
-    if not tp.get("median") or tp.get("ci_low") is None:
+    samples = _with_interval(tp)
+    if samples is None:
         return "—"
-    text = f"{rate(tp['median'])} ({rate(tp['ci_low'])}–{rate(tp['ci_high'])})"
-    if tokens and tokens.get("median") and tokens.get("ci_low") is not None:
-        text += (
-            f"; {rate(tokens['median'])} ({rate(tokens['ci_low'])}–{rate(tokens['ci_high'])})"
-            " tokens/s"
-        )
-    return text
+    per_token = _with_interval(tokens)
+    return samples if per_token is None else f"{samples}; {per_token} tokens/s"
 
 
 def is_synthetic(record: dict[str, Any]) -> bool:
