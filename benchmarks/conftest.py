@@ -26,9 +26,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 if importlib.util.find_spec("torch") is not None:
     import torch  # noqa: F401  (import order: torch before tensorflow)
 
-from bench import environment
-from bench.frameworks import Adapter, get_variant, load_adapter
-from bench.specs import Settings
+from bench.catalog.frameworks import get_variant
+from bench.measure import environment
+from bench.run.adapter import Adapter, load_adapter
+from bench.zoo.specs import Settings
 
 _ADAPTERS: dict[str, Adapter | str] = {}
 
@@ -44,7 +45,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: dict) -> None:
-    """Our own fingerprint fields, read by ``bench.pytest_benchmark_import``."""
+    """Our own fingerprint fields, read by ``bench.track.pytest_benchmark_import``."""
     threads = config.getoption("--step-threads") or environment.usable_cores()
     machine_info["bench"] = {
         "cpu_model": environment.cpu_model(),

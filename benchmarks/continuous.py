@@ -2,7 +2,7 @@
 
 For each framework and model this prints
 
-* **continuous**: the suite's own worker (``bench.worker.Worker``, the code path of ``bench
+* **continuous**: the suite's own worker (``bench.run.worker.Worker``, the code path of ``bench
   run``) training one cell in one process without a pause: back-to-back throughput windows of
   about a second, one device sync each (the ``window`` request), BLOCKS of them, after a
   warm-up. Its interval is a t interval over the blocks (log scale);
@@ -48,11 +48,13 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import catalog, stats, zoo  # noqa: E402
-from bench.pool import WorkerHandle  # noqa: E402
-from bench.runner import group_inputs  # noqa: E402
-from bench.specs import Cell as BenchCell  # noqa: E402
-from bench.specs import Recipe, Settings  # noqa: E402
+from bench import zoo  # noqa: E402
+from bench.catalog import suites  # noqa: E402
+from bench.measure import intervals  # noqa: E402
+from bench.run.cells import group_inputs  # noqa: E402
+from bench.run.pool import WorkerHandle  # noqa: E402
+from bench.zoo.specs import Cell as BenchCell  # noqa: E402
+from bench.zoo.specs import Recipe, Settings  # noqa: E402
 
 GAPS = (0.0, 0.02, 0.2)
 BLOCKS = 6  # continuous blocks of WINDOW_SECONDS
@@ -66,7 +68,7 @@ def cell_recipe(model: str, dataset: str, steps: int, eval_every: int) -> Recipe
     """The recipe ``bench run --steps S --eval-every E`` gives this cell on a CPU (the quick
     suite's entry, else the model's own recipe: momentum SGD for the ResNets), so the
     continuous loop trains with the optimizer the bench run times."""
-    recipe = catalog.SUITES["quick"].entry(model, dataset).recipe_on("cpu")
+    recipe = suites.SUITES["quick"].entry(model, dataset).recipe_on("cpu")
     return replace(recipe, steps=steps, eval_every=min(eval_every, steps))
 
 
@@ -113,7 +115,7 @@ def continuous(cell: Cell, batch: int) -> np.ndarray:
 
 def summary(rates: np.ndarray) -> dict[str, float]:
     """Centre and 95 % interval of block throughputs (a t interval on the log scale)."""
-    centre, lo, hi = stats.log_mean_ci(rates)
+    centre, lo, hi = intervals.log_mean_ci(rates)
     return {"median": centre, "ci_low": lo, "ci_high": hi}
 
 

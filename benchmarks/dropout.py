@@ -8,7 +8,7 @@ RNG, but speed is measured at the declared rate, and the rate changes which code
 here) draws a mask tensor per dropout site. So "how much does dropout cost" differs by
 framework, and a comparison at dropout 0 would hide it.
 
-For each framework two suite workers (``bench.worker.Worker``, the code path of ``bench run``)
+For each framework two suite workers (``bench.run.worker.Worker``, the code path of ``bench run``)
 hold the cell, one at the declared rate and one at 0, and run throughput windows alternately
 (A B B A ...), so each window has a neighbour of the other kind seconds away and the machine's
 drift cancels in the pair. Printed: both medians and the paired ratio (dropout 0 / declared,
@@ -34,9 +34,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import stats  # noqa: E402
-from bench.pool import WorkerHandle  # noqa: E402
-from bench.specs import Settings  # noqa: E402
+from bench.measure import intervals  # noqa: E402
+from bench.run.pool import WorkerHandle  # noqa: E402
+from bench.zoo.specs import Settings  # noqa: E402
 from benchmarks.continuous import WINDOW_SECONDS, Cell, cell_recipe, inputs  # noqa: E402
 
 
@@ -67,7 +67,7 @@ def measure(framework: str, msg: dict, batch: int, rounds: int, threads: int) ->
         for w in workers:
             w.close()
     ratios = np.array(zero) / np.array(declared)
-    lo, hi = stats.median_ci_order_stat(ratios)
+    lo, hi = intervals.median_ci_order_stat(ratios)
     return {"rate": rate, "declared": float(np.median(declared)), "zero": float(np.median(zero)),
             "ratio": float(np.median(ratios)), "lo": lo, "hi": hi}  # fmt: skip
 

@@ -2,7 +2,7 @@
 both timing scopes, in every framework.
 
 For each framework, model and scope, one child process holds the cell the suite's worker builds
-(``bench.worker.Worker``, the same code path as ``bench run``, the stock optimizer as in the
+(``bench.run.worker.Worker``, the same code path as ``bench run``, the stock optimizer as in the
 timing passes) and trains it in alternating blocks (bare, suite, suite, bare, ...) on the same
 batches:
 
@@ -29,7 +29,7 @@ else: two processes differ by a few percent on their own (thread placement, allo
 Blocks alternate so that each suite block has a bare neighbour a few milliseconds away, and the
 machine's drift is nearly the same for both. Printed per scope: suite/bare as the ratio of the
 median blocks, and "paired", the median of the ratios of neighbouring blocks with its
-distribution-free 95% interval (:func:`bench.stats.median_ci_order_stat`). A ratio within
+distribution-free 95% interval (:func:`bench.measure.stats.median_ci_order_stat`). A ratio within
 0.95-1.05 means the suite reports what that framework's users pay in that scope.
 
     .venv/bin/python benchmarks/overhead.py [--rounds 200] [--threads N]
@@ -51,10 +51,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import catalog, environment, stats
-from bench.frameworks import get_variant, load_adapter
-from bench.runner import group_inputs
-from bench.specs import Cell, Settings
+from bench.catalog import suites
+from bench.catalog.frameworks import get_variant
+from bench.measure import environment, intervals
+from bench.run.adapter import load_adapter
+from bench.run.cells import group_inputs
+from bench.zoo.specs import Cell, Settings
 
 STEP_BLOCK = 20
 LOOP_BLOCK = 100
@@ -207,7 +209,7 @@ BARE_LOOP = {"torch": _bare_loop_torch, "tf": _bare_loop_tf, "keras": _bare_loop
 def server(conn: Any, framework: str, settings: dict[str, Any], inputs: dict[str, Any]) -> None:
     """A child process holding the suite's worker and its cell, training blocks on request:
     (who, scope, start, stop) with who "bare" (the plain loop) or "suite" (the worker)."""
-    from bench.worker import Worker
+    from bench.run.worker import Worker
 
     adapter = load_adapter(get_variant(framework))
     adapter.configure(Settings.from_dict(settings))
@@ -231,7 +233,7 @@ def server(conn: Any, framework: str, settings: dict[str, Any], inputs: dict[str
 
 def measure(framework: str, model: str, scope: str, rounds: int, settings: Settings) -> dict:
     block = BLOCKS[scope]
-    recipe = replace(catalog.PAPER_RECIPE, steps=(rounds + 2) * 2 * block + 100)
+    recipe = replace(suites.PAPER_RECIPE, steps=(rounds + 2) * 2 * block + 100)
     _, inputs = group_inputs(Cell(framework, model, "mnist1d", "overhead", recipe))
     ctx = mp.get_context("spawn")
     parent, child = ctx.Pipe()
@@ -255,13 +257,13 @@ def measure(framework: str, model: str, scope: str, rounds: int, settings: Setti
         parent.send(None)
         proc.join(30)
     bare_blocks, suite_blocks = np.asarray(bare), np.asarray(suite)
-    batch = catalog.PAPER_RECIPE.batch_size
+    batch = suites.PAPER_RECIPE.batch_size
     b = batch * block / np.median(bare_blocks)
     s = batch * block / np.median(suite_blocks)
     # Each suite block against its bare neighbour, a few milliseconds apart: the machine's drift
     # is nearly the same for both, so the median of these ratios is the sharper estimate.
     pair = bare_blocks / suite_blocks  # suite throughput / bare throughput, per pair
-    low, high = stats.median_ci_order_stat(pair)
+    low, high = intervals.median_ci_order_stat(pair)
     return {
         "bare": b,
         "suite": s,
@@ -282,7 +284,7 @@ def main() -> int:
     args = parser.parse_args()
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     settings = Settings(threads=args.threads, interop_threads=1)
-    batch = catalog.PAPER_RECIPE.batch_size
+    batch = suites.PAPER_RECIPE.batch_size
     print(
         f"harness overhead: {args.rounds} alternating rounds of bare and suite blocks (step "
         f"scope {STEP_BLOCK} steps, loop scope {LOOP_BLOCK}), batch {batch}, {args.threads} "

@@ -21,9 +21,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from bench import catalog, data, weights
-from bench.frameworks import Adapter
-from bench.schedules import lr_table
+from bench import data
+from bench.catalog import suites, weights
+from bench.catalog.schedules import lr_table
+from bench.run.adapter import Adapter
 
 #: The out-of-the-box variants; all run in this one process, so Keras only on TensorFlow.
 FRAMEWORKS = ("torch", "tf", "keras")
@@ -32,10 +33,10 @@ FRAMEWORKS = ("torch", "tf", "keras")
 ENTRIES = {
     (e.model, e.dataset): e
     for name in ("quick", "standard")
-    for e in catalog.SUITES[name].entries
+    for e in suites.SUITES[name].entries
     if e.dataset in data.DATASET_NAMES
 }
-SUITE = catalog.SUITES["quick"]
+SUITE = suites.SUITES["quick"]
 CELLS = [(f, m, d) for m, d in ENTRIES for f in FRAMEWORKS]
 IDS = [f"{f}-{m}-{d}" for f, m, d in CELLS]
 INFER_BATCHES = ("train", 1)  # the entry's training batch size, and one sample
@@ -45,7 +46,7 @@ INFER_BATCHES = ("train", 1)  # the entry's training batch size, and one sample
 def _inputs(model: str, dataset: str) -> tuple[Any, dict[str, np.ndarray], np.ndarray, np.ndarray]:
     """Spec, initial weights and one training batch of the pair (the suite's seed 0)."""
     ds = data.load(dataset)
-    spec = catalog.model_spec(model, dataset, ds.num_classes)
+    spec = suites.model_spec(model, dataset, ds.num_classes)
     batch = ENTRIES[model, dataset].recipe.batch_size
     x = data.as_model_input(ds.x_train[:batch], spec.input_shape)
     return spec, weights.init_weights(spec, 0), x, ds.y_train[:batch]

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bench import cli
-from bench.specs import SCHEMA_VERSION
+from bench.zoo.specs import SCHEMA_VERSION
 from tests.datafiles import write_bad_data_dirs
 
 
@@ -244,7 +244,7 @@ def test_a_framework_that_is_not_installed_is_one_line(
     for a variant whose framework is missing names its install command and exits 2."""
     import importlib.util
 
-    from bench import frameworks
+    from bench.catalog import frameworks
 
     real = importlib.util.find_spec
     monkeypatch.setattr(

@@ -9,9 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bench import cli, compare
-from bench.record import speed
-from bench.store import RunDir
+from bench import cli
+from bench.run.record import speed
+from bench.run.store import RunDir
+from bench.track import compare
 from tests.report.fakerun import write_fake_run
 
 SLOW = "torch/cnn/mnist1d"

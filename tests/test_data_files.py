@@ -16,10 +16,11 @@ import numpy as np
 import pytest
 from rich.console import Console
 
-from bench import catalog, data
+from bench import data
+from bench.catalog import suites
 from bench.data import augmentation as aug
 from bench.data import cifar10, mnist
-from bench.specs import ModelSpec, Recipe
+from bench.zoo.specs import ModelSpec, Recipe
 from tests.conftest import requires
 from tests.datafiles import MNIST, cifar_record, write_cifar, write_mnist
 
@@ -235,7 +236,7 @@ class _Recorder:
 
 @pytest.mark.parametrize("augmented", [True, False])
 def test_the_worker_augments_training_batches_from_seed_and_step(augmented: bool) -> None:
-    from bench.worker import Worker
+    from bench.run.worker import Worker
 
     x = np.random.default_rng(2).standard_normal((20, 32, 32, 3)).astype(np.float32)
     order = np.arange(20).reshape(5, 4)
@@ -267,13 +268,14 @@ def _cnn_on_images(model: str, dataset: str, num_classes: int = 10) -> ModelSpec
 def test_cells_on_cifar_files_and_synthetic_data_record_where_their_data_came_from(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from bench.progress import PlainReporter, results_table
-    from bench.runner import Runner, RunOptions
-    from bench.specs import Cell, Settings
-    from bench.store import RunDir
+    from bench.run.options import RunOptions
+    from bench.run.progress import PlainReporter, results_table
+    from bench.run.runner import Runner
+    from bench.run.store import RunDir
+    from bench.zoo.specs import Cell, Settings
 
     write_cifar(tmp_path / "cifar", per_batch=8, n_test=8)
-    monkeypatch.setattr(catalog, "model_spec", _cnn_on_images)
+    monkeypatch.setattr(suites, "model_spec", _cnn_on_images)
     recipe = Recipe(steps=4, eval_every=2, batch_size=8, warmup_steps=1)
     cells = [Cell("torch", "cnn", d, "test", recipe, 3) for d in ("cifar10", "synthetic-cifar10")]
     run_dir = RunDir.create(tmp_path / "run", {"run_id": "t"})
@@ -323,8 +325,8 @@ def test_resume_reads_the_runs_saved_data_dir_and_refuses_files_gone_bad(
     import json
 
     from bench import cli
-    from bench.specs import Cell, Settings
-    from bench.store import RunDir
+    from bench.run.store import RunDir
+    from bench.zoo.specs import Cell, Settings
 
     write_cifar(tmp_path / "cifar")
     cell = Cell("torch", "cnn", "cifar10", "quick", Recipe(steps=4), 0)

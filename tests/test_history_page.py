@@ -2,9 +2,9 @@
 no false alarm on a steady cell nor where only the recipe or settings changed, readable x labels
 (measured in headless Chromium), filters, everything escaped, nothing fetched from the network.
 
-Records are made by a small factory: lognormal step times in interleaved rounds, summarised by
-the same ``bench.stats.summarize_steps`` the runner uses, so medians and intervals are consistent
-with the raw steps the ratio CIs are computed from.
+Records are made by a small factory: lognormal step times in interleaved rounds, summarised by the
+same ``bench.measure.stats.summarize_steps`` the runner uses, so medians and intervals are
+consistent with the raw steps the ratio CIs are computed from.
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ import numpy as np
 import pytest
 from matplotlib.image import imread
 
-from bench import stats
-from bench.history import History
-from bench.history_page import build_history_page
-from bench.specs import SCHEMA_VERSION, Recipe
+from bench.measure import summaries
+from bench.track.history import History
+from bench.track.page import build_history_page
+from bench.zoo.specs import SCHEMA_VERSION, Recipe
 
 EVIL = "<script>alert(1)</script>"
 #: The quick and paper suites' recipes (written out: the catalogue's layout is not this test's).
@@ -63,7 +63,7 @@ def make_record(
     sizes = [40] * 6
     steps = rng.lognormal(np.log(step_s), 0.08, sum(sizes))
     steps[:10] *= 5  # tracing and allocator growth
-    summary = stats.summarize_steps(steps, recipe.batch_size, sizes, recipe.warmup_steps)
+    summary = summaries.summarize_steps(steps, recipe.batch_size, sizes, recipe.warmup_steps)
     ok = status == "ok"
     return {
         "schema": SCHEMA_VERSION,
@@ -318,17 +318,17 @@ def test_no_change_point_where_only_the_recipe_or_settings_changed(
     for chart in _parse(page.read_text("utf-8")).figures:
         assert "throughput changed" not in chart["text"], (chart["key"], chart["label"])
     # Control: drawn as one line per cell key (as before), the settings change looks like a step.
-    from bench.history_page import _changes
+    from bench.track.page_data import change_indices
 
     cells = history.cells()
     torch = cells[cells["framework"] == "torch"].assign(commit=lambda d: d["git_commit"])
     per_commit = torch.groupby("commit", sort=False)["throughput"].median().to_numpy(float)
-    assert _changes(per_commit)[0], "the fixture must step when its settings are mixed"
+    assert change_indices(per_commit)[0], "the fixture must step when its settings are mixed"
 
 
 def test_series_key_reads_old_and_new_records_alike(tmp_path: Path) -> None:
     """Fields later branches add (scope, precision, workers...) default to what old runs did."""
-    from bench.history_series import recipe_hash, series_fields, series_id
+    from bench.track.series import recipe_hash, series_fields, series_id
 
     rng = np.random.default_rng(0)
     old = make_record("r", "torch", "mlp", 0.001, rng)
@@ -392,7 +392,7 @@ def test_a_database_without_series_columns_is_migrated(tmp_path: Path) -> None:
 def test_a_newer_database_layout_is_refused(tmp_path: Path) -> None:
     import sqlite3
 
-    from bench.results import SchemaError
+    from bench.run.results import SchemaError
 
     path = tmp_path / "h.sqlite"
     History(path)
@@ -404,7 +404,7 @@ def test_a_newer_database_layout_is_refused(tmp_path: Path) -> None:
 
 def test_filters(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from bench import cli
-    from bench.history_filters import Filters, since_date
+    from bench.track.filters import Filters, since_date
 
     history, runs = make_series_history(tmp_path / "h.sqlite")
 
@@ -513,7 +513,7 @@ def test_many_commits_are_thinned_until_no_label_overlaps(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """30 commits: every label kept would overprint (the control shows the probe sees it)."""
-    from bench import history_page
+    from bench.track import page_charts
     from tests.report.chromium import require_chromium
 
     browser = require_chromium()
@@ -529,7 +529,7 @@ def test_many_commits_are_thinned_until_no_label_overlaps(
             for n, label in enumerate(ax.get_xticklabels()):
                 label.set_gid(f"xlabel-{i}-{n}")
 
-    monkeypatch.setattr(history_page, "declutter", label_only)
+    monkeypatch.setattr(page_charts, "declutter", label_only)
     control = build_history_page(history, tmp_path / "control", FINGERPRINT)
     groups = label_boxes(browser, control, tmp_path)
     assert [len(b) for b in groups.values()] == [30] * 3

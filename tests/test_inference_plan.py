@@ -8,9 +8,9 @@ import math
 
 import pytest
 
-from bench import flops
-from bench.catalog import model_spec
-from bench.runner import (
+from bench.catalog import flops
+from bench.catalog.suites import model_spec
+from bench.run.options import (
     INFERENCE_FLOP_BUDGET,
     INFERENCE_OUTPUT_BYTES,
     RunOptions,

@@ -11,10 +11,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from bench.catalog import model_spec
+from bench.catalog.suites import model_spec
+from bench.catalog.weights import init_weights
 from bench.data import as_model_input, batch_order, load
-from bench.specs import Recipe, Settings
-from bench.weights import init_weights
+from bench.zoo.specs import Recipe, Settings
 
 LIBRARY = {"torch": "torch", "tf": "tensorflow", "keras": "keras"}
 STEPS = 6
@@ -67,10 +67,11 @@ def test_the_runner_times_a_loop_window_per_pass_and_records_the_pipeline(tmp_pa
 
     from rich.console import Console
 
-    from bench.progress import PlainReporter
-    from bench.runner import Runner, RunOptions
-    from bench.specs import Cell
-    from bench.store import RunDir
+    from bench.run.options import RunOptions
+    from bench.run.progress import PlainReporter
+    from bench.run.runner import Runner
+    from bench.run.store import RunDir
+    from bench.zoo.specs import Cell
 
     run_dir = RunDir.create(tmp_path / "run", {"run_id": "t"})
     reporter = PlainReporter(Console(file=open(os.devnull, "w")))  # noqa: SIM115

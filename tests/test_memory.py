@@ -11,11 +11,12 @@ from typing import Any
 import pytest
 from rich.console import Console
 
-from bench import memory
-from bench.progress import PlainReporter
-from bench.runner import Runner, RunOptions
-from bench.specs import Cell, Recipe, Settings
-from bench.store import RunDir
+from bench.measure import memory
+from bench.run.options import RunOptions
+from bench.run.progress import PlainReporter
+from bench.run.runner import Runner
+from bench.run.store import RunDir
+from bench.zoo.specs import Cell, Recipe, Settings
 from tests.conftest import requires
 
 

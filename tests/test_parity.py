@@ -24,12 +24,14 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from bench import catalog, data, weights
-from bench.architectures import layers, trainable_names
-from bench.frameworks import Adapter, get_variant, load_adapter
-from bench.schedules import lr_table
-from bench.specs import Recipe, Settings
+from bench import data
+from bench.catalog import suites, weights
+from bench.catalog.architectures import layers, trainable_names
+from bench.catalog.frameworks import get_variant
+from bench.catalog.schedules import lr_table
+from bench.run.adapter import Adapter, load_adapter
 from bench.zoo import layers as kinds
+from bench.zoo.specs import Recipe, Settings
 from tests.conftest import installed
 from tests.models.reference import Reference
 
@@ -39,7 +41,7 @@ PAIRS = list(itertools.combinations(FRAMEWORKS, 2))
 #: ResNets on image-sized and file datasets are checked at their tiny sizes in test_zoo.py.
 MODELS = [
     (m, d)
-    for d, ms in catalog.MODELS_BY_DATASET.items()
+    for d, ms in suites.MODELS_BY_DATASET.items()
     if d in data.DATASET_NAMES and data.info(d).source == "bundled"
     for m in ms
 ]
@@ -74,7 +76,7 @@ def batch(model: str, dataset: str) -> tuple[np.ndarray, np.ndarray]:
     """The first batch, in the suite's own order over seeds 0, 1, ..., whose every pre-ReLU
     activation (float64 reference, training mode) is at least ``RELU_MARGIN`` from zero."""
     ds = data.load(dataset)
-    spec = catalog.model_spec(model, dataset)
+    spec = suites.model_spec(model, dataset)
     size = BATCH_OF.get(model, BATCH)
     margins = []
     for seed in range(20):
@@ -101,7 +103,7 @@ def relu_margin(spec, x: np.ndarray) -> float:
 
 
 def build(name: str, model: str, dataset: str, recipe: Recipe, seed: int = 0):
-    spec = catalog.model_spec(model, dataset)
+    spec = suites.model_spec(model, dataset)
     if spec.params.get("dropout"):  # each framework draws its own masks: parity at rate 0
         spec = replace(spec, params={**spec.params, "dropout": 0.0})
     return adapter(name).build(spec, weights.init_weights(spec, seed), recipe, lr_table(recipe))
@@ -111,7 +113,7 @@ def rel_err(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.max(np.abs(a - b)) / max(float(np.max(np.abs(b))), 1e-12))
 
 
-ADAM = replace(catalog.PAPER_RECIPE, steps=1, batch_size=BATCH)
+ADAM = replace(suites.PAPER_RECIPE, steps=1, batch_size=BATCH)
 
 
 @pytest.mark.parametrize(("model", "dataset"), MODELS)
@@ -126,7 +128,7 @@ def test_logits_loss_and_gradients_agree(a: str, b: str, model: str, dataset: st
     loss_a, grads_a = adapter(a).loss_and_gradients(ma, x, y)
     loss_b, grads_b = adapter(b).loss_and_gradients(mb, x, y)
     assert abs(loss_a - loss_b) <= LOSS_ATOL
-    spec = catalog.model_spec(model, dataset)
+    spec = suites.model_spec(model, dataset)
     assert set(grads_a) == set(grads_b) == set(trainable_names(spec))
     # Attention's key bias has a zero gradient in exact arithmetic (softmax is shift-invariant):
     # both frameworks' rounding noise, judged against the largest gradient.
@@ -146,13 +148,13 @@ def test_one_step_of_the_models_recipe_agrees(a: str, b: str, model: str, datase
     first step, g / (|g| + eps), amplifies float32 rounding wherever |g| is near eps, which
     BatchNorm's scale invariance makes common in the convs before it."""
     x, y = batch(model, dataset)
-    declared = catalog.variant(model, dataset).recipe
+    declared = suites.variant(model, dataset).recipe
     recipe = replace(ADAM if declared is None else declared, steps=1, batch_size=len(x))
     ma, mb = build(a, model, dataset, recipe), build(b, model, dataset, recipe)
     adapter(a).train_round(ma, x[None], y[None])
     adapter(b).train_round(mb, x[None], y[None])
     wa, wb = adapter(a).get_weights(ma), adapter(b).get_weights(mb)
-    start = weights.init_weights(catalog.model_spec(model, dataset), 0)
+    start = weights.init_weights(suites.model_spec(model, dataset), 0)
     tiny = ill_conditioned(b, model, dataset, recipe, x, y)
     for name in start:
         assert not np.array_equal(wa[name], start[name]), f"{a} did not update {name}"

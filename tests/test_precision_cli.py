@@ -45,19 +45,20 @@ def test_bad_precision_input_is_one_line(
 
 
 def test_precision_list_plans_one_cell_per_precision(capsys: pytest.CaptureFixture[str]) -> None:
+    from bench.cli.run import plan_request
+    from bench.run.plan import plan_cells
+
     args = cli.build_parser().parse_args(
         ["run", "--frameworks", "torch", "--models", "mlp", "--precision", "fp32,bf16,float32"]
     )
-    from rich.console import Console
-
-    cells = cli.plan_cells(args, Console(quiet=True))
+    cells = plan_cells(plan_request(args))
     assert [c.key for c in cells] == ["torch/mlp/mnist1d", "torch/mlp/mnist1d@bf16"]
 
 
 def test_worker_pins_the_affinity_mask_and_reads_it_back() -> None:
     import os
 
-    from bench.worker import pin_cpus
+    from bench.measure.isolation import pin_cpus
 
     mask = sorted(os.sched_getaffinity(0))
     assert pin_cpus(None) == mask  # no --cpus: the inherited mask, read back

@@ -3,7 +3,7 @@ which the old ",.0f" printed as "0 (0–0)"; sequence models also show tokens/s.
 
 from __future__ import annotations
 
-from bench.progress import rate, throughput_text
+from bench.run.progress import rate, throughput_text
 
 
 def test_small_rates_keep_three_significant_figures() -> None:

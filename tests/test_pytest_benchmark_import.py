@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from bench.history import History
-from bench.pytest_benchmark_import import import_pytest_benchmark
-from bench.results import SchemaError, validate
+from bench.run.results import SchemaError, validate
+from bench.track.history import History
+from bench.track.pytest_benchmark_import import import_pytest_benchmark
 from tests.conftest import requires
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -17,11 +17,12 @@ import psutil
 import pytest
 from rich.console import Console
 
-from bench.history import History
-from bench.progress import PlainReporter
-from bench.runner import Runner, RunOptions
-from bench.specs import Cell, Recipe, Settings
-from bench.store import RunDir
+from bench.run.options import RunOptions
+from bench.run.progress import PlainReporter
+from bench.run.runner import Runner
+from bench.run.store import RunDir
+from bench.track.history import History
+from bench.zoo.specs import Cell, Recipe, Settings
 from tests.conftest import requires
 
 pytestmark = [pytest.mark.slow, requires("torch")]

@@ -15,12 +15,15 @@ import numpy as np
 import pytest
 from rich.console import Console
 
-from bench import catalog, drift_reference
-from bench import runner as runner_module
-from bench.progress import PlainReporter
-from bench.runner import CellProgress, Runner, RunOptions
-from bench.specs import Cell, Recipe, Settings
-from bench.store import RunDir
+from bench.catalog import suites
+from bench.measure import drift_reference
+from bench.run import runner as runner_module
+from bench.run.cells import CellProgress
+from bench.run.options import RunOptions
+from bench.run.progress import PlainReporter
+from bench.run.runner import Runner
+from bench.run.store import RunDir
+from bench.zoo.specs import Cell, Recipe, Settings
 
 SYNCED_STEP = 0.003  # seconds per synced step (training pass and latency steps)
 HOT_STEP = 0.001  # seconds per step inside a throughput window
@@ -70,7 +73,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[ScriptedRunner, list[
     readings = iter([0.5, 0.6, 0.7])
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(drift_reference, "measure", lambda: next(readings))
-        spec = catalog.model_spec("mlp", "mnist1d", 10)  # no data: the worker is scripted
+        spec = suites.model_spec("mlp", "mnist1d", 10)  # no data: the worker is scripted
         patch.setattr(runner_module, "group_inputs", lambda cell, data_dir=None: (spec, {}))
         return _scripted_run(tmp_path_factory.mktemp("windows"))
 
@@ -133,7 +136,7 @@ def test_every_record_carries_the_drift_reference(run: Any) -> None:
 def test_a_stretch_of_a_slow_model_takes_fewer_cold_and_latency_steps() -> None:
     """Small models keep the options' counts; a model whose step costs seconds (ResNet-50 on a
     CPU) gets a cold window and latency steps cut to their time budgets, with floors of 2 and 5."""
-    from bench.runner import RunOptions, stretch_steps
+    from bench.run.options import RunOptions, stretch_steps
 
     o = RunOptions(cold_steps=10, latency_steps=50)
     assert stretch_steps(0.001, o) == (10, 50)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from bench import data
-from bench.catalog import DATASET_CLASSES
+from bench.catalog.suites import DATASET_CLASSES
 from bench.data import markov, tokens
 
 

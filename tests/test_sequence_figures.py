@@ -6,9 +6,10 @@ import math
 
 import pytest
 
-from bench import data, sequence_figures
-from bench.catalog import model_spec
-from bench.specs import ModelSpec
+from bench import data
+from bench.catalog.suites import model_spec
+from bench.measure import sequence_figures
+from bench.zoo.specs import ModelSpec
 
 LM_SPEC = ModelSpec("any-lm", (64,), 32, {"vocab_size": 32, "task": "lm"})
 THROUGHPUT = {"median": 250.0, "ci_low": 240.0, "ci_high": 262.0, "unit": "samples/s"}

@@ -10,7 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bench import stats
+from bench.measure import intervals, summaries
+from bench.track import verdicts
 
 
 def _lognormal_steps(
@@ -40,17 +41,17 @@ def test_weighted_median_matches_numpy_median() -> None:
         x = rng.lognormal(size=n)
         idx = rng.integers(0, n, (64, n))
         order = np.argsort(x)
-        counts = stats._counts_from_indices(idx, n)[:, order]
-        got = stats._medians_from_counts(x[order], counts)
+        counts = intervals.counts_from_indices(idx, n)[:, order]
+        got = intervals.medians_from_counts(x[order], counts)
         np.testing.assert_allclose(got, np.median(x[idx], axis=1), rtol=0, atol=0)
 
 
 def test_order_stat_interval_matches_binomial_table() -> None:
     # n = 100 at 95 %: the classical interval is [x_(40), x_(61)] (1-based).
     x = np.arange(1.0, 101.0)
-    assert stats.median_ci_order_stat(x, 0.95) == (40.0, 61.0)
+    assert intervals.median_ci_order_stat(x, 0.95) == (40.0, 61.0)
     # Too few samples for 95 %: falls back to (min, max).
-    assert stats.median_ci_order_stat(np.array([3.0, 1.0, 2.0]), 0.95) == (1.0, 3.0)
+    assert intervals.median_ci_order_stat(np.array([3.0, 1.0, 2.0]), 0.95) == (1.0, 3.0)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -65,9 +66,9 @@ def test_iid_bootstrap_and_order_stat_cover_true_median() -> None:
     reps = 300
     for r in range(reps):
         x = np.exp(np.random.default_rng(r).normal(0.0, 0.3, 200))
-        iid = stats.median_ci(x, seed=r, block_length=1, n_boot=1000)
-        block = stats.median_ci(x, seed=r, n_boot=1000)
-        lo, hi = stats.median_ci_order_stat(x, 0.95)
+        iid = intervals.median_ci(x, seed=r, block_length=1, n_boot=1000)
+        block = intervals.median_ci(x, seed=r, n_boot=1000)
+        lo, hi = intervals.median_ci_order_stat(x, 0.95)
         hits["iid"] += iid["ci_low"] <= 1.0 <= iid["ci_high"]
         hits["block"] += block["ci_low"] <= 1.0 <= block["ci_high"]
         hits["order"] += lo <= 1.0 <= hi
@@ -87,8 +88,8 @@ def test_cluster_bootstrap_is_wider_and_honest_with_round_offsets() -> None:
     for r in range(reps):
         x = _random_effect_rounds(np.random.default_rng(1000 + r), n_rounds, per_round, 0.05, 0.05)
         x = x.ravel()
-        cl = stats.median_ci(x, seed=r, rounds=labels, n_boot=1000)
-        iid = stats.median_ci(x, seed=r, block_length=1, n_boot=1000)
+        cl = intervals.median_ci(x, seed=r, rounds=labels, n_boot=1000)
+        iid = intervals.median_ci(x, seed=r, block_length=1, n_boot=1000)
         hit_cluster += cl["ci_low"] <= 1.0 <= cl["ci_high"]
         hit_iid += iid["ci_low"] <= 1.0 <= iid["ci_high"]
         widths.append((cl["ci_high"] - cl["ci_low"]) / (iid["ci_high"] - iid["ci_low"]))
@@ -107,7 +108,7 @@ def test_summarize_steps_excludes_warmup_and_uses_rounds() -> None:
     timed = _lognormal_steps(rng, 300, 0.010, 0.05)
     steps = np.concatenate([warm, timed])
     sizes = [13] + [10] * 29  # the first round holds the 3 warm-up steps
-    out = stats.summarize_steps(steps, batch_size=64, round_sizes=sizes, warmup=3)
+    out = summaries.summarize_steps(steps, batch_size=64, round_sizes=sizes, warmup=3)
     tp, lat, st = out["throughput"], out["step_latency_ms"], out["step_time_s"]
     assert tp["n_steps"] == 300
     assert tp["n_rounds"] == 30
@@ -123,23 +124,23 @@ def test_summarize_steps_excludes_warmup_and_uses_rounds() -> None:
     assert lat["p50"] == pytest.approx(np.median(timed) * 1e3, rel=1e-12)
     assert lat["min"] <= lat["p50"] <= lat["p90"] <= lat["p99"] <= lat["max"]
     # round sizes that cover only the timed steps are accepted as well
-    same = stats.summarize_steps(steps, batch_size=64, round_sizes=[10] * 30, warmup=3)
+    same = summaries.summarize_steps(steps, batch_size=64, round_sizes=[10] * 30, warmup=3)
     assert same["throughput"]["n_rounds"] == 30
 
 
 def test_summarize_steps_falls_back_to_block_bootstrap_with_few_rounds() -> None:
     steps = _lognormal_steps(np.random.default_rng(3), 120, 0.02, 0.05)
     for sizes in (None, [60, 60]):
-        out = stats.summarize_steps(steps, batch_size=32, round_sizes=sizes, warmup=20)
+        out = summaries.summarize_steps(steps, batch_size=32, round_sizes=sizes, warmup=20)
         assert out["throughput"]["method"].startswith("moving-block bootstrap")
         assert out["throughput"]["n_steps"] == 100
     with pytest.raises(ValueError, match="round_sizes"):
-        stats.summarize_steps(steps, batch_size=32, round_sizes=[50, 50], warmup=0)
+        summaries.summarize_steps(steps, batch_size=32, round_sizes=[50, 50], warmup=0)
 
 
 def test_latency_counts_tukey_outliers() -> None:
     x = np.concatenate([np.linspace(0.009, 0.011, 40), [0.05, 0.07]])
-    assert stats.latency_summary(x)["n_outliers"] == 2
+    assert summaries.latency_summary(x)["n_outliers"] == 2
 
 
 # ---------------------------------------------------------------------------------------------
@@ -157,8 +158,8 @@ def _drifting_pair(seed: int, n_rounds: int = 12, per_round: int = 40):
 
 def test_ratio_ci_recovers_known_ratio_and_pairing_cancels_drift() -> None:
     a, b = _drifting_pair(seed=11)
-    paired = stats.ratio_ci(a, b)
-    unpaired = stats.ratio_ci(a, b, paired=False)
+    paired = summaries.ratio_ci(a, b)
+    unpaired = summaries.ratio_ci(a, b, paired=False)
     assert paired["n_pairs"] == 12
     assert paired["method"].startswith("paired")
     assert paired["ci_low"] <= 1.25 <= paired["ci_high"]
@@ -178,13 +179,14 @@ def test_ratio_ci_coverage_and_unequal_round_counts() -> None:
         for lo, hi in (
             (r["ci_low"], r["ci_high"])
             for r in (
-                stats.ratio_ci(*_drifting_pair(seed=s), seed=s, n_boot=1000) for s in range(reps)
+                summaries.ratio_ci(*_drifting_pair(seed=s), seed=s, n_boot=1000)
+                for s in range(reps)
             )
         )
     )
     assert hits / reps >= 0.85
     a, b = _drifting_pair(seed=2)
-    assert stats.ratio_ci(a, b[:9])["n_pairs"] == 9
+    assert summaries.ratio_ci(a, b[:9])["n_pairs"] == 9
 
 
 # ---------------------------------------------------------------------------------------------
@@ -195,7 +197,7 @@ def _trial(seed: int, n: int, shift: float, sigma: float) -> dict:
     rng = np.random.default_rng(seed)
     base = _lognormal_steps(rng, n, 0.02, sigma, outliers=0.02)
     cur = _lognormal_steps(rng, n, 0.02 * (1 + shift), sigma, outliers=0.02)
-    return stats.compare_samples(base, cur, threshold=0.025, seed=seed, n_boot=1000)
+    return verdicts.compare_samples(base, cur, threshold=0.025, seed=seed, n_boot=1000)
 
 
 def test_compare_detects_5_percent_and_not_0_percent() -> None:
@@ -219,17 +221,17 @@ def test_compare_threshold_decides_small_real_shifts() -> None:
     base = _lognormal_steps(rng, 300, 0.02, 0.05, outliers=0.02)
     slower = _lognormal_steps(rng, 300, 0.022, 0.05, outliers=0.02)  # +10 %
     slight = _lognormal_steps(rng, 300, 0.0206, 0.05, outliers=0.02)  # +3 %, real
-    out = stats.compare_samples(base, slower, threshold=0.05)
+    out = verdicts.compare_samples(base, slower, threshold=0.05)
     assert out["verdict"] == "slower"
     assert out["ci_low"] < 0.10 < out["ci_high"]
     assert out["n_base"] == out["n_current"] == 300
-    small = stats.compare_samples(base, slight, threshold=0.05)
+    small = verdicts.compare_samples(base, slight, threshold=0.05)
     assert small["p_value"] < 0.05  # detectable, yet below the threshold that matters
     assert small["verdict"] == "unchanged"
     # higher is better (throughputs): the same fall in values is a slowdown
-    tp = stats.compare_samples(1 / base, 1 / slower, threshold=0.05, higher_is_better=True)
+    tp = verdicts.compare_samples(1 / base, 1 / slower, threshold=0.05, higher_is_better=True)
     assert tp["verdict"] == "slower"
-    assert stats.compare_samples(slower, base, threshold=0.05)["verdict"] == "faster"
+    assert verdicts.compare_samples(slower, base, threshold=0.05)["verdict"] == "faster"
 
 
 def test_compare_uses_blocks_for_autocorrelated_steps() -> None:
@@ -238,8 +240,8 @@ def test_compare_uses_blocks_for_autocorrelated_steps() -> None:
     for i in range(1, 300):  # AR(1), phi 0.8
         e[i] = 0.8 * e[i - 1] + rng.normal(0.0, 0.03)
     x = 0.02 * np.exp(e)
-    assert stats.lag1_autocorrelation(x) > 0.5
-    out = stats.compare_samples(x, x * 1.001)
+    assert intervals.lag1_autocorrelation(x) > 0.5
+    out = verdicts.compare_samples(x, x * 1.001)
     assert "block" in out["method"]
     assert out["verdict"] == "unchanged"
 
@@ -261,12 +263,12 @@ def test_compare_uses_blocks_for_autocorrelated_steps() -> None:
     ],
 )
 def test_accuracy_verdict(base: float, current: float, spread: float, expected: str) -> None:
-    assert stats.accuracy_verdict(base, current, spread) == expected
+    assert verdicts.accuracy_verdict(base, current, spread) == expected
 
 
 def test_accuracy_verdict_rejects_percentages() -> None:
     with pytest.raises(ValueError, match="fraction"):
-        stats.accuracy_verdict(90.0, 88.0, 0.5)
+        verdicts.accuracy_verdict(90.0, 88.0, 0.5)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -278,10 +280,10 @@ def test_change_points_finds_one_step_and_none_in_noise() -> None:
     # in 13; any change point in pure noise in 6 (2 %).
     rng = np.random.default_rng(4)
     noise = rng.normal(100.0, 2.0, 60)
-    assert stats.change_points(noise) == []
+    assert verdicts.change_points(noise) == []
     stepped = noise.copy()
     stepped[37:] -= 8.0
-    assert stats.change_points(stepped) == [37]
+    assert verdicts.change_points(stepped) == [37]
 
 
 def test_change_points_two_steps_and_short_series() -> None:
@@ -289,8 +291,8 @@ def test_change_points_two_steps_and_short_series() -> None:
     x = rng.normal(0.0, 1.0, 90)
     x[30:] += 6.0
     x[70:] -= 10.0
-    assert stats.change_points(x) == [30, 70]
-    assert stats.change_points(np.array([1.0, 2.0, 3.0])) == []
+    assert verdicts.change_points(x) == [30, 70]
+    assert verdicts.change_points(np.array([1.0, 2.0, 3.0])) == []
 
 
 # ---------------------------------------------------------------------------------------------
@@ -327,10 +329,10 @@ def test_pass_interval_is_honest_where_step_intervals_are_not() -> None:
     hit_pass = hit_rounds = 0
     for r in range(reps):
         passes = _run_of_passes(np.random.default_rng(3000 + r), 4)
-        t = stats.summarize_passes(passes, batch_size=1, n_boot=500)["step_time_s"]
+        t = summaries.summarize_passes(passes, batch_size=1, n_boot=500)["step_time_s"]
         hit_pass += t["ci_low"] <= 1.0 <= t["ci_high"]
         rounds = [x for p in passes for x in p]
-        flat = stats.summarize_steps(np.concatenate(rounds), 1, [x.size for x in rounds], 0,
+        flat = summaries.summarize_steps(np.concatenate(rounds), 1, [x.size for x in rounds], 0,
                                      n_boot=500)["step_time_s"]  # fmt: skip
         hit_rounds += flat["ci_low"] <= 1.0 <= flat["ci_high"]
     assert 0.90 <= hit_pass / reps <= 0.99
@@ -339,7 +341,7 @@ def test_pass_interval_is_honest_where_step_intervals_are_not() -> None:
 
 def test_summarize_passes_fields_and_single_pass_fallback() -> None:
     passes = _run_of_passes(np.random.default_rng(1), 4, sd_pass=0.0)
-    out = stats.summarize_passes(passes, batch_size=100)
+    out = summaries.summarize_passes(passes, batch_size=100)
     t = out["throughput"]
     assert t["n_passes"] == 4 and len(t["pass_medians"]) == 4
     assert t["n_rounds"] == 40 and t["n_steps"] == 2000
@@ -348,12 +350,12 @@ def test_summarize_passes_fields_and_single_pass_fallback() -> None:
     geo = float(np.exp(np.mean(np.log(t["pass_medians"]))))
     assert t["median"] == pytest.approx(geo)
     assert "4 timing passes" in t["method"]
-    single = stats.summarize_passes(passes[:1], batch_size=100)["throughput"]
+    single = summaries.summarize_passes(passes[:1], batch_size=100)["throughput"]
     assert "cluster bootstrap over 10 rounds" in single["method"]
     with pytest.raises(ValueError):
-        stats.summarize_passes([], batch_size=100)
+        summaries.summarize_passes([], batch_size=100)
     with pytest.raises(ValueError):
-        stats.log_mean_ci(np.array([1.0]))
+        intervals.log_mean_ci(np.array([1.0]))
 
 
 def test_speed_ratio_over_passes_cancels_pass_drift() -> None:
@@ -365,11 +367,11 @@ def test_speed_ratio_over_passes_cancels_pass_drift() -> None:
         offset = rng.normal(0.0, 0.10)
         a.append([np.exp(offset + rng.normal(0.0, 0.05, 50)) for _ in range(10)])
         b.append([1.5 * np.exp(offset + rng.normal(0.0, 0.05, 50)) for _ in range(10)])
-    out = stats.speed_ratio(a, b)
+    out = summaries.speed_ratio(a, b)
     assert out["ci_low"] < 1.5 < out["ci_high"]
     assert out["ci_high"] / out["ci_low"] < 1.05
     assert out["n_pairs"] == 4 and "4 paired timing passes" in out["method"]
-    one = stats.speed_ratio(a[:1], b[:1])
+    one = summaries.speed_ratio(a[:1], b[:1])
     assert "rounds" in one["method"]
 
 
@@ -377,7 +379,7 @@ def _pass_trial(seed: int, shift: float, sd_pass: float) -> dict:
     rng = np.random.default_rng(seed)
     base = _run_of_passes(rng, 4, sd_pass=sd_pass)
     current = _run_of_passes(rng, 4, sd_pass=sd_pass, shift=shift)
-    return stats.compare_passes(base, current, threshold=0.025)
+    return verdicts.compare_passes(base, current, threshold=0.025)
 
 
 def test_compare_passes_detects_5_percent_and_not_0_percent() -> None:
@@ -404,11 +406,12 @@ def test_compare_passes_does_not_cry_wolf_on_a_drifting_machine() -> None:
         rng = np.random.default_rng(10_000 + s)
         base, current = _run_of_passes(rng, 4), _run_of_passes(rng, 4)
         flat = [np.concatenate([x for p in run for x in p]) for run in (base, current)]
-        raw = stats.compare_samples(*flat, threshold=0.05, n_boot=300)
+        raw = verdicts.compare_samples(*flat, threshold=0.05, n_boot=300)
         raw_alarms += raw["verdict"] != "unchanged"
-        pass_alarms += stats.compare_passes(base, current, threshold=0.05)["verdict"] != "unchanged"
+        passes = verdicts.compare_passes(base, current, threshold=0.05)
+        pass_alarms += passes["verdict"] != "unchanged"
         slow = _run_of_passes(rng, 4, shift=0.30)
-        caught += stats.compare_passes(base, slow, threshold=0.05)["verdict"] == "slower"
+        caught += verdicts.compare_passes(base, slow, threshold=0.05)["verdict"] == "slower"
     assert raw_alarms / trials > 0.25
     assert pass_alarms / trials <= 0.07
     assert caught / trials >= 0.9
@@ -417,13 +420,13 @@ def test_compare_passes_does_not_cry_wolf_on_a_drifting_machine() -> None:
 def test_compare_passes_falls_back_to_steps_with_one_pass() -> None:
     rng = np.random.default_rng(4)
     one = _run_of_passes(rng, 1)
-    out = stats.compare_passes(one, _run_of_passes(rng, 4))
+    out = verdicts.compare_passes(one, _run_of_passes(rng, 4))
     assert "Mann-Whitney" in out["method"]
 
 
 def test_holm_adjustment() -> None:
     # textbook example: p = 0.01, 0.04, 0.03, 0.005 → 0.03, 0.06, 0.06, 0.02
-    adjusted = stats.holm([0.01, 0.04, 0.03, 0.005])
+    adjusted = verdicts.holm([0.01, 0.04, 0.03, 0.005])
     assert adjusted == pytest.approx([0.03, 0.06, 0.06, 0.02])
-    assert stats.holm([]) == []
-    assert stats.holm([0.9, 0.8]) == pytest.approx([1.0, 1.0])  # capped at 1
+    assert verdicts.holm([]) == []
+    assert verdicts.holm([0.9, 0.8]) == pytest.approx([1.0, 1.0])  # capped at 1

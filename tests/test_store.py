@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from bench.results import SchemaError, TruncatedLineWarning, read_records
-from bench.specs import SCHEMA_VERSION
-from bench.store import RunDir
+from bench.run.results import SchemaError, TruncatedLineWarning, read_records
+from bench.run.store import RunDir
+from bench.zoo.specs import SCHEMA_VERSION
 
 
 def record(key: str, **extra: object) -> dict[str, object]:

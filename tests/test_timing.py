@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bench import drift_reference, stats, timing
+from bench.measure import drift_reference, summaries, timing
 
 TIMES = list(np.arange(1.0, 11.0))
 
@@ -99,7 +99,7 @@ def test_one_disturbed_window_does_not_move_the_pass_figure() -> None:
     # median stays at the undisturbed windows' figure, a pooled mean would not
     rounds = timing.window_rounds([1.0, 1.0, 10.0, 1.0], [10, 10, 10, 10])
     assert rounds is not None
-    assert stats.pass_medians([rounds]).tolist() == [0.1]
+    assert summaries.pass_medians([rounds]).tolist() == [0.1]
 
 
 def test_drift_reference_is_a_positive_time_of_a_named_workload() -> None:

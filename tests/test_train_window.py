@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.frameworks import get_variant
+from bench.catalog.frameworks import get_variant
 
 ROOT = Path(__file__).resolve().parent.parent
 FRAMEWORKS = [f for f in ("torch", "tf", "keras") if get_variant(f).available()]
@@ -22,13 +22,15 @@ FRAMEWORKS = [f for f in ("torch", "tf", "keras") if get_variant(f).available()]
 CHILD = """
 import json, sys
 import numpy as np
-from bench import catalog, weights
-from bench.frameworks import get_variant, load_adapter
-from bench.schedules import lr_table
-from bench.specs import Recipe, Settings
+from bench.catalog import suites
+from bench.catalog import weights
+from bench.catalog.frameworks import get_variant
+from bench.run.adapter import load_adapter
+from bench.catalog.schedules import lr_table
+from bench.zoo.specs import Recipe, Settings
 
 fw = sys.argv[1]
-spec = catalog.model_spec("mlp", "mnist1d", 10)
+spec = suites.model_spec("mlp", "mnist1d", 10)
 recipe = Recipe(optimizer="adam", lr=1e-2, batch_size=16, steps=12, eval_every=6)
 adapter = load_adapter(get_variant(fw))
 adapter.configure(Settings(threads=1, interop_threads=1))

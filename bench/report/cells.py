@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.catalog import MODELS_BY_DATASET
-from bench.frameworks import VARIANTS
+from bench.catalog.frameworks import VARIANTS
+from bench.catalog.suites import MODELS_BY_DATASET
 from bench.report.fmt import number
-from bench.store import RunDir
+from bench.run.store import RunDir
 
 Record = dict[str, Any]
 

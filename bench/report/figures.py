@@ -17,7 +17,7 @@ from markupsafe import Markup
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 
-from bench.catalog import ACCURACY_TARGETS, PAPER_ACCURACY
+from bench.catalog.suites import ACCURACY_TARGETS, PAPER_ACCURACY
 from bench.report import fmt
 from bench.report.cells import Record, Run
 from bench.report.svg import style, to_svg

@@ -1,14 +1,14 @@
 """The precision view: per model and framework, what bf16 (and fp16) buys over fp32 in speed and
 costs in accuracy, each with its interval, and which ops ran in which dtype.
 
-It reads a run that planned several precisions (``bench run --precision fp32,bf16``): the cells
-of one (model, dataset) at every precision are one group, so their rounds were interleaved in
-the same timing passes and :func:`bench.stats.speed_ratio` pairs pass k of the bf16 cell with
-pass k of the fp32 cell of the same framework, as the framework ratios do. A record's precision
-is its ``precision`` field (records before it are fp32).
+It reads a run that planned several precisions (``bench run --precision fp32,bf16``): the cells of
+one (model, dataset) at every precision are one group, so their rounds were interleaved in the same
+timing passes and :func:`bench.measure.stats.speed_ratio` pairs pass k of the bf16 cell with pass k
+of the fp32 cell of the same framework, as the framework ratios do. A record's precision is its
+``precision`` field (records before it are fp32).
 
 The accuracy delta is one seed's: its interval is ±1.96·√2·s, s the model's recorded
-seed-to-seed spread of final accuracy (bench.catalog.SEED_SPREAD): two runs differing only in
+seed-to-seed spread of final accuracy (bench.catalog.suites.SEED_SPREAD): two runs differing only in
 noise differ by about √2·s. A cell "holds" when |delta| ≤ max(2 points, s) (issue 13's bar).
 """
 
@@ -17,7 +17,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from bench import catalog, stats, timing
+from bench.catalog import suites
+from bench.measure import summaries, timing
 from bench.report import fmt
 from bench.report.cells import Record, Run, framework_order
 
@@ -27,14 +28,14 @@ ACCURACY_FLOOR = 0.02  # two points: the smallest accuracy change the view calls
 
 def precision_of(record: Record) -> str:
     """The record's precision, canonical (records from before the field are fp32)."""
-    from bench.precision import LEGACY
+    from bench.zoo.precision import LEGACY
 
     value = str(record.get("precision") or BASE).lower()
     return LEGACY.get(value, value)
 
 
 def precisions(run: Run) -> list[str]:
-    from bench.precision import PRECISIONS
+    from bench.zoo.precision import PRECISIONS
 
     found = {precision_of(r) for r in run.records}
     return [p for p in PRECISIONS if p in found] + sorted(found - set(PRECISIONS))
@@ -80,7 +81,7 @@ def _row(model: str, dataset: str, r: Record, b: Record) -> dict[str, Any]:
     rp, bp = timing.passes(r), timing.passes(b)
     if rp and bp:
         try:
-            s = stats.speed_ratio(rp, bp)  # reduced over fp32 throughput, paired passes
+            s = summaries.speed_ratio(rp, bp)  # reduced over fp32 throughput, paired passes
             row |= {
                 "speedup": fmt.times(s["ratio"]),
                 "speedup_ci": fmt.interval(s["ci_low"], s["ci_high"], fmt.times),
@@ -91,7 +92,7 @@ def _row(model: str, dataset: str, r: Record, b: Record) -> dict[str, Any]:
     ra, ba = fmt.number(r.get("test_accuracy")), fmt.number(b.get("test_accuracy"))
     if ra is not None and ba is not None and not r.get("synthetic"):
         delta = ra - ba
-        spread = catalog.SEED_SPREAD.get((str(r.get("suite")), model, dataset))
+        spread = suites.SEED_SPREAD.get((str(r.get("suite")), model, dataset))
         row["accuracy_delta"] = f"{100 * delta:+.2f} pts"
         if spread is not None:
             half = 1.96 * math.sqrt(2) * spread

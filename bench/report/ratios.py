@@ -1,9 +1,9 @@
 """Pairwise speed ratios between frameworks, each with its paired interval.
 
-A ratio of medians taken from two rows of the summary table would hide how uncertain it is;
-the runner interleaves the frameworks' rounds inside every timing pass, so pass k of A and pass
-k of B saw the same machine and :func:`bench.stats.speed_ratio` pairs them (one ratio per pass,
-a t interval over passes; over paired rounds for a run with a single pass).
+A ratio of medians taken from two rows of the summary table would hide how uncertain it is; the
+runner interleaves the frameworks' rounds inside every timing pass, so pass k of A and pass k of B
+saw the same machine and :func:`bench.measure.stats.speed_ratio` pairs them (one ratio per pass, a t
+interval over passes; over paired rounds for a run with a single pass).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 from itertools import combinations
 from typing import Any
 
-from bench import stats, timing
+from bench.measure import summaries, timing
 from bench.report import fmt
 from bench.report.cells import Run
 from bench.report.precision_view import label, precision_of
@@ -40,7 +40,7 @@ def _pair(model: str, dataset: str, a: str, a_rounds: Any, b: str, b_rounds: Any
     if a_rounds is None or b_rounds is None:
         return {**row, "method": f"no usable step times for {a if a_rounds is None else b}"}
     try:
-        result = stats.speed_ratio(a_rounds, b_rounds)
+        result = summaries.speed_ratio(a_rounds, b_rounds)
     except ValueError as exc:
         return {**row, "method": f"no interval: {exc}"}
     ratio, low, high = result["ratio"], result["ci_low"], result["ci_high"]

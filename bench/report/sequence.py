@@ -1,6 +1,6 @@
 """The summary table's lines for sequence models: tokens/s and the language-model figures.
 
-Read from the record fields of :mod:`bench.sequence_figures`; a record without them (any
+Read from the record fields of :mod:`bench.measure.sequence_figures`; a record without them (any
 non-sequence model, or an older record) gets empty strings, so the table is unchanged for it.
 """
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from bench.catalog import ACCURACY_TARGETS, MODEL_DESCRIPTIONS, PAPER_ACCURACY
+from bench.catalog.suites import ACCURACY_TARGETS, MODEL_DESCRIPTIONS, PAPER_ACCURACY
 from bench.report import fmt, sequence
 from bench.report.cells import Record, Run, achieved_gflops, get, is_synthetic, peak_gflops
 

@@ -6,8 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from bench.specs import ModelSpec, Recipe
 from bench.zoo.layers import Layer
+from bench.zoo.specs import ModelSpec, Recipe
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ class Architecture:
     ``layers`` turns a :class:`ModelSpec` into the layer table; ``variants`` maps a dataset to
     its :class:`Variant`; ``tiny`` is a small configuration of the same layer kinds that the
     parity tests run (big models are tested at tiny sizes to keep ``make test`` short).
-    ``init`` names the scheme of :mod:`bench.weights` ("torch": PyTorch's default uniform,
+    ``init`` names the scheme of :mod:`bench.catalog.weights` ("torch": PyTorch's default uniform,
     "he": He normal for convs). ``order`` sorts the registry (the CLI lists, suites' order).
     Framework code is found by convention: ``models/<framework>/<name>.py``, ``build(spec,
     weights)``.

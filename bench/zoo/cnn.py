@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import math
 
-from bench.specs import ModelSpec
 from bench.zoo.base import Architecture, Variant
 from bench.zoo.layers import Dense, Layer, ReLU, conv
+from bench.zoo.specs import ModelSpec
 
 
 def layers(spec: ModelSpec) -> list[Layer]:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from bench.recipes import sequence
-from bench.specs import ModelSpec
 from bench.zoo.base import Architecture, Variant
 from bench.zoo.layers import Dropout, Embedding, Layer, LayerNorm, PositionalEmbedding, TiedHead
+from bench.zoo.recipes import sequence
+from bench.zoo.specs import ModelSpec
 from bench.zoo.transformer_family import Config, blocks, gpt2_residual_std
 
 

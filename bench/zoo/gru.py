@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bench.specs import ModelSpec
 from bench.zoo.base import Architecture, Variant
 from bench.zoo.layers import GRU, Dense, Layer
+from bench.zoo.specs import ModelSpec
 
 
 def layers(spec: ModelSpec) -> list[Layer]:

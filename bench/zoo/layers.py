@@ -1,11 +1,11 @@
 """The layer kinds a model's table is made of: one frozen dataclass per kind.
 
-A model's *layer table* (:func:`bench.architectures.layers`) is a list of these nodes in forward
-order. It is the single framework-neutral statement of an architecture: the canonical weight
-names and shapes (:func:`bench.architectures.weight_shapes`), the initial weights
-(:mod:`bench.weights`), the FLOP count (:mod:`bench.flops`) and the float64 NumPy reference of the
-tests (tests/models/reference.py) are all read from it; each framework's model file builds the
-same layers under the same names.
+A model's *layer table* (:func:`bench.catalog.architectures.layers`) is a list of these nodes in
+forward order. It is the single framework-neutral statement of an architecture: the canonical weight
+names and shapes (:func:`bench.catalog.architectures.weight_shapes`), the initial weights
+(:mod:`bench.catalog.weights`), the FLOP count (:mod:`bench.catalog.flops`) and the float64 NumPy
+reference of the tests (tests/models/reference.py) are all read from it; each framework's model file
+builds the same layers under the same names.
 
 Data flow: a node reads the output of the node before it, unless ``inputs`` names other nodes
 (``"input"`` is the model's input); :class:`Add` names its two operands. Every tensor is
@@ -182,9 +182,9 @@ def elements(spatial: tuple[int, ...], channels: int) -> int:
 # Tensors are (N, T, d) channels-last; token ids are int (N, T). Unlike the kinds above, these
 # describe themselves: ``weight_shapes()`` (canonical name → shape, in draw order), ``draws()``
 # (name → (distribution, scale), the initialisation written out with the layer, see
-# docs/sequence-models.md), ``flops()`` (forward FLOPs per sample) and ``matmul_flops()`` (the
-# part torch.utils.flop_counter counts). bench.architectures, bench.weights and bench.flops ask
-# for these methods, so a new sequence kind needs no edit there.
+# docs/sequence-models.md), ``flops()`` (forward FLOPs per sample) and ``matmul_flops()`` (the part
+# torch.utils.flop_counter counts). bench.catalog.architectures, bench.catalog.weights and
+# bench.catalog.flops ask for these methods, so a new sequence kind needs no edit there.
 
 #: LayerNorm epsilon, set explicitly everywhere (torch's default; Keras's default is 1e-3).
 LN_EPSILON = 1e-5
@@ -462,7 +462,8 @@ class LSTM:
         return shapes
 
     def draws(self) -> dict[str, tuple[str, float]]:
-        """torch's nn.LSTM default for every tensor: U(-1/sqrt(H), 1/sqrt(H)) (bench.weights)."""
+        """torch's nn.LSTM default for every tensor: U(-1/sqrt(H), 1/sqrt(H))
+        (bench.catalog.weights)."""
         bound = 1.0 / math.sqrt(self.hidden)
         return {name: ("uniform", bound) for name in self.weight_shapes()}
 

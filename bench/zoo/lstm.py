@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import math
 
-from bench.specs import ModelSpec, Recipe
 from bench.zoo.base import Architecture, Variant
 from bench.zoo.layers import LSTM, Dense, Embedding, GlobalAvgPool, Layer, TokenDense
+from bench.zoo.specs import ModelSpec, Recipe
 
 POOLINGS = ("last", "mean")
 

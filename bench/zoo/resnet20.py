@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from bench.specs import ModelSpec
 from bench.zoo.base import Architecture, Variant
 from bench.zoo.resnet_family import (
     CIFAR_RECIPE,
@@ -10,6 +9,7 @@ from bench.zoo.resnet_family import (
     SYNTHETIC_CIFAR_RECIPE,
     cifar_layers,
 )
+from bench.zoo.specs import ModelSpec
 
 PARAMS = {"blocks": 3, "widths": [16, 32, 64]}
 

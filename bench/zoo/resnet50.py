@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from bench.recipes import resnet_imagenet
-from bench.specs import ModelSpec
 from bench.zoo.base import Architecture, Variant
+from bench.zoo.recipes import resnet_imagenet
 from bench.zoo.resnet_family import imagenet_layers
+from bench.zoo.specs import ModelSpec
 
 PARAMS = {"blocks": [3, 4, 6, 3], "widths": [64, 128, 256, 512], "stem": 64}
 #: GPU-sized: batch 64, Goyal et al.'s / "bag of tricks" recipe (lr 0.1 per 256, warm-up then

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bench.specs import ModelSpec
 from bench.zoo.base import Architecture, Variant
 from bench.zoo.resnet_family import CIFAR_RECIPE, SYNTHETIC_CIFAR_RECIPE, cifar_layers
+from bench.zoo.specs import ModelSpec
 
 PARAMS = {"blocks": 9, "widths": [16, 32, 64]}
 

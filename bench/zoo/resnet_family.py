@@ -16,7 +16,6 @@ Every conv is followed by BatchNorm and has no bias. Names: ``conv1``/``bn1`` fo
 
 from __future__ import annotations
 
-from bench.specs import ModelSpec, Recipe
 from bench.zoo.layers import (
     Add,
     BatchNorm,
@@ -29,6 +28,7 @@ from bench.zoo.layers import (
     conv,
     conv_output_size,
 )
+from bench.zoo.specs import ModelSpec, Recipe
 
 
 def _conv_bn(

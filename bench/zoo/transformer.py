@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from bench.recipes import sequence
-from bench.specs import ModelSpec
 from bench.zoo.base import Architecture, Variant
 from bench.zoo.layers import (
     INPUT,
@@ -18,6 +16,8 @@ from bench.zoo.layers import (
     SequenceMeanPool,
     TokenDense,
 )
+from bench.zoo.recipes import sequence
+from bench.zoo.specs import ModelSpec
 from bench.zoo.transformer_family import Config, blocks
 
 

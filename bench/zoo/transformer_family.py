@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from bench.specs import ModelSpec
 from bench.zoo.layers import (
     GELU,
     INIT_STD,
@@ -22,6 +21,7 @@ from bench.zoo.layers import (
     MultiHeadAttention,
     TokenDense,
 )
+from bench.zoo.specs import ModelSpec
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from bench.specs import ModelSpec, Recipe, Settings
+from bench.zoo.specs import ModelSpec, Recipe, Settings
 
 BACKENDS = ("tensorflow", "torch", "jax")
 

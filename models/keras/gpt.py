@@ -6,9 +6,9 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-from bench.architectures import layers
-from bench.specs import ModelSpec
+from bench.catalog.architectures import layers
 from bench.zoo.layers import LN_EPSILON, PositionalEmbedding
+from bench.zoo.specs import ModelSpec
 from bench.zoo.transformer_family import Config
 from models.keras import layout, sequence
 

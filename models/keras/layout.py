@@ -1,6 +1,6 @@
 """Canonical weight names ↔ Keras variables.
 
-The canonical layout (see bench.architectures) is Keras's own: Dense (in, out), Conv HWIO,
+The canonical layout (see bench.catalog.architectures) is Keras's own: Dense (in, out), Conv HWIO,
 GRU kernel (in, 3H) / recurrent_kernel (H, 3H) / bias (2, 3H) in gate order (z, r, h) with
 ``reset_after=True``, BatchNorm gamma/beta/moving_mean/moving_variance. So moving weights is
 a lookup by layer name, never a transpose.

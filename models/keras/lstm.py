@@ -14,10 +14,10 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-from bench.architectures import LSTM as LSTMLayer
-from bench.architectures import GlobalAvgPool, layers
-from bench.specs import ModelSpec
+from bench.catalog.architectures import LSTM as LSTMLayer
+from bench.catalog.architectures import GlobalAvgPool, layers
 from bench.zoo.layers import Embedding
+from bench.zoo.specs import ModelSpec
 from models.keras import layout
 
 

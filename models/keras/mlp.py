@@ -8,7 +8,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-from bench.specs import ModelSpec
+from bench.zoo.specs import ModelSpec
 from models.keras import layout
 
 

@@ -22,8 +22,8 @@ import keras
 import numpy as np
 from keras import ops
 
-from bench.recipes import decayed
-from bench.specs import Recipe
+from bench.zoo.recipes import decayed
+from bench.zoo.specs import Recipe
 
 
 class LrTable(keras.optimizers.schedules.LearningRateSchedule):

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from bench import precision as names
+from bench.zoo import precision as names
 
 POLICIES = {"fp32": "float32", "tf32": "float32", "bf16": "mixed_bfloat16", "fp16": "mixed_float16"}
 

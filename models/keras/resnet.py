@@ -17,7 +17,7 @@ import keras
 import numpy as np
 from keras import layers, ops
 
-from bench.specs import ModelSpec
+from bench.zoo.specs import ModelSpec
 from models.keras import layout
 from models.keras.batchnorm import TorchBatchNormalization
 

@@ -10,13 +10,13 @@ import os
 from dataclasses import replace
 from typing import Any
 
-from bench.specs import Settings
+from bench.zoo.specs import Settings
 
 
 def apply(backend: str, settings: Settings) -> dict[str, Any]:
     """Put ``backend`` into ``settings``; the manifest of what is actually in force."""
     setter = {"tensorflow": _tensorflow, "torch": _torch, "jax": _jax}[backend]
-    from bench import precision as names
+    from bench.zoo import precision as names
     from models.keras import precision
 
     wanted = names.canonical(settings.precision)

@@ -7,8 +7,8 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-from bench.specs import ModelSpec
 from bench.zoo.layers import LN_EPSILON
+from bench.zoo.specs import ModelSpec
 from bench.zoo.transformer_family import Config
 from models.keras import layout, sequence
 

@@ -18,8 +18,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np
 import tensorflow as tf
 
-from bench import precision as precisions
-from bench.specs import ModelSpec, Recipe, Settings
+from bench.zoo import precision as precisions
+from bench.zoo.specs import ModelSpec, Recipe, Settings
 from models.tf import losses, optim
 from models.tf import precision as mixed
 from models.tf.layers import CanonicalModule

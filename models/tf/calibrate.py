@@ -8,7 +8,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import tensorflow as tf
 
-from bench.calibrate import best_gflops
+from bench.measure.calibrate import best_gflops
 
 
 def matmul_gflops(threads: int, device: str) -> float:

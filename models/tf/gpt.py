@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from bench.specs import ModelSpec
+from bench.zoo.specs import ModelSpec
 from bench.zoo.transformer_family import Config
 from models.tf import sequence
 from models.tf.layers import CanonicalModule

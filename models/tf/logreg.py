@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from bench.specs import ModelSpec
+from bench.zoo.specs import ModelSpec
 from models.tf.layers import CanonicalModule, flatten
 
 

@@ -15,9 +15,9 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from bench.architectures import LSTM as LSTMLayer
-from bench.architectures import GlobalAvgPool, layers
-from bench.specs import ModelSpec
+from bench.catalog.architectures import LSTM as LSTMLayer
+from bench.catalog.architectures import GlobalAvgPool, layers
+from bench.zoo.specs import ModelSpec
 from models.tf.layers import CanonicalModule
 
 

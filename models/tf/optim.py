@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 import tensorflow as tf
 
-from bench.recipes import decayed
-from bench.specs import Recipe
+from bench.zoo.recipes import decayed
+from bench.zoo.specs import Recipe
 
 
 def _decayed_refs(recipe: Recipe, named_variables: list[tuple[str, tf.Variable]]) -> set[Any]:

@@ -18,7 +18,7 @@ from typing import Any
 
 import tensorflow as tf
 
-from bench import precision as names
+from bench.zoo import precision as names
 
 DTYPES = {"bf16": tf.bfloat16, "fp16": tf.float16}
 

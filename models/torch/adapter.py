@@ -17,8 +17,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from bench import precision as precisions
-from bench.specs import ModelSpec, Recipe, Settings
+from bench.zoo import precision as precisions
+from bench.zoo.specs import ModelSpec, Recipe, Settings
 from models.torch import layout, optim
 from models.torch import precision as amp
 from models.torch.losses import cross_entropy

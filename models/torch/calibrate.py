@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from bench.calibrate import best_gflops
+from bench.measure.calibrate import best_gflops
 
 
 def matmul_gflops(threads: int, device: str) -> float:

@@ -13,8 +13,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from bench.architectures import Conv, Dense, layers
-from bench.specs import ModelSpec
+from bench.catalog.architectures import Conv, Dense, layers
+from bench.zoo.specs import ModelSpec
 from models.torch import layout
 
 

@@ -11,7 +11,7 @@ batch norm). ``SyncBatchNorm`` would normalise over the global batch but runs on
 run the models keep plain BatchNorm too, so CPU and GPU runs do the same arithmetic (say so in the
 record: ``batchnorm`` below).
 
-The rank driver (:mod:`bench.distributed_rank`) calls these functions; the adapter's own model,
+The rank driver (:mod:`bench.run.rank`) calls these functions; the adapter's own model,
 optimizer and train step are reused unchanged (``TorchModel.forward`` becomes the DDP wrapper).
 """
 

@@ -8,9 +8,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from bench.architectures import layers
-from bench.specs import ModelSpec
+from bench.catalog.architectures import layers
 from bench.zoo.layers import LN_EPSILON, PositionalEmbedding
+from bench.zoo.specs import ModelSpec
 from bench.zoo.transformer_family import Config
 from models.torch import layout
 from models.torch.sequence import Stack, causal_mask

@@ -11,9 +11,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from bench.architectures import GRU as GRULayer
-from bench.architectures import Dense, layers
-from bench.specs import ModelSpec
+from bench.catalog.architectures import GRU as GRULayer
+from bench.catalog.architectures import Dense, layers
+from bench.zoo.specs import ModelSpec
 from models.torch import layout
 
 

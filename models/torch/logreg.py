@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from bench.specs import ModelSpec
+from bench.zoo.specs import ModelSpec
 from models.torch import layout
 
 

@@ -16,10 +16,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from bench.architectures import LSTM as LSTMLayer
-from bench.architectures import Dense, GlobalAvgPool, layers
-from bench.specs import ModelSpec
+from bench.catalog.architectures import LSTM as LSTMLayer
+from bench.catalog.architectures import Dense, GlobalAvgPool, layers
 from bench.zoo.layers import Embedding, TokenDense
+from bench.zoo.specs import ModelSpec
 from models.torch import layout
 
 

@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from bench.specs import ModelSpec
+from bench.zoo.specs import ModelSpec
 from models.torch import layout
 
 

@@ -7,7 +7,7 @@ foreach/fused stay at the defaults torch users get. Hence ``stock=True`` (the fr
 optimizer, for speed figures) returns the very same objects as ``stock=False`` in torch.
 
 Weight decay is given per parameter group: with ``recipe.decay_exclusions`` the biases and
-BatchNorm gamma/beta (:func:`bench.recipes.decays`) go to a group with ``weight_decay=0``.
+BatchNorm gamma/beta (:func:`bench.zoo.recipes.decays`) go to a group with ``weight_decay=0``.
 ``recipe.clip_grad_norm`` > 0 clips with ``torch.nn.utils.clip_grad_norm_`` (scale
 min(1, max_norm / (norm + 1e-6)), before the optimizer adds coupled L2) from a step pre-hook,
 so the adapters' loops are unchanged.
@@ -21,8 +21,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from bench.recipes import decayed
-from bench.specs import Recipe
+from bench.zoo.recipes import decayed
+from bench.zoo.specs import Recipe
 
 
 def param_groups(

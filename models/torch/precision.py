@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from bench import precision as names
+from bench.zoo import precision as names
 
 DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
 

@@ -15,8 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from bench.specs import ModelSpec
 from bench.zoo.layers import BN_EPSILON, BN_MOMENTUM
+from bench.zoo.specs import ModelSpec
 from models.torch import layout
 
 

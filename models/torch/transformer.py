@@ -7,8 +7,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from bench.specs import ModelSpec
 from bench.zoo.layers import LN_EPSILON
+from bench.zoo.specs import ModelSpec
 from bench.zoo.transformer_family import Config
 from models.torch import layout
 from models.torch.sequence import Stack, padding_mask

@@ -17,8 +17,9 @@ import numpy as np
 import psutil
 import pytest
 
-from bench.distributed import free_ports, launch, rank_job
-from bench.specs import Cell, Recipe, Settings
+from bench.run.distributed import rank_job
+from bench.run.launch import free_ports, launch
+from bench.zoo.specs import Cell, Recipe, Settings
 from tests.conftest import requires
 
 pytestmark = requires("torch")

@@ -1,6 +1,6 @@
 """The frameworks' own launch conventions, as on two machines but on the loopback address:
 ``torchrun`` (RANK / WORLD_SIZE / MASTER_ADDR / MASTER_PORT) and TF_CONFIG (tf.distribute),
-each rank running ``python -m bench.distributed_rank JOB OUT`` with a job file written by
+each rank running ``python -m bench.run.rank JOB OUT`` with a job file written by
 ``make-job`` (the same on every machine: everything in it comes from the seed)."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from bench.distributed import free_ports
+from bench.run.launch import free_ports
 from tests.conftest import requires
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,7 +29,7 @@ def env() -> dict[str, str]:
 def make_job(tmp_path: Path, framework: str) -> Path:
     job = tmp_path / "job.pkl"
     subprocess.run(
-        [sys.executable, "-m", "bench.distributed_rank", "make-job", "--framework", framework,
+        [sys.executable, "-m", "bench.run.rank", "make-job", "--framework", framework,
          "--model", "mlp", "--dataset", "mnist1d", "--workers", "2", "--steps", "10",
          "--pass-seconds", "0", str(job)],
         check=True, env=env(), cwd=ROOT, timeout=LIMIT,
@@ -65,7 +65,7 @@ def test_torchrun_starts_the_ranks(tmp_path: Path) -> None:
     job, (port,) = make_job(tmp_path, "torch"), free_ports(1)
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nnodes", "1", "--nproc-per-node",
            "2", "--master-addr", "127.0.0.1", "--master-port", str(port),
-           "-m", "bench.distributed_rank", str(job), str(tmp_path / "out")]  # fmt: skip
+           "-m", "bench.run.rank", str(job), str(tmp_path / "out")]  # fmt: skip
     proc = subprocess.Popen(cmd, env=env(), cwd=ROOT, start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     assert finish([proc]) == [0]
@@ -80,7 +80,7 @@ def test_tf_config_starts_the_ranks(tmp_path: Path) -> None:
     procs = []
     for k in (0, 1):
         config = {"cluster": {"worker": workers}, "task": {"type": "worker", "index": k}}
-        cmd = [sys.executable, "-m", "bench.distributed_rank", str(job), str(tmp_path / "out")]
+        cmd = [sys.executable, "-m", "bench.run.rank", str(job), str(tmp_path / "out")]
         rank_env = {**env(), "TF_CONFIG": json.dumps(config)}
         proc = subprocess.Popen(cmd, env=rank_env, cwd=ROOT, start_new_session=True,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip

@@ -23,12 +23,14 @@ from typing import Any
 import numpy as np
 import pytest
 
-from bench import weights
-from bench.distributed import launch, rank_job
-from bench.frameworks import get_variant, load_adapter
-from bench.schedules import lr_table
-from bench.specs import Cell, ModelSpec, Recipe, Settings
+from bench.catalog import weights
+from bench.catalog.frameworks import get_variant
+from bench.catalog.schedules import lr_table
+from bench.run.adapter import load_adapter
+from bench.run.distributed import rank_job
+from bench.run.launch import launch
 from bench.zoo import get as architecture
+from bench.zoo.specs import Cell, ModelSpec, Recipe, Settings
 from tests.conftest import requires
 
 STEPS = 5

@@ -14,12 +14,14 @@ import pytest
 from rich.console import Console
 
 from bench.cli import main
-from bench.compare import compare_runs
-from bench.distributed import record_key, scaling_efficiency, scaling_table
-from bench.progress import PlainReporter
-from bench.runner import Runner, RunOptions
-from bench.specs import Cell, Recipe, Settings
-from bench.store import RunDir
+from bench.run.distributed import record_key
+from bench.run.options import RunOptions
+from bench.run.progress import PlainReporter
+from bench.run.runner import Runner
+from bench.run.scaling import scaling_efficiency, scaling_table
+from bench.run.store import RunDir
+from bench.track.compare import compare_runs
+from bench.zoo.specs import Cell, Recipe, Settings
 from tests.conftest import requires
 
 
@@ -85,7 +87,7 @@ def test_a_killed_rank_fails_its_cell_and_the_run_goes_on(tmp_path: Path) -> Non
         os.kill(pids[1], signal.SIGKILL)
         victims.append(pids[1])
 
-    from bench.distributed import DistOptions, DistributedRunner
+    from bench.run.distributed import DistOptions, DistributedRunner
 
     dist = DistributedRunner(runner, DistOptions(2, "weak"))
     dist.on_started = kill_logreg_rank_1

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bench.recipes import decays
+from bench.zoo.recipes import decays
 
 
 def sgd_momentum(

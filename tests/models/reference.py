@@ -1,11 +1,11 @@
 """NumPy references in the canonical layout (float64), shared by the adapters' unit tests.
 
 The forward and backward passes are composed from a model's layer table
-(:func:`bench.architectures.layers`): one forward and one backward function per layer kind, so a
-new architecture made of existing layer kinds needs no edit here. A framework's output matching
-these proves its layout conversion and its arithmetic on its own, before the cross-framework
-parity tests compare frameworks with each other. (GRU: forward only; its gradients are checked by
-central differences.)
+(:func:`bench.catalog.architectures.layers`): one forward and one backward function per layer kind,
+so a new architecture made of existing layer kinds needs no edit here. A framework's output matching
+these proves its layout conversion and its arithmetic on its own, before the cross-framework parity
+tests compare frameworks with each other. (GRU: forward only; its gradients are checked by central
+differences.)
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ from typing import Any
 
 import numpy as np
 
-from bench.architectures import layers
-from bench.catalog import model_spec
+from bench.catalog.architectures import layers
+from bench.catalog.suites import model_spec
 from bench.data import as_model_input, load
-from bench.specs import ModelSpec
 from bench.zoo import layers as kinds
+from bench.zoo.specs import ModelSpec
 
 Arrays = dict[str, np.ndarray]
 

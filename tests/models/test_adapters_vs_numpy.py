@@ -19,10 +19,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from bench.catalog import SUITES, model_spec
+from bench.catalog.suites import SUITES, model_spec
+from bench.catalog.weights import init_weights
 from bench.data import as_model_input, load
-from bench.specs import ModelSpec, Recipe, Settings
-from bench.weights import init_weights
+from bench.zoo.specs import ModelSpec, Recipe, Settings
 from tests.models.reference import (
     inputs,
     logreg_loss_grads,

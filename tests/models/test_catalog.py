@@ -2,32 +2,33 @@
 
 from __future__ import annotations
 
-from bench import catalog, zoo
+from bench import zoo
+from bench.catalog import suites
 from bench.zoo.resnet_family import DIGITS_RECIPE
 
 
 def test_old_tables_are_views_of_the_declarations() -> None:
-    for (model, dataset), target in catalog.ACCURACY_TARGETS.items():
+    for (model, dataset), target in suites.ACCURACY_TARGETS.items():
         assert zoo.get(model).variants[dataset].accuracy_target == target
     # the paper's four models have its figures; later MNIST-1D models (lstm) have none
-    paper = {m for m, d in catalog.SUITES["paper"].pairs if d == "mnist1d"}
-    assert set(catalog.PAPER_ACCURACY) == paper < set(catalog.MODELS_BY_DATASET["mnist1d"])
-    assert tuple(zoo.REGISTRY) == catalog.MODEL_NAMES
-    for dataset, models in catalog.MODELS_BY_DATASET.items():
+    paper = {m for m, d in suites.SUITES["paper"].pairs if d == "mnist1d"}
+    assert set(suites.PAPER_ACCURACY) == paper < set(suites.MODELS_BY_DATASET["mnist1d"])
+    assert tuple(zoo.REGISTRY) == suites.MODEL_NAMES
+    for dataset, models in suites.MODELS_BY_DATASET.items():
         for model in models:
-            assert catalog.model_spec(model, dataset).input_shape == tuple(
+            assert suites.model_spec(model, dataset).input_shape == tuple(
                 zoo.get(model).variants[dataset].input_shape
             )
 
 
 def test_quick_stays_small_and_standard_adds_the_resnet_cells() -> None:
-    assert not any(m.startswith("resnet") for m, _ in catalog.SUITES["quick"].pairs)
-    assert {e.recipe.steps for e in catalog.SUITES["quick"].entries} == {300}
-    standard = catalog.SUITES["standard"]
-    assert set(catalog.SUITES["paper"].pairs) < set(standard.pairs)
+    assert not any(m.startswith("resnet") for m, _ in suites.SUITES["quick"].pairs)
+    assert {e.recipe.steps for e in suites.SUITES["quick"].entries} == {300}
+    standard = suites.SUITES["standard"]
+    assert set(suites.SUITES["paper"].pairs) < set(standard.pairs)
     assert standard.entry("resnet20", "digits").recipe == DIGITS_RECIPE
     assert standard.entry("resnet20", "synthetic-cifar10").recipe.optimizer == "momentum"
-    assert standard.entry("mlp", "mnist1d").recipe == catalog.PAPER_RECIPE
+    assert standard.entry("mlp", "mnist1d").recipe == suites.PAPER_RECIPE
 
 
 def test_resnet_recipe_is_written_out() -> None:
@@ -40,7 +41,7 @@ def test_resnet_recipe_is_written_out() -> None:
 
 
 def test_large_runs_a_small_batch_on_a_cpu() -> None:
-    large = catalog.SUITES["large"]
+    large = suites.SUITES["large"]
     assert large.entry("resnet50", "synthetic-imagenet").recipe_on("cuda").batch_size == 64
     assert {"transformer", "gpt"} <= {e.model for e in large.entries}  # BERT/GPT-2-sized cells
     for entry in large.entries:
@@ -49,57 +50,42 @@ def test_large_runs_a_small_batch_on_a_cpu() -> None:
 
 
 def test_a_model_outside_the_suite_gets_its_declared_recipe() -> None:
-    entry = catalog.SUITES["standard"].entry("resnet56", "synthetic-cifar10")
+    entry = suites.SUITES["standard"].entry("resnet56", "synthetic-cifar10")
     assert entry.recipe == zoo.get("resnet56").variants["synthetic-cifar10"].recipe
 
 
 def test_plan_cells_uses_each_entrys_recipe_and_says_when_the_cpu_one_runs() -> None:
-    from io import StringIO
+    from bench.run.plan import PlanRequest, plan_cells
 
-    from rich.console import Console
-
-    from bench import cli
-
-    out = StringIO()
-    console = Console(file=out, width=200)
-    args = cli.build_parser().parse_args(
-        ["run", "--suite", "standard", "--frameworks", "torch", "--dataset", "mnist1d,digits"]
-    )
-    cells = {(c.model, c.dataset): c for c in cli.plan_cells(args, console)}
+    said: list[str] = []
+    request = PlanRequest(suite="standard", frameworks=["torch"], dataset=["mnist1d", "digits"])
+    cells = {(c.model, c.dataset): c for c in plan_cells(request, said.append)}
     assert cells["resnet20", "digits"].recipe.optimizer == "momentum"
     assert cells["mlp", "mnist1d"].recipe.optimizer == "adam"
 
-    args = cli.build_parser().parse_args(["run", "--suite", "large", "--device", "cpu",
-                                          "--frameworks", "torch"])  # fmt: skip
-    large_data = {d for _, d in catalog.SUITES["large"].pairs}
-    if not large_data <= set(catalog.DATASET_NAMES):  # before the data branches' datasets
+    large_data = {d for _, d in suites.SUITES["large"].pairs}
+    if not large_data <= set(suites.DATASET_NAMES):  # before the data branches' datasets
         return
-    (cell,) = [c for c in cli.plan_cells(args, console) if c.model == "resnet50"]
-    entry = catalog.SUITES["large"].entry("resnet50", "synthetic-imagenet")
+    request = PlanRequest(suite="large", device="cpu", frameworks=["torch"])
+    (cell,) = [c for c in plan_cells(request, said.append) if c.model == "resnet50"]
+    entry = suites.SUITES["large"].entry("resnet50", "synthetic-imagenet")
     assert entry.cpu_recipe is not None and cell.recipe.batch_size == entry.cpu_recipe.batch_size
-    assert "on a CPU" in out.getvalue()
+    assert any("on a CPU" in line for line in said)
 
 
 def test_a_model_the_suites_data_lacks_runs_on_its_own_or_is_skipped_aloud() -> None:
     """``--models mlp,cnn,resnet20`` in the MNIST-1D-only quick suite: ResNet-20 runs on digits
-    (its bundled data) and the CLI says so; with --dataset mnist1d it is skipped, aloud."""
-    from io import StringIO
+    (its bundled data) and the plan says so; with --dataset mnist1d it is skipped, aloud."""
+    from bench.run.plan import PlanRequest, plan_cells
 
-    from rich.console import Console
-
-    from bench import cli
-
-    out = StringIO()
-    console = Console(file=out, width=200)
-    args = cli.build_parser().parse_args(["run", "--frameworks", "torch",
-                                          "--models", "mlp,cnn,resnet20"])  # fmt: skip
-    pairs = {(c.model, c.dataset) for c in cli.plan_cells(args, console)}
+    said: list[str] = []
+    request = PlanRequest(frameworks=["torch"], models=["mlp", "cnn", "resnet20"])
+    pairs = {(c.model, c.dataset) for c in plan_cells(request, said.append)}
     assert pairs == {("mlp", "mnist1d"), ("cnn", "mnist1d"), ("resnet20", "digits")}
-    assert "running it on digits" in out.getvalue()
+    assert any("running it on digits" in line for line in said)
 
-    out.truncate(0)
-    args = cli.build_parser().parse_args(["run", "--frameworks", "torch", "--dataset", "mnist1d",
-                                          "--models", "mlp,resnet20"])  # fmt: skip
-    pairs = {(c.model, c.dataset) for c in cli.plan_cells(args, console)}
+    said.clear()
+    request = PlanRequest(frameworks=["torch"], dataset=["mnist1d"], models=["mlp", "resnet20"])
+    pairs = {(c.model, c.dataset) for c in plan_cells(request, said.append)}
     assert pairs == {("mlp", "mnist1d")}
-    assert "skipping resnet20: not declared on mnist1d" in out.getvalue()
+    assert any("skipping resnet20: not declared on mnist1d" in line for line in said)

@@ -25,10 +25,10 @@ pytest.importorskip("tensorflow")
 if keras.backend.backend() != "tensorflow":
     pytest.skip("keras already runs on another backend in this process", allow_module_level=True)
 
-from bench.catalog import SUITES, model_spec  # noqa: E402
+from bench.catalog.suites import SUITES, model_spec  # noqa: E402
+from bench.catalog.weights import init_weights  # noqa: E402
 from bench.data import as_model_input, batch_order, load  # noqa: E402
-from bench.specs import ModelSpec, Recipe, Settings  # noqa: E402
-from bench.weights import init_weights  # noqa: E402
+from bench.zoo.specs import ModelSpec, Recipe, Settings  # noqa: E402
 from models.keras.adapter import KerasAdapter, create  # noqa: E402
 from models.keras.optim import LrTable, TorchArithmetic  # noqa: E402
 
@@ -245,10 +245,10 @@ def test_train_round_losses_times_and_learning(adapter: KerasAdapter) -> None:
 _CHILD = """
 import json, sys
 import numpy as np
-from bench.catalog import model_spec
+from bench.catalog.suites import model_spec
 from bench.data import as_model_input, load
-from bench.specs import Recipe, Settings
-from bench.weights import init_weights
+from bench.zoo.specs import Recipe, Settings
+from bench.catalog.weights import init_weights
 from models.keras.adapter import create
 a = create("keras:torch", backend="torch")
 man = a.configure(Settings(threads=1, interop_threads=1))

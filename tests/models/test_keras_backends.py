@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.frameworks import get_variant
+from bench.catalog.frameworks import get_variant
 
 ROOT = Path(__file__).resolve().parents[2]
 MODULES = ["tests/models/test_zoo.py", "tests/models/test_precision.py"]

@@ -14,10 +14,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-from bench import architectures
-from bench.frameworks import get_variant, load_adapter
-from bench.specs import ModelSpec, Recipe, Settings
-from bench.weights import init_weights
+from bench.catalog import architectures
+from bench.catalog.frameworks import get_variant
+from bench.catalog.weights import init_weights
+from bench.run.adapter import load_adapter
+from bench.zoo.specs import ModelSpec, Recipe, Settings
 from tests.models.reference import Reference, reference_loss_and_gradients
 
 FRAMEWORKS = [f for f in ("torch", "tf", "keras") if get_variant(f).available()]

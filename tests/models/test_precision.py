@@ -1,6 +1,6 @@
 """Mixed precision (bf16, fp16) and channels-last against the float64 NumPy reference.
 
-Tolerances come from :mod:`bench.precision` (docs/precision.md derives them): logits within
+Tolerances come from :mod:`bench.zoo.precision` (docs/precision.md derives them): logits within
 4·√(3·depth)·u relative to max |logit|, one SGD step's update within the same rule at three
 times the depth, u the compute dtype's unit roundoff (bf16 2^-8, fp16 2^-11), depth the layers
 with weights. The one-step test runs on the dense models only: in a conv stack at batch 8 a few
@@ -18,11 +18,13 @@ from typing import Any
 import numpy as np
 import pytest
 
-from bench import architectures, zoo
-from bench import precision as names
-from bench.frameworks import get_variant, load_adapter
-from bench.specs import Cell, Recipe, Settings
-from bench.weights import init_weights
+from bench import zoo
+from bench.catalog import architectures
+from bench.catalog.frameworks import get_variant
+from bench.catalog.weights import init_weights
+from bench.run.adapter import load_adapter
+from bench.zoo import precision as names
+from bench.zoo.specs import Cell, Recipe, Settings
 from tests.models.reference import Reference, reference_loss_and_gradients
 
 #: BENCH_TEST_FRAMEWORKS=keras:jax (with KERAS_BACKEND=jax) runs this module for another Keras

@@ -16,10 +16,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from bench.recipes import decays, resnet_cifar, resnet_imagenet
-from bench.schedules import lr_table
-from bench.specs import ModelSpec, Recipe, Settings
-from bench.weights import init_weights
+from bench.catalog.schedules import lr_table
+from bench.catalog.weights import init_weights
+from bench.zoo.recipes import decays, resnet_cifar, resnet_imagenet
+from bench.zoo.specs import ModelSpec, Recipe, Settings
 from tests.conftest import installed
 from tests.models import optim_reference as ref
 

@@ -17,13 +17,15 @@ from typing import Any
 import numpy as np
 import pytest
 
-from bench import architectures, flops, zoo
-from bench.frameworks import get_variant, load_adapter
-from bench.recipes import decays, sequence
-from bench.schedules import lr_table
-from bench.specs import ModelSpec, Recipe, Settings
-from bench.weights import init_weights
+from bench import zoo
+from bench.catalog import architectures, flops
+from bench.catalog.frameworks import get_variant
+from bench.catalog.schedules import lr_table
+from bench.catalog.weights import init_weights
+from bench.run.adapter import load_adapter
 from bench.zoo.layers import PAD_ID, MultiHeadAttention, TiedHead
+from bench.zoo.recipes import decays, sequence
+from bench.zoo.specs import ModelSpec, Recipe, Settings
 from tests.models import optim_reference as oref
 from tests.models.reference import Reference, reference_loss_and_gradients
 from tests.models.test_recipes import run_optimizer
@@ -285,8 +287,8 @@ def test_lm_evaluate_is_per_token(adapter: Any) -> None:
 
 
 def test_lm_evaluation_batches_are_capped() -> None:
-    from bench.catalog import model_spec
-    from bench.worker import EVAL_LOGITS, eval_batch_size
+    from bench.catalog.suites import model_spec
+    from bench.run.worker import EVAL_LOGITS, eval_batch_size
 
     gpt2 = model_spec("gpt", "synthetic-tokens-gpt2")
     assert eval_batch_size(1000, gpt2) == max(1, EVAL_LOGITS // (50_257 * 512)) == 1

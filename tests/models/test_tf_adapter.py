@@ -11,8 +11,8 @@ import pytest
 
 tf = pytest.importorskip("tensorflow")
 
-from bench.specs import Recipe, Settings  # noqa: E402
-from bench.weights import init_weights  # noqa: E402
+from bench.catalog.weights import init_weights  # noqa: E402
+from bench.zoo.specs import Recipe, Settings  # noqa: E402
 from models.tf.adapter import TFAdapter, create  # noqa: E402
 from tests.models.reference import inputs, mlp_batches, reference_logits  # noqa: E402
 

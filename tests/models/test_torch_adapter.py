@@ -11,8 +11,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from bench.specs import Recipe, Settings  # noqa: E402
-from bench.weights import init_weights  # noqa: E402
+from bench.catalog.weights import init_weights  # noqa: E402
+from bench.zoo.specs import Recipe, Settings  # noqa: E402
 from models.torch.adapter import TorchAdapter, create  # noqa: E402
 from tests.models.reference import inputs  # noqa: E402
 

@@ -21,12 +21,14 @@ from typing import Any
 import numpy as np
 import pytest
 
-from bench import architectures, flops, zoo
-from bench.catalog import DATASET_CLASSES, model_spec
-from bench.frameworks import get_variant, load_adapter
-from bench.specs import ModelSpec, Recipe, Settings
-from bench.weights import init_weights
+from bench import zoo
+from bench.catalog import architectures, flops
+from bench.catalog.frameworks import get_variant
+from bench.catalog.suites import DATASET_CLASSES, model_spec
+from bench.catalog.weights import init_weights
+from bench.run.adapter import load_adapter
 from bench.zoo import layers as kinds
+from bench.zoo.specs import ModelSpec, Recipe, Settings
 from tests.models.reference import Reference, reference_loss_and_gradients
 
 #: BENCH_TEST_FRAMEWORKS=keras:jax (with KERAS_BACKEND=jax) runs this module for another Keras
@@ -192,7 +194,8 @@ def test_gradients_and_running_statistics(adapter: Any, name: str) -> None:
 @pytest.mark.parametrize("name", [n for n in ARCHITECTURES if n.startswith("resnet")] + ["cnn"])
 def test_conv_and_matmul_flops_match_torch_counter(name: str) -> None:
     """torch.utils.flop_counter counts convolutions and matmuls (2 per multiply-add, no bias
-    adds) and nothing for BatchNorm or pooling; :func:`bench.flops.matmul_flops` is that part."""
+    adds) and nothing for BatchNorm or pooling; :func:`bench.catalog.flops.matmul_flops` is that
+    part."""
     pytest.importorskip("torch")
     import torch
     from torch.utils.flop_counter import FlopCounterMode

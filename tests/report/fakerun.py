@@ -2,8 +2,8 @@
 
 Report tests (and later the history page's) need a run with several frameworks and models, a
 failed cell, evaluation curves and interleaved timing rounds, without training anything. The
-records follow ``bench.results`` field for field; throughput and latency come from
-``bench.stats.summarize_steps`` on the fake step times, so they are consistent with them.
+records follow ``bench.run.results`` field for field; throughput and latency come from
+``bench.measure.stats.summarize_steps`` on the fake step times, so they are consistent with them.
 """
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ from typing import Any
 
 import numpy as np
 
-from bench import stats
-from bench.catalog import ACCURACY_TARGETS
-from bench.record import speed
-from bench.specs import SCHEMA_VERSION, Recipe
-from bench.store import RunDir
+from bench.catalog.suites import ACCURACY_TARGETS
+from bench.measure import summaries
+from bench.run.record import speed
+from bench.run.store import RunDir
+from bench.zoo.specs import SCHEMA_VERSION, Recipe
 
 EVIL = "<script>alert(1)</script>"
 PAIRS = (
@@ -158,7 +158,7 @@ def fake_record(
         [base * d * rng.lognormal(0, 0.08, n) for d, n in zip(drift, sizes, strict=True)]
     )
     times[0] = 0.05 + 40 * base  # the first step traces or compiles
-    summary = stats.summarize_steps(times, recipe.batch_size, sizes, recipe.warmup_steps)
+    summary = summaries.summarize_steps(times, recipe.batch_size, sizes, recipe.warmup_steps)
     final = _FINAL_ACC.get(model, 0.7) - (0.0 if dataset == "mnist1d" else -0.1)
     final = min(final + 0.01 * rng.standard_normal(), 0.99)
     evals = list(range(recipe.eval_every, recipe.steps + 1, recipe.eval_every))

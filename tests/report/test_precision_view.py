@@ -8,10 +8,10 @@ from typing import Any
 
 import numpy as np
 
-from bench.compare import compare_runs
 from bench.report import fairness, precision_view, ratios
 from bench.report.cells import Run
-from bench.specs import Recipe
+from bench.track.compare import compare_runs
+from bench.zoo.specs import Recipe
 from tests.report.fakerun import fake_record
 
 RECIPE = Recipe(steps=200, eval_every=50, warmup_steps=5)

@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 from matplotlib.figure import Figure
 
-from bench import stats, timing
+from bench.measure import summaries, timing
 from bench.report import build_report
 from bench.report.cells import load_run, peak_gflops
 from bench.report.svg import style, to_svg
-from bench.specs import SCHEMA_VERSION
-from bench.store import RunDir
+from bench.run.store import RunDir
+from bench.zoo.specs import SCHEMA_VERSION
 from tests.report.conftest import EXPECTED_FIGURES
 from tests.report.fakerun import EVIL, FRAMEWORKS, PAIRS, fake_manifest, write_fake_run
 
@@ -133,7 +133,7 @@ def test_ratio_for_every_pair_of_finished_frameworks(html: str, fake_run: Path) 
     assert ratios.count("<tr>") - 1 == expected  # minus the header row
     torch = next(r for r in run.records if r["key"] == "torch/cnn/digits")
     keras = next(r for r in run.records if r["key"] == "keras/cnn/digits")
-    result = stats.speed_ratio(timing.passes(torch), timing.passes(keras))
+    result = summaries.speed_ratio(timing.passes(torch), timing.passes(keras))
     assert f"{result['ratio']:.2f}×" in ratios
     assert f"[{result['ci_low']:.2f}× – {result['ci_high']:.2f}×]" in ratios
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from bench.report import build_report
 from bench.report.sequence import lm_line, tokens_line
-from bench.store import RunDir
+from bench.run.store import RunDir
 from tests.report.test_report import minimal_record, section
 
 TOKENS = {"median": 12_345.0, "ci_low": 12_000.0, "ci_high": 12_700.0, "unit": "tokens/s"}

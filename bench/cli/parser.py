@@ -1,0 +1,148 @@
+"""The argument parser of ``python -m bench``: every command, flag and default in one place."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from bench.cli.args import (
+    Parser,
+    csv_list,
+    fraction,
+    non_negative_int,
+    positive_float,
+    positive_int,
+)
+from bench.track.filters import since_date
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = Parser(prog="bench", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+
+    run = sub.add_parser("run", help="train and time the models; write results and a report")
+    run.add_argument("--frameworks", type=csv_list, help="e.g. torch,tf,keras (default: "
+                     "the installed ones of torch, tf, keras)")  # fmt: skip
+    run.add_argument("--models", type=csv_list, help="default: every model of the suite")
+    run.add_argument("--dataset", type=csv_list, help="see bench list (default: the suite's)")
+    run.add_argument("--data-dir", type=Path, metavar="DIR", help="where the datasets read "
+                     "from files are: CIFAR-10 binary, MNIST IDX (see docs/data.md)")  # fmt: skip
+    run.add_argument("--suite", default=None, help="quick (default) or paper")
+    run.add_argument("--steps", type=positive_int, help="training steps (overrides the suite)")
+    run.add_argument("--batch-size", type=positive_int, help="overrides the suite's")
+    run.add_argument("--eval-every", type=positive_int, help="steps per round/evaluation")
+    run.add_argument("--seed", type=non_negative_int, default=None, help="default 0")
+    run.add_argument("--threads", type=positive_int, help="intra-op threads in every "
+                     "framework (default: the usable cores)")  # fmt: skip
+    run.add_argument("--device", choices=("cpu", "cuda", "auto"), default=None)
+    run.add_argument("--precision", type=csv_list, default=None, help="fp32 (default), tf32 "
+                     "(GPU), bf16, fp16, or several (fp32,bf16): mixed precision through each "
+                     "framework's own machinery, see docs/precision.md")  # fmt: skip
+    run.add_argument("--memory-format", choices=("contiguous", "channels-last"), default=None,
+                     help="channels-last: torch 2-D conv models in NHWC memory "
+                     "(TF/Keras are channels-last natively)")  # fmt: skip
+    run.add_argument("--cpus", default=None, help="CPU-affinity mask of every worker, e.g. "
+                     "0-3 (default: every CPU this process may use)")  # fmt: skip
+    run.add_argument("--out", type=Path, default=None, help="results root (default results/)")
+    run.add_argument("--report-dir", type=Path, default=None,
+                     help="reports root (default reports/)")  # fmt: skip
+    run.add_argument("--cell-timeout", type=positive_float, help="seconds per cell")
+    run.add_argument("--loop-steps", type=non_negative_int, default=0,
+                     help="per timing pass, one loop-scope window of this many steps per cell "
+                     "(the framework's input pipeline included; default 0: none)")  # fmt: skip
+    run.add_argument("--reuse-workers", action="store_true",
+                     help="train a framework's cells in one worker (saves a framework import "
+                     "per cell; the memory figures then depend on cell order)")  # fmt: skip
+    run.add_argument(
+        "--timing-passes",
+        type=non_negative_int,
+        default=None,
+        help="fresh-process timing passes after training, the units of the "
+        "throughput interval (default 4, quick suite 3; 0: time the training steps only)",
+    )
+    run.add_argument(
+        "--pass-seconds",
+        type=positive_float,
+        default=None,
+        help="throughput windows per cell and pass (default 5, quick suite 1)",
+    )
+    run.add_argument("--workers", type=positive_int, default=None,
+                     help="data-parallel: each cell at 1 and N worker processes on the "
+                     "framework's own engine (torch DDP, tf.distribute); one intra-op thread "
+                     "per worker unless --threads (docs/distributed.md)")  # fmt: skip
+    run.add_argument("--scaling", choices=("weak", "strong"), default=None,
+                     help="with --workers: weak keeps the per-worker batch, strong the global "
+                     "batch (default weak)")  # fmt: skip
+    run.add_argument("--tag", default=None, help="a label for the run, shown in the report")
+    run.add_argument("--resume", type=Path, metavar="RUN_DIR",
+                     help="finish an interrupted run: only cells without a result run")  # fmt: skip
+    run.add_argument("--no-report", action="store_true", help="skip the HTML report")
+    run.add_argument("--history", type=Path, default=None,
+                     help="history database (default: <out>/history.sqlite)")  # fmt: skip
+    run.add_argument("--no-history", action="store_true", help="do not record in the history")
+    run.add_argument(
+        "--no-calibrate",
+        action="store_true",
+        help="do not measure the machine's matmul peak when it is not cached",
+    )
+
+    sub.add_parser("list", help="frameworks (installed or not), models, datasets, suites")
+
+    report = sub.add_parser("report", help="rebuild a run's HTML report from its files")
+    report.add_argument("run_dir", type=Path)
+    report.add_argument("--out", type=Path, default=None, help="default reports/<run-id>/")
+
+    compare = sub.add_parser("compare", help="per-cell change between two runs; exit 1 on a "
+                             "regression")  # fmt: skip
+    compare.add_argument("base", help="run directory, run id, branch (e.g. main) or commit")
+    compare.add_argument("current", help="run directory, run id, branch, commit or HEAD")
+    compare.add_argument("--threshold", type=fraction, default=0.05,
+                         help="smallest slowdown that counts (default 0.05 = 5%%)")  # fmt: skip
+    compare.add_argument("--memory-threshold", type=fraction, default=0.10,
+                         help="smallest peak-memory rise that counts (default 0.10)")  # fmt: skip
+    compare.add_argument("--format", choices=("table", "markdown", "json"), default="table")
+    compare.add_argument("--allow-machine-change", action="store_true",
+                         help="compare runs from different machines anyway")  # fmt: skip
+    compare.add_argument("--no-drift-correction", action="store_true",
+                         help="judge each cell's raw change, not its change relative to the "
+                         "median of all cells (the machine's drift)")  # fmt: skip
+    compare.add_argument(
+        "--history",
+        type=Path,
+        default=None,
+        help="history database for ids/branches (default results/history.sqlite)",
+    )
+
+    hist = sub.add_parser("history", help="the history database: import runs, chart them")
+    hist.add_argument("--import", dest="import_run", type=Path, metavar="RUN_DIR",
+                      help="add an earlier run directory to the history")  # fmt: skip
+    hist.add_argument("--import-pytest-benchmark", type=Path, metavar="FILE",
+                      help="add a pytest-benchmark JSON file to the history")  # fmt: skip
+    hist.add_argument("--report", action="store_true", help="write the history charts page")
+    hist.add_argument("--out", type=Path, default=None, help="page directory "
+                      "(default reports/history)")  # fmt: skip
+    hist.add_argument(
+        "--all-machines",
+        action="store_true",
+        help="chart runs of every machine (default: this machine's only)",
+    )
+    hist.add_argument(
+        "--history", type=Path, default=None, help="database (default results/history.sqlite)"
+    )
+    hist.add_argument("--suite", help="--report: runs of this suite only")
+    hist.add_argument("--since", type=since_date, help="--report: runs from this date "
+                      "(YYYY-MM-DD, UTC) or ISO 8601 time on")  # fmt: skip
+    hist.add_argument("--branch", help="--report: runs of this git branch only")
+    hist.add_argument("--models", type=csv_list, help="--report: these models only (a,b)")
+    hist.add_argument("--frameworks", type=csv_list, help="--report: these variants only")
+
+    cal = sub.add_parser("calibrate", help="measure this machine's float32 matmul peak per "
+                         "framework and its memory bandwidth")  # fmt: skip
+    cal.add_argument("--frameworks", type=csv_list, help="default: every installed one")
+    cal.add_argument("--threads", type=positive_int, help="default: the usable cores")
+    cal.add_argument("--device", choices=("cpu", "cuda", "auto"), default=None)
+    cal.add_argument("--out", type=Path, default=None,
+                     help="cache file (default results/calibration.json)")  # fmt: skip
+
+    sub.add_parser("env", help="print this machine's environment as the runs record it")
+    return parser

@@ -1,0 +1,164 @@
+"""``bench run``: plan the cells (:mod:`bench.run.plan`), set up or resume the run directory, run,
+print the table and write the report.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from bench.cli.args import UsageError, check_out_dir
+from bench.cli.calibrate import run_calibration
+from bench.cli.report import write_report
+from bench.measure import environment
+from bench.run.plan import (
+    PlanRequest,
+    check_data_dir,
+    check_distributed,
+    parse_cpus,
+    plan_cells,
+    resolve_device,
+)
+from bench.run.store import RunDir, new_run_id
+from bench.track.history import History
+from bench.zoo.specs import Cell, Settings
+
+
+def check_resume_conflicts(args: argparse.Namespace) -> None:
+    fixed = ["frameworks", "models", "dataset", "suite", "steps", "batch_size", "eval_every",
+             "seed", "threads", "device", "tag", "out", "history", "timing_passes",
+             "pass_seconds", "data_dir", "precision", "memory_format", "cpus", "workers",
+             "scaling"]  # fmt: skip
+    given = [f"--{name.replace('_', '-')}" for name in fixed if getattr(args, name) is not None]
+    if given:
+        raise UsageError(f"--resume continues a run exactly as it was planned; drop "
+                         f"{', '.join(given)}")  # fmt: skip
+
+
+def cmd_run(args: argparse.Namespace, console: Console) -> int:
+    from bench.run.options import RunOptions, timing_defaults
+    from bench.run.progress import make_reporter, results_table
+    from bench.run.runner import Runner
+
+    if args.resume is not None:
+        check_resume_conflicts(args)
+        run_dir, cells, settings = load_resume(args.resume)
+        timing = run_dir.env().get("timing") or {}
+        done = {k for k, r in run_dir.latest_by_key().items() if r["status"] in ("ok", "diverged")}
+        todo = [c for c in cells if c.key not in done]
+        saved_dir = run_dir.env().get("data_dir")
+        data_dir = check_data_dir(
+            [c.dataset for c in cells], Path(saved_dir) if saved_dir else None
+        )
+        run_dir.drop_records(keep=done)
+        console.print(f"resuming {run_dir.path}: {len(cells) - len(todo)} of {len(cells)} cells "
+                      f"have results, {len(todo)} to run", markup=False)  # fmt: skip
+    else:
+        cells = plan_cells(plan_request(args), lambda message: console.print(message, markup=False))
+        data_dir = str(args.data_dir.resolve()) if args.data_dir is not None else None
+        device = resolve_device(args.device)
+        cpus = parse_cpus(args.cpus)
+        threads = args.threads or (len(cpus) if cpus else environment.usable_cores())
+        if args.workers or args.scaling:
+            threads = args.threads or check_distributed(args.workers, args.scaling, cells)
+        settings = Settings(
+            device=device, threads=threads, interop_threads=1,
+            precision=cells[0].precision, memory_format=args.memory_format or "contiguous",
+            cpus=cpus,
+        )  # fmt: skip
+        out_root = args.out or Path("results")
+        check_out_dir(out_root, "--out")
+        if args.report_dir is not None:
+            check_out_dir(args.report_dir, "--report-dir")
+        run_id = new_run_id()
+        machine = environment.capture()
+        calibration = run_calibration(
+            [c.framework for c in cells], settings, machine["fingerprint"],
+            out_root / "calibration.json", measure=not args.no_calibrate, console=console,
+        )  # fmt: skip
+        passes, pass_seconds = timing_defaults(cells[0].suite)  # per suite: quick is short
+        timing = {
+            "passes": passes if args.timing_passes is None else args.timing_passes,
+            "pass_seconds": args.pass_seconds or pass_seconds,
+        }
+        env = {
+            "run_id": run_id,
+            "tag": args.tag,
+            "suite": cells[0].suite,
+            "settings": settings.to_dict(),
+            "timing": timing,
+            "plan": [c.to_dict() for c in cells],
+            "data_dir": data_dir,
+            "argv": sys.argv[1:],
+            "calibration": calibration,
+            **machine,
+        }
+        if args.workers:
+            env["distributed"] = {"workers": args.workers, "scaling": args.scaling or "weak"}
+        run_dir = RunDir.create(out_root / run_id, env)
+        if machine["busy_processes"]:
+            names = ", ".join(
+                f"{b['name']} ({b['cpu_percent']}%)" for b in machine["busy_processes"][:3]
+            )
+            console.print(f"warning: other processes are using the CPU ({names}); timings will be "
+                          "noisy — torch's thread pool especially (recorded in env.json)",
+                          markup=False)  # fmt: skip
+        todo = cells
+        console.print(f"run {run_id}: {len(cells)} cells, {settings.threads} threads, "
+                      f"device {settings.device} → {run_dir.path}", markup=False)  # fmt: skip
+
+    history = None
+    if not args.no_history:
+        history = History(args.history or run_dir.path.parent / "history.sqlite")
+        history.add_run(run_dir.env())
+    options = RunOptions(
+        cell_timeout=args.cell_timeout,
+        timing_passes=int(timing.get("passes", 4)),
+        pass_seconds=float(timing.get("pass_seconds", 5.0)),
+        data_dir=data_dir,
+        fresh_worker=not getattr(args, "reuse_workers", False),
+        loop_steps=getattr(args, "loop_steps", 0) or 0,
+        **distributed_options(run_dir.env()),
+    )
+    runner = Runner(run_dir, settings, options, make_reporter(console), history=history)
+    runner.run(todo)
+    records = list(run_dir.latest_by_key().values())
+    console.print(results_table(records))
+    if options.workers:
+        from bench.run.scaling import scaling_table
+
+        console.print(scaling_table(records), markup=False)
+    if not args.no_report:
+        report_root = args.report_dir or Path("reports")
+        path = write_report(run_dir, report_root / run_dir.run_id)
+        console.print(f"report: {path}", markup=False)
+    console.print(f"results: {run_dir.results_path}", markup=False)
+    bad = [r for r in records if r["status"] != "ok"]
+    return 1 if bad else 0
+
+
+def distributed_options(env: dict[str, Any]) -> dict[str, Any]:
+    """RunOptions fields of a distributed run (from env.json, so --resume keeps them)."""
+    dist = env.get("distributed") or {}
+    return {"workers": dist["workers"], "scaling": dist["scaling"]} if dist else {}
+
+
+def load_resume(path: Path) -> tuple[RunDir, list[Cell], Settings]:
+    run_dir = RunDir.open(path)
+    run_dir.records()  # refuses another schema or a corrupt file before anything runs
+    env = run_dir.env()
+    if "plan" not in env or "settings" not in env:
+        raise UsageError(f"{path}: env.json has no run plan; this run cannot be resumed")
+    cells = [Cell.from_dict(c) for c in env["plan"]]
+    return run_dir, cells, Settings.from_dict(env["settings"])
+
+
+def plan_request(args: argparse.Namespace) -> PlanRequest:
+    """The planning request of ``bench run``'s flags (the library takes no argparse)."""
+    return PlanRequest(
+        **{name: getattr(args, name, None) for name in PlanRequest.__dataclass_fields__}
+    )

@@ -1,0 +1,151 @@
+"""The result record: one JSON object per cell, schema-versioned, validated on read.
+
+A record is a plain dict (so pandas, SQLite and JSON all take it as is). Readers refuse a
+record from another schema version with a message naming both versions, rather than guess.
+
+Fields (``SCHEMA_VERSION`` 1)::
+
+    schema            1
+    run_id            the run this cell belongs to
+    key               "<framework>/<model>/<dataset>", unique within a run
+    framework         variant name: "torch", "torch:compile", "tf", "tf:xla", "keras", ...
+    family, tier      "torch"|"tf"|"keras"; "out of the box"|"tuned"
+    model, dataset, suite, seed, device
+    recipe            Recipe.to_dict()
+    status            "ok" | "failed" | "timeout" | "diverged"
+    error             one line saying what went wrong, or None
+    diverged_at_step  first step whose loss was not finite, or None
+    synthetic_data    False for training cells (real data); True only for synthetic throughput cells
+    param_count, flops_per_sample_forward, flops_per_sample_train
+    test_accuracy, test_loss, best_test_accuracy, final_train_loss
+    throughput        {"median", "ci_low", "ci_high", "ci_level", "unit": "samples/s",
+                       "n_steps", "n_rounds", "method", "converged", "relative_half_width"},
+                      from the timing passes when there are any (then also "n_passes" and
+                      "pass_medians"), else from the training steps; see bench.measure.timing
+    tokens_per_sample, token_throughput   sequence models only: T, and throughput x T
+                      {"median", "ci_low", "ci_high", "unit": "tokens/s"}
+    language_model    LM cells only: {"test_loss", "perplexity", "entropy_rate",
+                      "unigram_loss", "loss_above_entropy_rate", "gap_closed"}
+                      (bench.measure.sequence_figures)
+    step_latency_ms   {"p50", "p90", "p99", "mean", "min", "max", "n_outliers"}, same steps
+    extra_timing_steps timed steps of the timing passes (warm-up excluded)
+    timing_passes     [{"pass", "worker_pid", "started_at", "warmup_steps", "step_times_s",
+                       "round_sizes", "scope", "optimizer", "warmup_times_s", "window_steps",
+                       "window_seconds", "cold": {"steps", "seconds", "idle_before_s"}}]: one
+                      per fresh-process timing pass after training; throughput from the
+                      windows, latency from step_times_s (synced); older records without
+                      windows: both from step_times_s (docs/measurement.md)
+    after_idle        {"median", "pass_values", "relative_to_windows", "idle_before_s", ...}:
+                      the cold windows (first steps after an idle gap), kept out of throughput
+    drift_reference   {"workload", "seconds": [one per timing pass]}: bench.measure.drift_reference
+    timing_notes      why a timing pass is missing for this cell (its worker died, ...)
+    inference         {"batch1_latency_ms": {"p50", "p90", "p99", ...}, "large_batch":
+                      {"batch_size", "median", "ci_low", "ci_high", ...}} in inference mode
+    time_to_first_step_s   the first step alone (tracing/compilation included)
+    warmup_steps      steps excluded from throughput and latency
+    train_time_s      sum of all step times (evaluation excluded)
+    eval_time_s       time spent evaluating
+    accuracy_target, time_to_accuracy_s   training seconds until test accuracy first reached the
+                      target (evaluation excluded), None if never
+    peak_rss_bytes    peak resident set of the worker during the cell (VmHWM reset at cell start)
+    baseline_rss_bytes resident set after the framework import, before the cell
+    peak_device_memory_bytes   from the framework's own counters, None on the CPU
+    curve             [{"step", "train_seconds", "train_loss", "test_loss", "test_accuracy"}]
+    step_times_s      every training step's seconds, warm-up included, in order
+    round_sizes       how many steps each interleaved round ran (clusters for the statistics)
+    manifest          the fairness manifest the adapter reported (threads, precision, tf32, ...)
+    started_at, finished_at   ISO 8601 UTC
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bench.zoo.specs import SCHEMA_VERSION, STATUSES
+
+
+def clean(value: Any) -> Any:
+    """JSON-safe: NaN/inf become None (records are strict JSON), NumPy becomes Python."""
+    if isinstance(value, dict):
+        return {k: clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [clean(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return clean(value.tolist())
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+REQUIRED = ("schema", "run_id", "key", "framework", "model", "dataset", "status")
+
+
+class SchemaError(ValueError):
+    """A results file this version cannot read (another schema, or not a results file)."""
+
+
+class TruncatedLineWarning(UserWarning):
+    """The last line of a results file was cut off (a crash mid-write); it was skipped."""
+
+
+def validate(record: dict[str, Any], where: str = "record") -> dict[str, Any]:
+    """Return ``record`` if this version can read it; raise :class:`SchemaError` otherwise."""
+    if not isinstance(record, dict):
+        raise SchemaError(f"{where}: not a result record (a JSON object was expected)")
+    version = record.get("schema")
+    if version != SCHEMA_VERSION:
+        raise SchemaError(
+            f"{where}: written with result schema version {version}, this bench reads version "
+            f"{SCHEMA_VERSION}; re-run it with a bench of the same schema version"
+        )
+    missing = [k for k in REQUIRED if k not in record]
+    if missing:
+        raise SchemaError(f"{where}: result record lacks {', '.join(missing)}")
+    if record["status"] not in STATUSES:
+        raise SchemaError(f"{where}: unknown status {record['status']!r}")
+    return record
+
+
+def read_records(path: Path) -> list[dict[str, Any]]:
+    """Every record of a results.jsonl, validated.
+
+    A cut-off *last* line (the writer died mid-line) is skipped with a warning; a bad line
+    anywhere else means the file is corrupt and raises :class:`SchemaError`.
+    """
+    return list(iter_records(path))
+
+
+def iter_records(path: Path) -> Iterator[dict[str, Any]]:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise SchemaError(f"{path}: not a results file (not UTF-8 text)") from None
+    lines = text.split("\n")
+    complete = text.endswith("\n")
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        is_last = number == len(lines) or (number == len(lines) - 1 and complete)
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            if is_last and not complete:
+                warnings.warn(
+                    f"{path}:{number}: last line is cut off (a crash while writing?); skipped it",
+                    TruncatedLineWarning,
+                    stacklevel=2,
+                )
+                return
+            raise SchemaError(
+                f"{path}:{number}: not valid JSON: the results file is corrupt"
+            ) from None
+        yield validate(record, f"{path}:{number}")

@@ -1,0 +1,485 @@
+"""The matrix: every cell trained in its framework's worker, then timed in fresh processes.
+
+Cells that train the same model on the same data form a *group*. A group's cells train together
+round by round (one round = ``recipe.eval_every`` synced steps), the frameworks' order rotating
+each round, and each cell is evaluated between rounds (evaluation time kept out of training
+time). That pass is for accuracy, the learning curve and time to accuracy.
+
+Speed is measured in *timing passes*: after every group has trained, each pass starts fresh
+worker processes, rebuilds every cell from its initial weights and lets each framework of a
+group run one contiguous stretch in turn, the order rotating from pass to pass:
+
+1. warm-up steps (tracing, allocator growth), synced and as a window, dropped;
+2. a *cold window* of ``cold_steps`` steps right after the framework's idle gap (the other
+   frameworks' turns), reported apart as the after-idle figure;
+3. *throughput windows*: consecutive steps with one device sync at each window's end, about
+   ``window_seconds`` each, for ``pass_seconds`` in all; each pass gives one figure;
+4. ``latency_steps`` separately synced steps, for the p50/p90/p99 step latency.
+
+Why contiguous stretches and not short interleaved rounds: a worker idles while the others run,
+and torch's OpenMP pool pays for waking up from such an idle gap for a whole short round (about
+-20 % on a 50-step MNIST-1D MLP round after 0.2 s idle; tf pays no such penalty), so short
+rounds measured the wake-up rather than the training loop. Drift still lands on every framework
+alike: the order rotates across passes, and a framework-free reference workload
+(:mod:`bench.measure.drift_reference`) is timed at the start of every pass and written into every
+record as ``drift_reference`` for ``bench compare``.
+
+A cell's throughput and its interval come from its passes (one figure per pass; see
+:mod:`bench.measure.timing`): measured on a shared 2-core VM, back-to-back runs differed by 16-73 %
+while intervals from the steps of one process were 2-4 % wide. Each pass supersedes the cell's
+record on disk.
+
+Nothing is lost to one bad cell: a worker that dies, times out or diverges fails only its cell,
+which is recorded with the reason; every finished cell is on disk the moment it finishes.
+"""
+
+from __future__ import annotations
+
+import math
+import sqlite3
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime, timezone
+from typing import Any, Protocol
+
+import numpy as np
+
+from bench import data
+from bench.catalog import flops, suites
+from bench.catalog.architectures import param_count
+from bench.catalog.frameworks import get_variant
+from bench.measure import drift_reference, summaries
+from bench.run.cells import CellProgress, group_inputs, groups
+from bench.run.options import RunOptions, inference_plan, output_bytes, stretch_steps
+from bench.run.pool import RequestTimeout, WorkerDied, WorkerError, WorkerHandle
+from bench.run.record import build_record
+from bench.run.store import RunDir
+from bench.zoo.specs import Cell, ModelSpec, Settings
+
+
+class Reporter(Protocol):
+    """Progress display (rich on a terminal, plain lines otherwise)."""
+
+    def start(self, cells: list[Cell]) -> None: ...
+    def advance(self, cell: Cell, step: int) -> None: ...
+    def finished(self, record: dict[str, Any]) -> None: ...
+    def note(self, message: str) -> None: ...
+    def stop(self) -> None: ...
+
+
+class HistorySink(Protocol):
+    """Where each finished record is also sent (the history database, :mod:`bench.track.history`,
+    which the command line opens: the runner sits below it and does not import it)."""
+
+    def add_record(self, record: dict[str, Any]) -> Any: ...
+
+
+class Runner:
+    def __init__(
+        self,
+        run_dir: RunDir,
+        settings: Settings,
+        options: RunOptions,
+        reporter: Reporter,
+        on_worker_started: Callable[[str, int], None] | None = None,
+        history: HistorySink | None = None,
+    ) -> None:
+        self.run_dir = run_dir
+        self.settings = settings
+        self.options = options
+        self.reporter = reporter
+        self.workers: dict[str, WorkerHandle] = {}
+        self.broken: dict[str, str] = {}  # variant → why its worker cannot start
+        self.on_worker_started = on_worker_started
+        self.history = history
+        self.trained: dict[str, CellProgress] = {}  # cells that finished training, for passes
+        self.inputs: dict[str, tuple[ModelSpec, dict[str, Any]]] = {}  # per group, built once
+        self.drift_seconds: list[float] = []  # the reference workload, one per timing pass
+
+    def run(self, cells: list[Cell]) -> list[dict[str, Any]]:
+        if self.options.workers:  # data-parallel cells: their own launcher and passes
+            from bench.run.distributed import DistOptions, DistributedRunner
+
+            dist = DistOptions(self.options.workers, self.options.scaling)
+            return DistributedRunner(self, dist).run(cells)
+        records: list[dict[str, Any]] = []
+        self.reporter.start(cells)
+        try:
+            if not self.options.timing_passes:  # the training pass is the timing pass
+                self.drift_seconds.append(drift_reference.measure())
+            for group in groups(cells):
+                records.extend(self._run_group(group))
+            for index in range(1, self.options.timing_passes + 1):
+                if not self.trained:
+                    break
+                self._close_workers()  # every pass in fresh processes
+                self.reporter.note(f"timing pass {index} of {self.options.timing_passes}")
+                self.drift_seconds.append(drift_reference.measure())  # workers closed: quiet
+                for group in groups(cells):
+                    members = [self.trained[c.key] for c in group if c.key in self.trained]
+                    if members:
+                        self._timing_pass(members, index)
+                records = [self._supersede(r) for r in records]
+            if self.options.timing_passes and self.trained:
+                self.run_dir.compact()
+        finally:
+            self._close_workers()
+            self.reporter.stop()
+        return records
+
+    def _close_workers(self) -> None:
+        for handle in self.workers.values():
+            handle.close()
+        self.workers.clear()
+
+    # -- one group -------------------------------------------------------------------------
+
+    def _run_group(self, cells: list[Cell]) -> list[dict[str, Any]]:
+        first = cells[0]
+        spec, inputs = self.inputs[first.group] = group_inputs(first, self.options.data_dir)
+        recipe = first.recipe
+        target = suites.ACCURACY_TARGETS.get((first.model, first.dataset))
+        if data.info(first.dataset).synthetic:
+            target = None  # random labels: accuracy means nothing, so it has no target
+        now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        active: list[CellProgress] = []
+        records = []
+        for cell in cells:
+            progress = CellProgress(cell, spec, now)
+            if self._call(progress, {"op": "build", **inputs}, "build") is not None:
+                active.append(progress)
+            else:
+                records.append(self._finish(progress, target))
+
+        self._rounds(
+            active, records, target, lambda p: p.step >= recipe.steps, self._train_round,
+            finish=False,
+        )  # fmt: skip
+        for p in list(active):
+            self._inference(p)
+        for p in active:
+            records.append(self._finish(p, target))
+            if p.status == "ok":
+                self.trained[p.cell.key] = p
+        return records
+
+    def _rounds(
+        self,
+        active: list[CellProgress],
+        records: list[dict[str, Any]],
+        target: float | None,
+        done: Callable[[CellProgress], bool],
+        one_round: Callable[[CellProgress, int, int, float | None], None],
+        finish: bool = True,
+    ) -> None:
+        """Advance every active cell round by round, rotating who goes first, until ``done``.
+
+        A cell that fails leaves ``active`` and is written at once; with ``finish`` a cell that
+        is done is written too, otherwise it stays for the next phase.
+        """
+        round_index = 0
+        while active and not all(done(p) for p in active):
+            start = active[0].step
+            rotation = round_index % len(active)
+            for p in active[rotation:] + active[:rotation]:
+                stop = start + p.cell.recipe.eval_every
+                if p.step < p.cell.recipe.steps:
+                    stop = min(stop, p.cell.recipe.steps)
+                one_round(p, start, stop, target)
+            for p in [p for p in active if p.status != "ok" or (finish and done(p))]:
+                active.remove(p)
+                records.append(self._finish(p, target))
+            round_index += 1
+
+    def _timing_pass(self, members: list[CellProgress], index: int) -> None:
+        """One timing pass of a group: rebuild each cell in its (fresh) worker from the initial
+        weights, warm every cell up, then let each run its contiguous stretch (cold window,
+        throughput windows, synced latency steps), the order rotated by the pass index. A
+        failure here costs the cell this pass only; its training results stand and the record
+        says what happened."""
+        spec, inputs = self.inputs[members[0].cell.group]  # the training pass built them
+        now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        build = {"op": "build", **inputs, "stock": self.options.stock_timing}
+        trials = []
+        for p in members:
+            trial = CellProgress(p.cell, spec, now)
+            reply = self._call(trial, build, f"timing pass {index}")
+            if reply is not None:
+                trial.optimizer = "stock" if reply.get("stock") else "recipe"
+                trials.append((p, trial))
+            else:
+                p.timing_notes.append(f"pass {index}: {trial.error}")
+        warm: dict[str, np.ndarray] = {}
+        for _, trial in trials:  # both paths traced: synced steps (Keras: fit) and windows
+            warmup = max(trial.cell.recipe.warmup_steps, 1)
+            reply = self._call(trial, {"op": "train", "start": 0, "stop": warmup}, "warm-up")
+            trial.step = warmup
+            seconds = self._window(trial, warmup)
+            trial.warm_step_seconds = (seconds or 0.0) / warmup
+            trial.idle_since = time.perf_counter()
+            warm[trial.cell.key] = reply["times"] if reply is not None else np.empty(0)
+        rotation = (index - 1) % max(len(trials), 1)
+        for p, trial in trials[rotation:] + trials[:rotation]:
+            entry = self._stretch(trial)
+            if trial.status != "ok":
+                p.timing_notes.append(f"pass {index}: {trial.status}: {trial.error}")
+                continue
+            if self.options.loop_steps:
+                self._loop_window(p, trial, index)
+            p.timing_passes.append(
+                {
+                    "pass": index,
+                    "worker_pid": trial.worker_pid,
+                    "started_at": now,
+                    "scope": "step",
+                    "optimizer": trial.optimizer,
+                    "warmup_times_s": [round(float(t), 8) for t in warm[trial.cell.key]],
+                    **entry,
+                }
+            )
+            p.extra_timing_steps += sum(entry["window_steps"]) + len(entry["step_times_s"])
+
+    def _loop_window(self, p: CellProgress, trial: CellProgress, index: int) -> None:
+        """One loop-scope window (input pipeline included) of ``loop_steps`` steps."""
+        start, stop = trial.step, trial.step + self.options.loop_steps
+        reply = self._call(trial, {"op": "loop", "start": start, "stop": stop}, "loop scope")
+        if reply is None:
+            p.timing_notes.append(f"pass {index}: loop scope: {trial.error}")
+            trial.status, trial.error = "ok", None  # the step-scope figures of the pass stand
+            return
+        trial.step = stop
+        batch = p.cell.recipe.batch_size
+        p.loop_windows.append(
+            {
+                "pass": index,
+                "scope": "loop",
+                "steps": stop - start,
+                "seconds": reply["seconds"],
+                "samples_per_s": (stop - start) * batch / reply["seconds"],
+            }
+        )
+        p.manifest = {**p.manifest, "pipeline": reply["pipeline"]}
+
+    def _stretch(self, p: CellProgress) -> dict[str, Any]:
+        """One framework's turn in a timing pass; its timing-pass entry (see the module doc)."""
+        o = self.options
+        cold_steps, latency_steps = stretch_steps(p.warm_step_seconds, o)
+        idle = time.perf_counter() - p.idle_since
+        cold = self._window(p, cold_steps)
+        entry: dict[str, Any] = {
+            "cold": {"steps": cold_steps, "seconds": cold, "idle_before_s": round(idle, 4)},
+            "window_steps": [],
+            "window_seconds": [],
+        }
+        per_step = (cold or 1.0) / cold_steps  # the first window's size; then re-estimated
+        target = min(o.window_seconds, o.pass_seconds / max(o.pass_min_windows, 1))
+        spent = 0.0
+        while p.status == "ok" and len(entry["window_steps"]) < o.pass_max_windows:
+            if spent >= o.pass_seconds and len(entry["window_steps"]) >= o.pass_min_windows:
+                break
+            n = int(min(max(target / per_step, cold_steps), 100_000))
+            seconds = self._window(p, n)
+            if seconds is None:
+                break
+            entry["window_steps"].append(n)
+            entry["window_seconds"].append(round(seconds, 8))
+            spent += seconds
+            per_step = seconds / n
+        times = np.empty(0)
+        if latency_steps > 0:
+            stop = p.step + latency_steps
+            reply = self._call(p, {"op": "train", "start": p.step, "stop": stop}, "latency")
+            p.step = stop
+            times = reply["times"] if reply is not None else times
+        entry["step_times_s"] = [round(float(t), 8) for t in times]
+        entry["round_sizes"] = [len(times)]
+        entry["warmup_steps"] = 0
+        p.idle_since = time.perf_counter()
+        return entry
+
+    def _window(self, p: CellProgress, n: int) -> float | None:
+        """Steps ``p.step`` .. +n as one throughput window (one sync at its end); its seconds.
+        The batch order repeats past the recipe's end."""
+        reply = self._call(p, {"op": "window", "start": p.step, "stop": p.step + n}, "timing")
+        if reply is None:
+            return None
+        p.step += n
+        return float(reply["seconds"])
+
+    def _supersede(self, record: dict[str, Any]) -> dict[str, Any]:
+        """The cell's record rebuilt with the timing passes so far, appended durably (readers
+        take a key's last record) and sent to the history."""
+        p = self.trained.get(record["key"])
+        if p is None:
+            return record
+        new = self._record(p, record.get("accuracy_target"))
+        self.run_dir.append(new)
+        self._to_history(new)
+        return new
+
+    def _inference(self, p: CellProgress) -> None:
+        """Batch-1 latency and large-batch throughput, in inference mode, sized by
+        :func:`inference_plan` so a ResNet-50 on 224x224 images costs seconds, not minutes."""
+        calls, batch, n = inference_plan(
+            flops.forward_flops(p.spec),
+            4 * math.prod(p.spec.input_shape),
+            self.options,
+            output_bytes(p.spec),
+        )
+        small = self._call(p, {"op": "predict", "batch_size": 1, "n": calls}, "inference")
+        large = self._call(p, {"op": "predict", "batch_size": batch, "n": n}, "inference")
+        if small is None or large is None:
+            return
+        batch1 = summaries.latency_summary(small["times"][min(5, calls // 4) :])
+        big = summaries.summarize_steps(large["times"], batch, None, min(3, n // 2))
+        p.inference = {
+            "batch1_latency_ms": batch1,
+            "large_batch": {"batch_size": batch, **big["throughput"]},
+        }
+
+    def _train_round(self, p: CellProgress, start: int, stop: int, target: float | None) -> None:
+        reply = self._call(p, {"op": "train", "start": start, "stop": stop}, "train")
+        if reply is None:
+            return
+        times, losses = reply["times"], reply["losses"]
+        p.step_times.append(times)
+        p.losses.append(losses)
+        p.round_sizes.append(len(times))
+        p.train_seconds += float(reply["round_seconds"])
+        p.step = stop
+        bad = np.flatnonzero(~np.isfinite(losses))
+        if bad.size:
+            p.status = "diverged"
+            p.diverged_at_step = start + int(bad[0])
+            p.error = f"loss became {losses[bad[0]]} at step {p.diverged_at_step}"
+            return
+        evaluation = self._call(p, {"op": "evaluate", "batch_size": self.options.eval_batch_size},
+                                "evaluate")  # fmt: skip
+        if evaluation is None:
+            return
+        p.eval_seconds += evaluation["seconds"]
+        p.curve.append(
+            {
+                "step": stop,
+                "train_seconds": p.train_seconds,
+                "train_loss": float(np.mean(losses)),
+                "test_loss": evaluation["loss"],
+                "test_accuracy": evaluation["accuracy"],
+            }
+        )
+        if p.time_to_accuracy_s is None and target is not None and evaluation["accuracy"] >= target:
+            p.time_to_accuracy_s = p.train_seconds
+        self.reporter.advance(p.cell, stop)
+
+    # -- talking to workers ----------------------------------------------------------------
+
+    def _worker(self, p: CellProgress, what: str = "build") -> WorkerHandle:
+        variant, key = p.cell.framework, p.cell.worker_key  # one worker per variant+precision
+        if key in self.broken:
+            raise WorkerError(self.broken[key])
+        handle = self.workers.get(key)
+        if handle is not None and not handle.alive():
+            self._drop_worker(key)  # died between two requests
+            if what != "build" and handle.cell_key == p.cell.key:  # and took this cell with it
+                raise WorkerDied(handle.exit_description())
+            handle = None
+        if handle is not None and what == "build" and self.options.fresh_worker and handle.cell_key:
+            self._drop_worker(key, close=True)  # the training build gets a fresh worker
+            handle = None
+        if handle is None:
+            get_variant(variant)  # unknown names were refused before the run; this is a guard
+            try:
+                logs = self.run_dir.path / "logs"
+                logs.mkdir(exist_ok=True)
+                handle = WorkerHandle(
+                    variant,
+                    replace(self.settings, precision=p.cell.precision).to_dict(),
+                    self.options.start_timeout,
+                    logs / f"{key.replace(':', '-')}.log",
+                )
+            except WorkerDied as exc:  # killed while starting (a signal): the next cell retries
+                raise WorkerDied(f"{variant} could not start: {exc}") from None
+            except WorkerError as exc:  # the framework itself cannot start: not retried
+                self.broken[key] = f"{key} could not start: {exc}"
+                raise WorkerError(self.broken[key]) from None
+            self.workers[key] = handle
+            if self.on_worker_started is not None and handle.pid is not None:
+                self.on_worker_started(variant, handle.pid)
+        p.manifest = handle.hello["manifest"]
+        p.baseline_rss_bytes = handle.hello["baseline_rss_bytes"]
+        p.worker_pid = handle.pid
+        return handle
+
+    def _call(self, p: CellProgress, msg: dict[str, Any], what: str) -> dict[str, Any] | None:
+        """One request for cell ``p``; on any failure, mark the cell and return None."""
+        if p.status != "ok":
+            return None
+        t0 = time.perf_counter()
+        try:
+            handle = self._worker(p, what)
+            reply = handle.request(msg, p.remaining(self.options.cell_timeout))
+            if msg["op"] == "build":
+                handle.cell_key = p.cell.key
+        except RequestTimeout:
+            self._drop_worker(p.cell.worker_key)
+            p.status = "timeout"
+            p.error = f"stopped after the {self.options.cell_timeout:g} s cell time limit ({what})"
+            return None
+        except WorkerDied as exc:
+            self._drop_worker(p.cell.worker_key)
+            p.status, p.error = "failed", f"{exc} during {what}"
+            return None
+        except WorkerError as exc:
+            p.status, p.error = "failed", str(exc)
+            return None
+        finally:
+            p.busy_seconds += time.perf_counter() - t0
+        if what == "build":
+            p.build_seconds = reply["build_seconds"]
+        return reply
+
+    def _drop_worker(self, variant: str, close: bool = False) -> None:
+        handle = self.workers.pop(variant, None)
+        if handle is not None:
+            handle.close() if close else handle.kill()
+
+    def _finish(self, p: CellProgress, target: float | None) -> dict[str, Any]:
+        if p.status == "ok":
+            p.finish = self._call(p, {"op": "finish"}, "finish") or {}
+        record = self._record(p, target)
+        self.run_dir.append(record)  # durable first; the history is a second copy
+        self._to_history(record)
+        self.reporter.finished(record)
+        return record
+
+    def _record(self, p: CellProgress, target: float | None) -> dict[str, Any]:
+        record = build_record(
+            p,
+            run_id=self.run_dir.run_id,
+            device=self.settings.device,
+            accuracy_target=target,
+            param_count=param_count(p.spec),
+            flops_forward=flops.forward_flops(p.spec),
+            flops_train=flops.train_flops(p.spec),
+            data_dir=self.options.data_dir,
+        )
+        record["precision"] = p.cell.precision  # bench.zoo.precision; part of the cell's key
+        record["memory_format"] = self.settings.memory_format
+        record["drift_reference"] = {
+            "workload": drift_reference.WORKLOAD,
+            "seconds": [round(s, 6) for s in self.drift_seconds],
+        }
+        return record
+
+    def _to_history(self, record: dict[str, Any]) -> None:
+        if self.history is None:
+            return
+        try:
+            self.history.add_record(record)
+        except sqlite3.Error as exc:
+            self.reporter.note(f"history not updated for {record['key']}: {exc}")
+
+
+def finite_or_none(value: float | None) -> float | None:
+    return None if value is None or not math.isfinite(value) else float(value)

@@ -1,0 +1,298 @@
+"""Verdicts on a change: one cell between two commits (bootstrap + Mann-Whitney, Welch over
+passes), the machine's drift, Holm's adjustment over the cells of a comparison, the accuracy
+verdict, and the change points of a history series.
+
+Pure functions of NumPy arrays; :mod:`bench.track.compare` and the history page call them.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from bench.measure.intervals import (
+    as_samples,
+    block_length_for,
+    check_confidence,
+    counts_from_indices,
+    medians_from_counts,
+    percentile_interval,
+    step_indices,
+    t_quantile,
+)
+from bench.measure.summaries import pass_medians
+
+# Accuracy differences below half a percentage point are not worth a verdict on their own:
+# a 10k-sample test set alone has a binomial standard error of about 0.3-0.5 points.
+_ACCURACY_FLOOR = 0.005
+
+
+def compare_samples(
+    base: np.ndarray,
+    current: np.ndarray,
+    threshold: float = 0.05,
+    alpha: float = 0.05,
+    confidence: float = 0.95,
+    n_boot: int = 2000,
+    seed: int = 0,
+    higher_is_better: bool = False,
+) -> dict[str, Any]:
+    """Relative change of the median from ``base`` to ``current``, and whether it matters.
+
+    A change is reported only when three things agree (as asv pairs ``is_different`` with a
+    ratio factor): it is larger than ``threshold`` (big enough to care about), the two-sided
+    Mann-Whitney U test rejects equal distributions at ``alpha``, and the bootstrap interval of
+    the change excludes 0. Mann-Whitney alone is anti-conservative on serially correlated
+    steps; the interval alone ignores the shape of the distributions; together they rarely
+    cry wolf.
+
+    The interval resamples each side independently. Each side's lag-1 autocorrelation decides
+    how: i.i.d. if it is within noise, moving blocks of about sqrt(n) steps if not.
+
+    By default the samples are step times (lower is better): change > 0 is "slower". With
+    ``higher_is_better`` (throughputs) a rise is "faster" and a fall "slower".
+    Returns {"change", "ci_low", "ci_high", "p_value", "verdict", "n_base", "n_current",
+    "method"}.
+    """
+    from scipy.stats import mannwhitneyu
+
+    check_confidence(confidence)
+    b = as_samples(base, "compare_samples base")
+    c = as_samples(current, "compare_samples current")
+    b_med, c_med = float(np.median(b)), float(np.median(c))
+    if b_med <= 0:
+        raise ValueError("compare_samples: the base median must be positive")
+    change = c_med / b_med - 1.0
+    rng = np.random.default_rng(seed)
+    parts = []
+    lengths = []
+    for x in (b, c):
+        length = block_length_for(x)
+        lengths.append(length)
+        order = np.argsort(x, kind="stable")
+        counts = counts_from_indices(step_indices(x.size, length, n_boot, rng), x.size)
+        parts.append(medians_from_counts(x[order], counts[:, order]))
+    boot_b, boot_c = parts
+    with np.errstate(divide="ignore", invalid="ignore"):
+        boot = boot_c / boot_b - 1.0
+    lo, hi = percentile_interval(boot, confidence)
+    if np.all(b == b[0]) and np.all(c == c[0]):
+        p_value = 1.0 if b[0] == c[0] else 0.0
+    else:
+        p_value = float(mannwhitneyu(c, b, alternative="two-sided").pvalue)
+    verdict = change_verdict(change, lo, hi, p_value, threshold, alpha, higher_is_better)
+    how = ", ".join("i.i.d." if n <= 1 else f"block {n}" for n in lengths)
+    return {
+        "change": change,
+        "ci_low": lo,
+        "ci_high": hi,
+        "p_value": p_value,
+        "verdict": verdict,
+        "n_base": int(b.size),
+        "n_current": int(c.size),
+        "method": f"bootstrap of median ratio (base, current: {how}) + Mann-Whitney U",
+    }
+
+
+def change_verdict(
+    change: float,
+    ci_low: float,
+    ci_high: float,
+    p_value: float,
+    threshold: float = 0.05,
+    alpha: float = 0.05,
+    higher_is_better: bool = False,
+) -> str:
+    """ "slower", "faster" or "unchanged": beyond ``threshold``, significant at ``alpha`` and an
+    interval that excludes 0, all three. ``change`` > 0 is a rise of the measured quantity."""
+    significant = p_value < alpha
+    if significant and change > threshold and ci_low > 0:
+        return "faster" if higher_is_better else "slower"
+    if significant and change < -threshold and ci_high < 0:
+        return "slower" if higher_is_better else "faster"
+    return "unchanged"
+
+
+def compare_passes(
+    base: list[list[np.ndarray]],
+    current: list[list[np.ndarray]],
+    threshold: float = 0.05,
+    alpha: float = 0.05,
+    confidence: float = 0.95,
+    n_boot: int = 2000,
+    seed: int = 0,
+    offset: float = 0.0,
+) -> dict[str, Any]:
+    """Relative change of one cell's step time between two runs, each timed in passes.
+
+    With at least two passes on each side the unit of evidence is the pass (one process, one
+    minute of the run): Welch's t test on the log median step time of each pass, and the
+    matching interval for the ratio of geometric means. Steps inside one pass are not
+    independent evidence about the next run: on a shared machine, tests on raw step times
+    (thousands of them) called every cell of ten same-code comparisons significant. With one
+    pass on either side (older runs, imported benchmarks) this falls back to
+    :func:`compare_samples` on the pooled steps. Same return shape as that function.
+
+    ``offset`` (natural log of a step-time ratio) is taken off the current run before judging:
+    the run-wide drift of the machine (:func:`machine_drift`), so the change reported is the
+    cell's change relative to every other cell of the comparison.
+    """
+    from scipy.stats import ttest_ind
+
+    if not base or not current:
+        raise ValueError("compare_passes: both sides need at least one pass")
+    scale = math.exp(-offset)
+    if len(base) < 2 or len(current) < 2:
+        b = np.concatenate([r for p in base for r in p])
+        c = np.concatenate([r for p in current for r in p]) * scale
+        return compare_samples(b, c, threshold, alpha, confidence, n_boot, seed)
+    check_confidence(confidence)
+    x, y = np.log(pass_medians(base)), np.log(pass_medians(current)) - offset
+    diff = float(y.mean() - x.mean())
+    vx, vy = x.var(ddof=1) / x.size, y.var(ddof=1) / y.size
+    se = math.sqrt(vx + vy)
+    if se == 0.0:
+        p_value = 1.0 if diff == 0.0 else 0.0
+        lo = hi = diff
+    else:
+        df = (vx + vy) ** 2 / (vx**2 / (x.size - 1) + vy**2 / (y.size - 1)) if vx + vy else 1.0
+        half = t_quantile(confidence, df) * se
+        lo, hi = diff - half, diff + half
+        p_value = float(ttest_ind(y, x, equal_var=False).pvalue)
+    change, ci_low, ci_high = math.expm1(diff), math.expm1(lo), math.expm1(hi)
+    return {
+        "change": change,
+        "ci_low": ci_low,
+        "ci_high": ci_high,
+        "p_value": p_value,
+        "verdict": change_verdict(change, ci_low, ci_high, p_value, threshold, alpha),
+        "n_base": int(x.size),
+        "n_current": int(y.size),
+        "method": f"Welch t on log median step time of {x.size} vs {y.size} passes",
+    }
+
+
+def log_change(base: list[list[np.ndarray]], current: list[list[np.ndarray]]) -> float:
+    """Natural log of the step-time ratio current/base: geometric means of the pass medians."""
+    return float(np.log(pass_medians(current)).mean() - np.log(pass_medians(base)).mean())
+
+
+def machine_drift(log_changes: list[float], min_cells: int = 6) -> float:
+    """The run-wide change shared by the cells of a comparison: the median of their log changes.
+
+    Measured on a shared 2-core VM, the whole machine ran 5-26 % slower or faster from one
+    quick-suite run to another a few minutes later, every framework and model together; judged
+    cell by cell, that drift made same-code comparisons report regressions of 33-37 %. The median
+    over cells follows such a shared move and ignores a real change confined to fewer than half
+    of them (one framework, one model). 0 when there are fewer than ``min_cells`` cells.
+    """
+    if len(log_changes) < min_cells:
+        return 0.0
+    return float(np.median(log_changes))
+
+
+def holm(p_values: list[float]) -> list[float]:
+    """Holm-Bonferroni adjusted p-values (family-wise error control, any dependence).
+
+    ``bench compare`` judges a dozen or more cells at once; at 5 % each, some cell of a
+    same-code comparison would be "significant" most of the time. Holm keeps the chance of
+    any false alarm in the whole comparison at ``alpha``, and is uniformly more powerful than
+    plain Bonferroni.
+    """
+    p = np.asarray(p_values, dtype=float)
+    m = p.size
+    if m == 0:
+        return []
+    order = np.argsort(p, kind="stable")
+    scaled = np.minimum(1.0, (m - np.arange(m)) * p[order])
+    adjusted = np.empty(m)
+    adjusted[order] = np.maximum.accumulate(scaled)
+    return [float(v) for v in adjusted]
+
+
+def accuracy_verdict(
+    base_acc: float, current_acc: float, seed_spread: float | None, k: float = 2.0
+) -> str:
+    """ "worse", "better" or "unchanged": an accuracy change judged against seed-to-seed noise.
+
+    Accuracies are fractions in [0, 1]. Training the same recipe with another seed moves test
+    accuracy by ``seed_spread`` (a standard deviation across seeds) on its own, so only a move
+    beyond ``k`` times that is a change. The margin never drops below half a percentage point,
+    which also covers an unknown (None/NaN) or zero spread from a single seed.
+    """
+    for name, value in (("base_acc", base_acc), ("current_acc", current_acc)):
+        if not (math.isfinite(value) and 0.0 <= value <= 1.0):
+            raise ValueError(f"{name} must be a fraction in [0, 1], got {value}")
+    spread = 0.0
+    if seed_spread is not None and math.isfinite(seed_spread):
+        spread = abs(float(seed_spread))
+    margin = max(k * spread, _ACCURACY_FLOOR)
+    delta = current_acc - base_acc
+    if delta < -margin:
+        return "worse"
+    if delta > margin:
+        return "better"
+    return "unchanged"
+
+
+# --------------------------------------------------------------------------------------------
+# a history of commits: where did it step?
+
+
+def noise_sigma(values: np.ndarray) -> float:
+    """Robust noise level of a series that may contain steps: MAD of successive differences.
+
+    A step changes one difference out of n-1, so the median barely moves; differences of two
+    independent N(0, s^2) points are N(0, 2 s^2), whose median absolute value is 0.6745 sqrt(2) s.
+    """
+    x = as_samples(values, "noise_sigma")
+    if x.size < 2:
+        return 0.0
+    return float(np.median(np.abs(np.diff(x))) / (0.6744897501960817 * math.sqrt(2.0)))
+
+
+def change_points(values: np.ndarray, min_size: int = 2, penalty: float | None = None) -> list[int]:
+    """Indices where a new level starts in a history series (e.g. median throughput per commit).
+
+    Optimal partitioning by dynamic programming: the segmentation minimising the within-segment
+    sum of squared deviations plus ``penalty`` per segment, every segment at least ``min_size``
+    long (so one odd commit is not a "step"). It is exact, unlike binary segmentation, and
+    O(n^2), fine for histories of a few thousand commits. The default penalty is
+    4 sigma^2 log(n), sigma from :func:`noise_sigma`: a BIC-like price that grows slowly with
+    the length of the history, so pure noise rarely yields change points (2 % of 60-point
+    Gaussian series). Squared error is not robust: one wild value (a broken run) far outside
+    the noise gets a short segment of its own (``min_size`` long) and shows as two change
+    points; drop failed runs before calling this.
+    """
+    x = as_samples(values, "change_points")
+    n = x.size
+    min_size = max(1, int(min_size))
+    if n < 2 * min_size:
+        return []
+    if penalty is None:
+        sigma = noise_sigma(x)
+        scale = float(np.mean((x - x.mean()) ** 2))
+        penalty = max(4.0 * sigma**2 * math.log(n), 1e-12 * (1.0 + scale))
+    s1 = np.concatenate([[0.0], np.cumsum(x - x.mean())])
+    s2 = np.concatenate([[0.0], np.cumsum((x - x.mean()) ** 2)])
+    best = np.full(n + 1, np.inf)
+    best[0] = -penalty
+    prev = np.zeros(n + 1, dtype=int)
+    for t in range(min_size, n + 1):
+        starts = np.arange(0, t - min_size + 1)
+        starts = starts[(starts == 0) | (starts >= min_size)]
+        length = t - starts
+        sse = (s2[t] - s2[starts]) - (s1[t] - s1[starts]) ** 2 / length
+        total = best[starts] + sse + penalty
+        k = int(np.argmin(total))
+        best[t] = total[k]
+        prev[t] = starts[k]
+    out = []
+    t = n
+    while t > 0:
+        t = int(prev[t])
+        if t > 0:
+            out.append(t)
+    return sorted(out)
