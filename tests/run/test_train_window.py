@@ -16,7 +16,7 @@ import pytest
 
 from bench.catalog.frameworks import get_variant
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 FRAMEWORKS = [f for f in ("torch", "tf", "keras") if get_variant(f).available()]
 
 CHILD = """

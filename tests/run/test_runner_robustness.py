@@ -26,7 +26,7 @@ from bench.zoo.specs import Cell, Recipe, Settings
 from tests.conftest import requires
 
 pytestmark = [pytest.mark.slow, requires("torch")]
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def bench(*args: str, cwd: Path) -> subprocess.Popen[str]:

@@ -22,7 +22,7 @@ from bench.data import augmentation as aug
 from bench.data import cifar10, mnist
 from bench.zoo.specs import ModelSpec, Recipe
 from tests.conftest import requires
-from tests.datafiles import MNIST, cifar_record, write_cifar, write_mnist
+from tests.data.datafiles import MNIST, cifar_record, write_cifar, write_mnist
 
 # -- CIFAR-10 binary ------------------------------------------------------------------------
 

@@ -1,6 +1,6 @@
 """Bad --precision / --memory-format / --cpus input: one line, exit 2, nothing written.
 
-The same checks as tests/test_cli_errors.py's catalogue, kept in their own module."""
+The same checks as tests/cli/test_cli_errors.py's catalogue, kept in their own module."""
 
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ import pytest
 
 from bench import cli
 from bench.zoo.specs import SCHEMA_VERSION
-from tests.datafiles import write_bad_data_dirs
+from tests.data.datafiles import write_bad_data_dirs
 
 
 def _tree(root: Path) -> dict[str, tuple[int, float]]:

@@ -18,7 +18,7 @@ from bench.track.history import History
 from bench.track.pytest_benchmark_import import import_pytest_benchmark
 from tests.conftest import requires
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.slow

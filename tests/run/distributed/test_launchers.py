@@ -18,7 +18,7 @@ import pytest
 from bench.run.launch import free_ports
 from tests.conftest import requires
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 LIMIT = 180
 
 
