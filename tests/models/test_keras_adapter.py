@@ -294,6 +294,7 @@ def test_torch_backend_matches_tensorflow_backend(adapter: KerasAdapter) -> None
         assert len(c["seconds"]) == 2 and min(c["seconds"]) > 0
         np.testing.assert_allclose(c["losses"], losses, atol=1e-5)
         # after two Adam steps: weights whose gradient is ~eps move by a rounding-sensitive
-        # lr·g/(|g| + eps), so 1e-4 here (the one-step parity check is tests/models/test_parity.py's)
+        # lr·g/(|g| + eps), so 1e-4 here (the one-step parity check is
+        # tests/models/test_parity.py's)
         for name, value in adapter.get_weights(m).items():
             np.testing.assert_allclose(c["after"][name], value, atol=1e-4, err_msg=name)
