@@ -24,13 +24,13 @@ batches:
     callback;
   - suite: the worker's ``loop`` request (``bench run``'s loop-scope figure), LOOP_BLOCK steps.
 
-Both run in one process on one model object, so the comparison sees the harness and nothing
-else: two processes differ by a few percent on their own (thread placement, allocator state).
-Blocks alternate so that each suite block has a bare neighbour a few milliseconds away, and the
-machine's drift is nearly the same for both. Printed per scope: suite/bare as the ratio of the
-median blocks, and "paired", the median of the ratios of neighbouring blocks with its
-distribution-free 95% interval (:func:`bench.measure.stats.median_ci_order_stat`). A ratio within
-0.95-1.05 means the suite reports what that framework's users pay in that scope.
+Both run in one process on one model object, so the comparison sees the harness and nothing else:
+two processes differ by a few percent on their own (thread placement, allocator state). Blocks
+alternate so that each suite block has a bare neighbour a few milliseconds away, and the machine's
+drift is nearly the same for both. Printed per scope: suite/bare as the ratio of the median blocks,
+and "paired", the median of the ratios of neighbouring blocks with its distribution-free 95%
+interval (:func:`bench.measure.intervals.median_ci_order_stat`). A ratio within 0.95-1.05 means the
+suite reports what that framework's users pay in that scope.
 
     .venv/bin/python benchmarks/overhead.py [--rounds 200] [--threads N]
         [--frameworks torch,tf,keras] [--models mlp,cnn] [--scopes step,loop]

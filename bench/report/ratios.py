@@ -2,8 +2,8 @@
 
 A ratio of medians taken from two rows of the summary table would hide how uncertain it is; the
 runner interleaves the frameworks' rounds inside every timing pass, so pass k of A and pass k of B
-saw the same machine and :func:`bench.measure.stats.speed_ratio` pairs them (one ratio per pass, a t
-interval over passes; over paired rounds for a run with a single pass).
+saw the same machine and :func:`bench.measure.summaries.speed_ratio` pairs them (one ratio per pass,
+a t interval over passes; over paired rounds for a run with a single pass).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The report's scaling section: data-parallel cells (``bench run --workers N``) per worker count.
 
-Rows come from :func:`bench.run.distributed.scaling_rows`; this module only formats them for the
+Rows come from :func:`bench.run.scaling.scaling_rows`; this module only formats them for the
 page. Throughput is samples per second over the whole global batch; scaling efficiency is
 throughput(N) / (N × throughput(1)), both worker counts timed in the same passes of the same run,
 with a t interval over the paired passes; the all-reduce bandwidth is a gradient-sized float32

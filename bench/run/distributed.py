@@ -15,7 +15,7 @@ two, and both come from the same minutes of the same machine. Pass 1 of each wor
 the recipe (accuracy, curve) and then times; passes 2..P start fresh processes and time only. In
 pass k the two worker counts run back to back (order rotating), so each pass gives one paired
 throughput ratio and the efficiency's interval is a t interval over passes
-(:func:`bench.measure.stats.log_mean_ci`), as the single-process speed ratios.
+(:func:`bench.measure.intervals.log_mean_ci`), as the single-process speed ratios.
 
 Failure: a rank that exits or is killed fails its launch at once, naming the rank and its signal;
 the other ranks are terminated (each rank is its own process group, so nothing it started

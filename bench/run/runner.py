@@ -31,6 +31,11 @@ record on disk.
 
 Nothing is lost to one bad cell: a worker that dies, times out or diverges fails only its cell,
 which is recorded with the reason; every finished cell is on disk the moment it finishes.
+
+One concern, though past 400 lines: the order in which a run's cells are trained and timed (the
+training pass, the timing passes, each stretch's warm-up, windows and latency steps, the worker
+calls that carry them). Each cell's state is :mod:`bench.run.cells`, the budgets
+:mod:`bench.run.options`, the record :mod:`bench.run.record`.
 """
 
 from __future__ import annotations

@@ -3,9 +3,9 @@
 Speed: a cell is "slower" only when its median step time rose by more than the threshold AND the
 rise is statistically significant AND its confidence interval excludes zero. The evidence is the
 timing passes (fresh processes spread over each run, see :mod:`bench.measure.timing`): Welch's t on
-the log median step time of each pass (:func:`bench.measure.stats.compare_passes`); runs with one
+the log median step time of each pass (:func:`bench.track.verdicts.compare_passes`); runs with one
 pass fall back to the raw step times (Mann-Whitney U and a bootstrap interval,
-:func:`bench.measure.stats.compare_samples`). The p-values of all cells of one comparison are
+:func:`bench.track.verdicts.compare_samples`). The p-values of all cells of one comparison are
 adjusted together (Holm), so the chance of any false alarm in a comparison stays at alpha however
 many cells it has. Machine drift between the runs is taken off each cell: the change of the runs'
 drift reference (a framework-free workload timed in every pass), or the median change over the cells
@@ -137,7 +137,7 @@ def _overall(out: CellComparison, memory_threshold: float) -> str:
 
 def drift(base: list[dict[str, Any]], current: list[dict[str, Any]]) -> float:
     """The machine's run-wide log step-time change between two runs estimated from the cells
-    (see :func:`bench.measure.stats.machine_drift`), over the cells that finished in both."""
+    (see :func:`bench.track.verdicts.machine_drift`), over the cells that finished in both."""
     b = {r["key"]: r for r in base if r.get("status") == "ok"}
     changes = []
     for r in current:

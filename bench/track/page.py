@@ -10,11 +10,11 @@ recipe or the settings changed.
 
 The x axis is commits in order: repeated runs of one commit are a small strip of points at that
 commit's position, its label saying how many (``abc1234 ×3``); labels that would overprint are
-thinned until none do. Change points (:func:`bench.measure.stats.change_points`) are found in the
+thinned until none do. Change points (:func:`bench.track.verdicts.change_points`) are found in the
 per-commit medians of a series' throughput and drawn as vertical lines, written out under the chart;
 a table under each chart lists every point's run id, date, tag and settings. Per model, dataset and
 settings with two or more frameworks, the cross-framework speed ratio is charted too, with the
-paired interval of :func:`bench.measure.stats.speed_ratio` where both records kept their steps.
+paired interval of :func:`bench.measure.summaries.speed_ratio` where both records kept their steps.
 
 Runs of one machine only (its fingerprint), unless none is given (the machine is part of the
 series key anyway). The page is self-contained (inline CSS and SVG, no scripts, no URLs), every

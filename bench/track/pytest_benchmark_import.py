@@ -7,9 +7,9 @@ a cell keyed ``<framework>/<model>/<dataset>/<phase>`` (``train``, ``infer``, or
 an inference batch other than the recipe's), from the benchmark's ``params`` and ``extra_info``.
 
 The raw per-call times (``--benchmark-save-data``) become ``step_times_s`` and give throughput an
-interval from :func:`bench.measure.stats.summarize_steps`; without them only the median is known and
-the interval bounds are None. A file that is not pytest-benchmark JSON is refused whole, before the
-database is touched.
+interval from :func:`bench.measure.summaries.summarize_steps`; without them only the median is known
+and the interval bounds are None. A file that is not pytest-benchmark JSON is refused whole, before
+the database is touched.
 """
 
 from __future__ import annotations

@@ -7,6 +7,9 @@ names and shapes (:func:`bench.catalog.architectures.weight_shapes`), the initia
 reference of the tests (tests/models/reference.py) are all read from it; each framework's model file
 builds the same layers under the same names.
 
+One concern, though past 400 lines: the vocabulary of layer kinds (each kind its weights' names,
+shapes and initial draws), kept in one module so that every kind is read the same way.
+
 Data flow: a node reads the output of the node before it, unless ``inputs`` names other nodes
 (``"input"`` is the model's input); :class:`Add` names its two operands. Every tensor is
 channels-last, as in the canonical layout.

@@ -1,9 +1,10 @@
 """A realistic fake run directory, written through the real store and statistics code.
 
-Report tests (and later the history page's) need a run with several frameworks and models, a
-failed cell, evaluation curves and interleaved timing rounds, without training anything. The
-records follow ``bench.run.results`` field for field; throughput and latency come from
-``bench.measure.stats.summarize_steps`` on the fake step times, so they are consistent with them.
+Report tests (and later the history page's) need a run with several frameworks and models, a failed
+cell, evaluation curves and interleaved timing rounds, without training anything. The records follow
+``bench.run.results`` field for field; throughput and latency come from
+``bench.measure.summaries.summarize_steps`` on the fake step times, so they are consistent with
+them.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@ no false alarm on a steady cell nor where only the recipe or settings changed, r
 (measured in headless Chromium), filters, everything escaped, nothing fetched from the network.
 
 Records are made by a small factory: lognormal step times in interleaved rounds, summarised by the
-same ``bench.measure.stats.summarize_steps`` the runner uses, so medians and intervals are
+same ``bench.measure.summaries.summarize_steps`` the runner uses, so medians and intervals are
 consistent with the raw steps the ratio CIs are computed from.
 """
 
