@@ -54,9 +54,3 @@ def cell_memory(
         "fresh_worker": bool(fresh_worker),
         "device_peak_bytes": None if device_peak is None else int(device_peak),
     }
-
-
-def _planted_framework_import() -> object:  # planted: a framework inside a function
-    import torch
-
-    return torch

@@ -99,9 +99,3 @@ def sequence(
         decay_exclusions=True,
         clip_grad_norm=clip_grad_norm,
     )
-
-
-def _planted_cycle() -> object:  # planted: zoo -> catalog while catalog imports zoo
-    from bench.catalog import suites
-
-    return suites
