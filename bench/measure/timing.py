@@ -27,7 +27,6 @@ from typing import Any
 import numpy as np
 
 from bench.measure import summaries
-from bench.run.options import RunOptions  # noqa: F401  planted: an upward import
 
 Rounds = list[np.ndarray]
 
