@@ -4,14 +4,22 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: bench test lint browser clean
+.PHONY: bench test check lint browser clean
 
 bench: $(STAMP)
 	$(BIN)/python -m bench run --suite quick
 
+# Everything: what .ci/run calls.
 test: $(STAMP) browser
 	$(BIN)/ruff check bench models tests benchmarks
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest
+
+# The edit loop: ruff, the import contracts and every test that trains nothing end to end.
+check: $(STAMP)
+	$(BIN)/ruff check bench models tests benchmarks
+	$(BIN)/lint-imports
+	$(BIN)/python -m pytest -q -m "not slow and not browser"
 
 lint: $(STAMP)
 	$(BIN)/ruff check bench models tests benchmarks

@@ -1,7 +1,8 @@
-"""``python -m bench``: run, list, report, env — a thin layer over the library.
+"""``python -m bench``: the command line, one module per command (``run``, ``list``, ``report``,
+``compare``, ``history``, ``calibrate``, ``env``), the parser and the shared argument types apart.
 
-Every usage error is one line on stderr and exit status 2; nothing on disk changes before the
-input has been checked.
+It parses, calls the library and prints; planning is :mod:`bench.run.plan`. Every usage error is
+one line on stderr and exit status 2; nothing on disk changes before the input has been checked.
 """
 
 from __future__ import annotations

@@ -16,8 +16,12 @@ from bench.cli.args import (
 from bench.track.filters import since_date
 
 
+#: What ``bench --help`` says first (the same line as before the command line became a package).
+DESCRIPTION = "``python -m bench``: run, list, report, env — a thin layer over the library."
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = Parser(prog="bench", description=__doc__.splitlines()[0])
+    parser = Parser(prog="bench", description=DESCRIPTION)
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
 
     run = sub.add_parser("run", help="train and time the models; write results and a report")
