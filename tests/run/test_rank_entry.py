@@ -28,7 +28,7 @@ def test_make_job_writes_the_job_under_the_old_name(tmp_path: Path) -> None:
     job = tmp_path / "job.pkl"
     args = ["make-job", "--framework", "torch", "--model", "mlp", "--dataset", "mnist1d",
             "--workers", "2", str(job)]  # fmt: skip
-    proc = subprocess.run([sys.executable, "-m", "bench.distributed_rank", *args], cwd=ROOT, capture_output=True,
-                          text=True, timeout=120)  # fmt: skip
+    command = [sys.executable, "-m", "bench.distributed_rank", *args]
+    proc = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert job.stat().st_size > 0
