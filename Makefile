@@ -15,11 +15,13 @@ test: $(STAMP) browser
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest
 
-# The edit loop: ruff, the import contracts and every test that trains nothing end to end.
+# The edit loop (about a minute): ruff, the import contracts and every test that starts no
+# framework, two at a time. tests/models/ is all parity tests; not collecting it keeps its
+# framework imports out of this process.
 check: $(STAMP)
 	$(BIN)/ruff check bench models tests benchmarks
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest -q -m "not slow and not browser"
+	$(BIN)/python -m pytest -q -n 2 -m "not slow and not browser and not framework" --ignore=tests/models
 
 lint: $(STAMP)
 	$(BIN)/ruff check bench models tests benchmarks

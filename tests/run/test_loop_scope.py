@@ -34,6 +34,7 @@ def adapter(request: pytest.FixtureRequest) -> Any:
     return a
 
 
+@pytest.mark.framework
 @pytest.mark.parametrize(("model", "dataset"), [("mlp", "digits"), ("cnn", "mnist1d")])
 def test_loop_scope_sees_the_step_scopes_batches_in_order(
     adapter: Any, model: str, dataset: str

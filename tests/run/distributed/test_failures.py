@@ -22,7 +22,7 @@ from bench.run.launch import free_ports, launch
 from bench.zoo.specs import Cell, Recipe, Settings
 from tests.conftest import requires
 
-pytestmark = requires("torch")
+pytestmark = [requires("torch"), pytest.mark.framework]  # every launch starts torch ranks
 
 
 def torch_job(steps: int) -> dict[str, Any]:
