@@ -15,7 +15,6 @@ from bench.cli.args import (
 )
 from bench.track.filters import since_date
 
-
 #: What ``bench --help`` says first (the same line as before the command line became a package).
 DESCRIPTION = "``python -m bench``: run, list, report, env — a thin layer over the library."
 
