@@ -9,11 +9,13 @@ STAMP := $(VENV)/.installed
 bench: $(STAMP)
 	$(BIN)/python -m bench run --suite quick
 
-# Everything: what .ci/run calls.
+# Everything: what .ci/run calls. Two test processes (pytest-xdist; work stealing, as one test,
+# the Keras-on-JAX parity subprocess, takes minutes): on the 2-core machine about 16 % less wall
+# time than one, since most tests are one Python thread waiting on a framework.
 test: $(STAMP) browser
 	$(BIN)/ruff check bench models tests benchmarks
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist worksteal
 
 # The edit loop (about a minute): ruff, the import contracts and every test that starts no
 # framework, two at a time. tests/models/ is all parity tests; not collecting it keeps its

@@ -36,6 +36,13 @@ def requires(*modules: str) -> pytest.MarkDecorator:
     return pytest.mark.skipif(not installed(*modules), reason=f"needs {', '.join(modules)}")
 
 
+def child_pytest_env(**extra: str) -> dict[str, str]:
+    """The environment of a pytest run started by a test: this one's, less what marks it as an
+    xdist worker (pytest-benchmark disables itself inside one), plus ``extra``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_XDIST")}
+    return {**env, **extra}
+
+
 def framework_free(config: pytest.Config) -> bool:
     """Whether this run selects only tests that start no framework (``-m "... not framework"``)."""
     return "not framework" in (config.getoption("markexpr") or "")

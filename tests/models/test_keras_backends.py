@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from bench.catalog.frameworks import get_variant
+from tests.conftest import child_pytest_env
 
 ROOT = Path(__file__).resolve().parents[2]
 MODULES = ["tests/models/test_zoo.py", "tests/models/test_precision.py"]
@@ -31,12 +32,11 @@ def test_keras_backend_parity_in_its_own_process(variant: str) -> None:
     if missing:
         pytest.fail(f"{variant} is not installed ({', '.join(missing)}): `make test` installs "
                     "the `all` extra, which has jax")  # fmt: skip
-    env = {
-        **os.environ,
+    env = child_pytest_env(
         **get_variant(variant).env,  # KERAS_BACKEND
-        "BENCH_TEST_FRAMEWORKS": variant,
-        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
-    }
+        BENCH_TEST_FRAMEWORKS=variant,
+        PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+    )
     proc = subprocess.run(
         [sys.executable, "-m", "pytest", *MODULES, "-q", "-p", "no:cacheprovider",
          "-k", "not flops and not param_count and not channels_last"],

@@ -87,6 +87,10 @@ def test_sigkill_mid_run_loses_nothing_and_resume_completes(tmp_path: Path) -> N
     assert proc.returncode == 1, output  # a cell failed; the run itself finished
 
     run_dir = only_run_dir(out)
+    # the one end-to-end run that measures the machine (the others pass --no-calibrate)
+    calibration = RunDir(run_dir).env()["calibration"]
+    assert calibration["matmul_gflops"]["torch"] > 0 and calibration["matmul_gflops"]["numpy"] > 0
+    assert calibration["memory_bandwidth_gbs"] > 0 and not calibration["errors"]
     records = {r["key"]: r for r in RunDir(run_dir).records()}
     assert records["torch/mlp/mnist1d"]["status"] == "ok"
     killed = records["torch/cnn/mnist1d"]

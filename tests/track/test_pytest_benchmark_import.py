@@ -16,7 +16,7 @@ import pytest
 from bench.run.results import SchemaError, validate
 from bench.track.history import History
 from bench.track.pytest_benchmark_import import import_pytest_benchmark
-from tests.conftest import requires
+from tests.conftest import child_pytest_env, requires
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -30,7 +30,8 @@ def test_real_benchmark_file_is_imported(tmp_path: Path) -> None:
         "-k", "torch and mlp and mnist1d", f"--benchmark-json={out}", "--benchmark-save-data",
         "-q", "-p", "no:cacheprovider", "--step-rounds", "10", "--step-threads", "1",
     ]  # fmt: skip
-    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
+    done = subprocess.run(cmd, cwd=ROOT, env=child_pytest_env(), capture_output=True, text=True,
+                          timeout=300, check=False)  # fmt: skip
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
 
     history = History(tmp_path / "history.sqlite")
