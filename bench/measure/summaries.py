@@ -169,11 +169,11 @@ def summarize_passes(
 ) -> dict[str, Any]:
     """Throughput and latency of one cell timed in several passes (one process each).
 
-    Each pass gives one median step time (its rounds pooled); the cell's median is their
-    geometric mean and its interval a t interval over passes (:func:`log_mean_ci`). That
-    interval carries what one process cannot show: the machine of two minutes later and another
-    process's allocator and thread placement. Measured on a shared 2-core VM, intervals built
-    from the steps of one process were 2-4 % wide while back-to-back runs differed by 16-73 %.
+    Each pass gives one median step time (its rounds pooled); the cell's median is their geometric
+    mean and its interval a t interval over passes (:func:`bench.measure.intervals.log_mean_ci`).
+    That interval carries what one process cannot show: the machine of two minutes later and another
+    process's allocator and thread placement. Measured on a shared 2-core VM, intervals built from
+    the steps of one process were 2-4 % wide while back-to-back runs differed by 16-73 %.
 
     With a single pass this is :func:`summarize_steps` on its rounds (cluster bootstrap).
     Latency percentiles are over every timed step of every pass.
@@ -215,9 +215,10 @@ def speed_ratio(
 ) -> dict[str, Any]:
     """How many times faster A trains than B, over paired passes (or paired rounds of one).
 
-    In pass k the two frameworks' rounds were interleaved, so each pass yields one ratio in
-    which the machine's drift cancels; the passes' ratios get a t interval
-    (:func:`log_mean_ci`). With one pass only, :func:`ratio_ci` over its paired rounds.
+    In pass k the two frameworks' rounds were interleaved, so each pass yields one ratio in which
+    the machine's drift cancels; the passes' ratios get a t interval
+    (:func:`bench.measure.intervals.log_mean_ci`). With one pass only, :func:`ratio_ci` over its
+    paired rounds.
     """
     n = min(len(a_passes), len(b_passes))
     if n == 0:

@@ -325,7 +325,8 @@ class Runner:
 
     def _inference(self, p: CellProgress) -> None:
         """Batch-1 latency and large-batch throughput, in inference mode, sized by
-        :func:`inference_plan` so a ResNet-50 on 224x224 images costs seconds, not minutes."""
+        :func:`bench.run.options.inference_plan` so a ResNet-50 on 224x224 images costs seconds,
+        not minutes."""
         calls, batch, n = inference_plan(
             flops.forward_flops(p.spec),
             4 * math.prod(p.spec.input_shape),

@@ -1,12 +1,12 @@
 """The child process that runs one framework: build, train in rounds, evaluate, report.
 
 The parent (:mod:`bench.run.runner`) talks to it over a pipe with small dict messages; the worker is
-the only place a framework is imported. One worker serves every cell of its framework in a run,
-so the framework is imported once, and its thread pool and memory never touch another
-framework's figures. Peak RSS is reset at the start of each cell, but a reused worker's resident
-set is its allocator's history (a bigger model's freed arenas stay mapped), so the runner can give
-each cell a fresh worker (``RunOptions.fresh_worker``); the cell's memory figure is then its peak
-above the framework's post-import baseline, independent of what ran before (see :func:`memory`).
+the only place a framework is imported. One worker serves every cell of its framework in a run, so
+the framework is imported once, and its thread pool and memory never touch another framework's
+figures. Peak RSS is reset at the start of each cell, but a reused worker's resident set is its
+allocator's history (a bigger model's freed arenas stay mapped), so the runner can give each cell a
+fresh worker (``RunOptions.fresh_worker``); the cell's memory figure is then its peak above the
+framework's post-import baseline, independent of what ran before (see :mod:`bench.measure.memory`).
 """
 
 from __future__ import annotations

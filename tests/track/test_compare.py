@@ -1,5 +1,5 @@
 """``bench compare`` end to end on fake runs: verdicts, the family-wise adjustment, the exit code
-and the markdown CI reads. The statistics themselves are tested in test_stats.py."""
+and the markdown CI reads. The statistics themselves are tested in tests/measure/test_stats.py."""
 
 from __future__ import annotations
 
