@@ -1,4 +1,5 @@
-"""Worker processes seen from the parent: start, ask, time out, notice death, kill.
+"""Worker processes seen from the parent: start, ask, time out, notice death, kill; and which
+worker serves a cell's request (:class:`CellWorkers`).
 
 Workers are started with the "spawn" method (never fork: a forked copy of a parent that touched
 a framework's thread pool can deadlock, and spawn keeps every framework's import in its child).
@@ -9,11 +10,18 @@ from __future__ import annotations
 import contextlib
 import multiprocessing as mp
 import signal
+import time
+from collections.abc import Callable
+from dataclasses import replace
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
+from bench.catalog.frameworks import get_variant
+from bench.run.cells import CellProgress
+from bench.run.options import RunOptions
 from bench.run.worker import worker_main
+from bench.zoo.specs import Settings
 
 
 class WorkerError(RuntimeError):
@@ -127,3 +135,100 @@ class WorkerHandle:
                 self.conn.send({"op": "exit"})
             self.process.join(10)
         self.kill()
+
+
+class CellWorkers:
+    """The runner's workers, one per variant and precision, seen from the cells: which process
+    serves a cell's request, and what a failed request does to the cell (timeout, death and a
+    framework that cannot start each mark the cell, never the run)."""
+
+    def __init__(
+        self,
+        logs: Path,
+        settings: Settings,
+        options: RunOptions,
+        on_started: Callable[[str, int], None] | None = None,
+    ) -> None:
+        self.logs = logs  # each worker's own log file, in the run directory
+        self.settings = settings
+        self.options = options
+        self.on_started = on_started
+        self.handles: dict[str, WorkerHandle] = {}
+        self.broken: dict[str, str] = {}  # worker key → why its worker cannot start
+
+    def handle_for(self, p: CellProgress, what: str = "build") -> WorkerHandle:
+        """The worker that serves cell ``p``'s request ``what``: the running one of its variant
+        and precision, or a new one (a dead one is dropped; the training build gets a fresh one
+        when the options ask for it)."""
+        variant, key = p.cell.framework, p.cell.worker_key  # one worker per variant+precision
+        if key in self.broken:
+            raise WorkerError(self.broken[key])
+        handle = self.handles.get(key)
+        if handle is not None and not handle.alive():
+            self.drop(key)  # died between two requests
+            if what != "build" and handle.cell_key == p.cell.key:  # and took this cell with it
+                raise WorkerDied(handle.exit_description())
+            handle = None
+        if handle is not None and what == "build" and self.options.fresh_worker and handle.cell_key:
+            self.drop(key, close=True)  # the training build gets a fresh worker
+            handle = None
+        if handle is None:
+            get_variant(variant)  # unknown names were refused before the run; this is a guard
+            try:
+                self.logs.mkdir(exist_ok=True)
+                handle = WorkerHandle(
+                    variant,
+                    replace(self.settings, precision=p.cell.precision).to_dict(),
+                    self.options.start_timeout,
+                    self.logs / f"{key.replace(':', '-')}.log",
+                )
+            except WorkerDied as exc:  # killed while starting (a signal): the next cell retries
+                raise WorkerDied(f"{variant} could not start: {exc}") from None
+            except WorkerError as exc:  # the framework itself cannot start: not retried
+                self.broken[key] = f"{key} could not start: {exc}"
+                raise WorkerError(self.broken[key]) from None
+            self.handles[key] = handle
+            if self.on_started is not None and handle.pid is not None:
+                self.on_started(variant, handle.pid)
+        p.manifest = handle.hello["manifest"]
+        p.baseline_rss_bytes = handle.hello["baseline_rss_bytes"]
+        p.worker_pid = handle.pid
+        return handle
+
+    def call(self, p: CellProgress, msg: dict[str, Any], what: str) -> dict[str, Any] | None:
+        """One request for cell ``p``; on any failure, mark the cell and return None."""
+        if p.status != "ok":
+            return None
+        t0 = time.perf_counter()
+        try:
+            handle = self.handle_for(p, what)
+            reply = handle.request(msg, p.remaining(self.options.cell_timeout))
+            if msg["op"] == "build":
+                handle.cell_key = p.cell.key
+        except RequestTimeout:
+            self.drop(p.cell.worker_key)
+            p.status = "timeout"
+            p.error = f"stopped after the {self.options.cell_timeout:g} s cell time limit ({what})"
+            return None
+        except WorkerDied as exc:
+            self.drop(p.cell.worker_key)
+            p.status, p.error = "failed", f"{exc} during {what}"
+            return None
+        except WorkerError as exc:
+            p.status, p.error = "failed", str(exc)
+            return None
+        finally:
+            p.busy_seconds += time.perf_counter() - t0
+        if what == "build":
+            p.build_seconds = reply["build_seconds"]
+        return reply
+
+    def drop(self, variant: str, close: bool = False) -> None:
+        handle = self.handles.pop(variant, None)
+        if handle is not None:
+            handle.close() if close else handle.kill()
+
+    def close_all(self) -> None:
+        for handle in self.handles.values():
+            handle.close()
+        self.handles.clear()

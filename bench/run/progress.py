@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -58,6 +58,16 @@ def outcome(record: dict[str, Any]) -> str:
         f"{'—' if tp.get('median') is None else rate(tp['median'])} samples/s{where}  "
         f"peak RSS {_fmt(record.get('peak_rss_bytes'), ',.0f', 1 / 2**20, ' MiB')}"
     )
+
+
+class Reporter(Protocol):
+    """Progress display (rich on a terminal, plain lines otherwise)."""
+
+    def start(self, cells: list[Cell]) -> None: ...
+    def advance(self, cell: Cell, step: int) -> None: ...
+    def finished(self, record: dict[str, Any]) -> None: ...
+    def note(self, message: str) -> None: ...
+    def stop(self) -> None: ...
 
 
 class RichReporter:

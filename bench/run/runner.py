@@ -32,10 +32,9 @@ record on disk.
 Nothing is lost to one bad cell: a worker that dies, times out or diverges fails only its cell,
 which is recorded with the reason; every finished cell is on disk the moment it finishes.
 
-One concern, though past 400 lines: the order in which a run's cells are trained and timed (the
-training pass, the timing passes, each stretch's warm-up, windows and latency steps, the worker
-calls that carry them). Each cell's state is :mod:`bench.run.cells`, the budgets
-:mod:`bench.run.options`, the record :mod:`bench.run.record`.
+This module is the order in which cells are trained and timed. Elsewhere: each cell's state
+(:mod:`bench.run.cells`), the budgets (:mod:`bench.run.options`), which worker serves a request
+and what a failure does to the cell (:class:`bench.run.pool.CellWorkers`), the record.
 """
 
 from __future__ import annotations
@@ -44,7 +43,6 @@ import math
 import sqlite3
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any, Protocol
 
@@ -53,24 +51,14 @@ import numpy as np
 from bench import data
 from bench.catalog import flops, suites
 from bench.catalog.architectures import param_count
-from bench.catalog.frameworks import get_variant
 from bench.measure import drift_reference, summaries
 from bench.run.cells import CellProgress, group_inputs, groups
 from bench.run.options import RunOptions, inference_plan, output_bytes, stretch_steps
-from bench.run.pool import RequestTimeout, WorkerDied, WorkerError, WorkerHandle
+from bench.run.pool import CellWorkers
+from bench.run.progress import Reporter
 from bench.run.record import build_record
 from bench.run.store import RunDir
 from bench.zoo.specs import Cell, ModelSpec, Settings
-
-
-class Reporter(Protocol):
-    """Progress display (rich on a terminal, plain lines otherwise)."""
-
-    def start(self, cells: list[Cell]) -> None: ...
-    def advance(self, cell: Cell, step: int) -> None: ...
-    def finished(self, record: dict[str, Any]) -> None: ...
-    def note(self, message: str) -> None: ...
-    def stop(self) -> None: ...
 
 
 class HistorySink(Protocol):
@@ -94,9 +82,7 @@ class Runner:
         self.settings = settings
         self.options = options
         self.reporter = reporter
-        self.workers: dict[str, WorkerHandle] = {}
-        self.broken: dict[str, str] = {}  # variant → why its worker cannot start
-        self.on_worker_started = on_worker_started
+        self.workers = CellWorkers(run_dir.path / "logs", settings, options, on_worker_started)
         self.history = history
         self.trained: dict[str, CellProgress] = {}  # cells that finished training, for passes
         self.inputs: dict[str, tuple[ModelSpec, dict[str, Any]]] = {}  # per group, built once
@@ -118,7 +104,7 @@ class Runner:
             for index in range(1, self.options.timing_passes + 1):
                 if not self.trained:
                     break
-                self._close_workers()  # every pass in fresh processes
+                self.workers.close_all()  # every pass in fresh processes
                 self.reporter.note(f"timing pass {index} of {self.options.timing_passes}")
                 self.drift_seconds.append(drift_reference.measure())  # workers closed: quiet
                 for group in groups(cells):
@@ -129,14 +115,9 @@ class Runner:
             if self.options.timing_passes and self.trained:
                 self.run_dir.compact()
         finally:
-            self._close_workers()
+            self.workers.close_all()
             self.reporter.stop()
         return records
-
-    def _close_workers(self) -> None:
-        for handle in self.workers.values():
-            handle.close()
-        self.workers.clear()
 
     # -- one group -------------------------------------------------------------------------
 
@@ -152,7 +133,7 @@ class Runner:
         records = []
         for cell in cells:
             progress = CellProgress(cell, spec, now)
-            if self._call(progress, {"op": "build", **inputs}, "build") is not None:
+            if self.workers.call(progress, {"op": "build", **inputs}, "build") is not None:
                 active.append(progress)
             else:
                 records.append(self._finish(progress, target))
@@ -209,7 +190,7 @@ class Runner:
         trials = []
         for p in members:
             trial = CellProgress(p.cell, spec, now)
-            reply = self._call(trial, build, f"timing pass {index}")
+            reply = self.workers.call(trial, build, f"timing pass {index}")
             if reply is not None:
                 trial.optimizer = "stock" if reply.get("stock") else "recipe"
                 trials.append((p, trial))
@@ -218,7 +199,7 @@ class Runner:
         warm: dict[str, np.ndarray] = {}
         for _, trial in trials:  # both paths traced: synced steps (Keras: fit) and windows
             warmup = max(trial.cell.recipe.warmup_steps, 1)
-            reply = self._call(trial, {"op": "train", "start": 0, "stop": warmup}, "warm-up")
+            reply = self.workers.call(trial, {"op": "train", "start": 0, "stop": warmup}, "warm-up")
             trial.step = warmup
             seconds = self._window(trial, warmup)
             trial.warm_step_seconds = (seconds or 0.0) / warmup
@@ -248,7 +229,7 @@ class Runner:
     def _loop_window(self, p: CellProgress, trial: CellProgress, index: int) -> None:
         """One loop-scope window (input pipeline included) of ``loop_steps`` steps."""
         start, stop = trial.step, trial.step + self.options.loop_steps
-        reply = self._call(trial, {"op": "loop", "start": start, "stop": stop}, "loop scope")
+        reply = self.workers.call(trial, {"op": "loop", "start": start, "stop": stop}, "loop scope")
         if reply is None:
             p.timing_notes.append(f"pass {index}: loop scope: {trial.error}")
             trial.status, trial.error = "ok", None  # the step-scope figures of the pass stand
@@ -294,7 +275,7 @@ class Runner:
         times = np.empty(0)
         if latency_steps > 0:
             stop = p.step + latency_steps
-            reply = self._call(p, {"op": "train", "start": p.step, "stop": stop}, "latency")
+            reply = self.workers.call(p, {"op": "train", "start": p.step, "stop": stop}, "latency")
             p.step = stop
             times = reply["times"] if reply is not None else times
         entry["step_times_s"] = [round(float(t), 8) for t in times]
@@ -306,7 +287,9 @@ class Runner:
     def _window(self, p: CellProgress, n: int) -> float | None:
         """Steps ``p.step`` .. +n as one throughput window (one sync at its end); its seconds.
         The batch order repeats past the recipe's end."""
-        reply = self._call(p, {"op": "window", "start": p.step, "stop": p.step + n}, "timing")
+        reply = self.workers.call(
+            p, {"op": "window", "start": p.step, "stop": p.step + n}, "timing"
+        )
         if reply is None:
             return None
         p.step += n
@@ -333,8 +316,8 @@ class Runner:
             self.options,
             output_bytes(p.spec),
         )
-        small = self._call(p, {"op": "predict", "batch_size": 1, "n": calls}, "inference")
-        large = self._call(p, {"op": "predict", "batch_size": batch, "n": n}, "inference")
+        small = self.workers.call(p, {"op": "predict", "batch_size": 1, "n": calls}, "inference")
+        large = self.workers.call(p, {"op": "predict", "batch_size": batch, "n": n}, "inference")
         if small is None or large is None:
             return
         batch1 = summaries.latency_summary(small["times"][min(5, calls // 4) :])
@@ -345,7 +328,7 @@ class Runner:
         }
 
     def _train_round(self, p: CellProgress, start: int, stop: int, target: float | None) -> None:
-        reply = self._call(p, {"op": "train", "start": start, "stop": stop}, "train")
+        reply = self.workers.call(p, {"op": "train", "start": start, "stop": stop}, "train")
         if reply is None:
             return
         times, losses = reply["times"], reply["losses"]
@@ -360,8 +343,8 @@ class Runner:
             p.diverged_at_step = start + int(bad[0])
             p.error = f"loss became {losses[bad[0]]} at step {p.diverged_at_step}"
             return
-        evaluation = self._call(p, {"op": "evaluate", "batch_size": self.options.eval_batch_size},
-                                "evaluate")  # fmt: skip
+        evaluate = {"op": "evaluate", "batch_size": self.options.eval_batch_size}
+        evaluation = self.workers.call(p, evaluate, "evaluate")
         if evaluation is None:
             return
         p.eval_seconds += evaluation["seconds"]
@@ -380,79 +363,9 @@ class Runner:
 
     # -- talking to workers ----------------------------------------------------------------
 
-    def _worker(self, p: CellProgress, what: str = "build") -> WorkerHandle:
-        variant, key = p.cell.framework, p.cell.worker_key  # one worker per variant+precision
-        if key in self.broken:
-            raise WorkerError(self.broken[key])
-        handle = self.workers.get(key)
-        if handle is not None and not handle.alive():
-            self._drop_worker(key)  # died between two requests
-            if what != "build" and handle.cell_key == p.cell.key:  # and took this cell with it
-                raise WorkerDied(handle.exit_description())
-            handle = None
-        if handle is not None and what == "build" and self.options.fresh_worker and handle.cell_key:
-            self._drop_worker(key, close=True)  # the training build gets a fresh worker
-            handle = None
-        if handle is None:
-            get_variant(variant)  # unknown names were refused before the run; this is a guard
-            try:
-                logs = self.run_dir.path / "logs"
-                logs.mkdir(exist_ok=True)
-                handle = WorkerHandle(
-                    variant,
-                    replace(self.settings, precision=p.cell.precision).to_dict(),
-                    self.options.start_timeout,
-                    logs / f"{key.replace(':', '-')}.log",
-                )
-            except WorkerDied as exc:  # killed while starting (a signal): the next cell retries
-                raise WorkerDied(f"{variant} could not start: {exc}") from None
-            except WorkerError as exc:  # the framework itself cannot start: not retried
-                self.broken[key] = f"{key} could not start: {exc}"
-                raise WorkerError(self.broken[key]) from None
-            self.workers[key] = handle
-            if self.on_worker_started is not None and handle.pid is not None:
-                self.on_worker_started(variant, handle.pid)
-        p.manifest = handle.hello["manifest"]
-        p.baseline_rss_bytes = handle.hello["baseline_rss_bytes"]
-        p.worker_pid = handle.pid
-        return handle
-
-    def _call(self, p: CellProgress, msg: dict[str, Any], what: str) -> dict[str, Any] | None:
-        """One request for cell ``p``; on any failure, mark the cell and return None."""
-        if p.status != "ok":
-            return None
-        t0 = time.perf_counter()
-        try:
-            handle = self._worker(p, what)
-            reply = handle.request(msg, p.remaining(self.options.cell_timeout))
-            if msg["op"] == "build":
-                handle.cell_key = p.cell.key
-        except RequestTimeout:
-            self._drop_worker(p.cell.worker_key)
-            p.status = "timeout"
-            p.error = f"stopped after the {self.options.cell_timeout:g} s cell time limit ({what})"
-            return None
-        except WorkerDied as exc:
-            self._drop_worker(p.cell.worker_key)
-            p.status, p.error = "failed", f"{exc} during {what}"
-            return None
-        except WorkerError as exc:
-            p.status, p.error = "failed", str(exc)
-            return None
-        finally:
-            p.busy_seconds += time.perf_counter() - t0
-        if what == "build":
-            p.build_seconds = reply["build_seconds"]
-        return reply
-
-    def _drop_worker(self, variant: str, close: bool = False) -> None:
-        handle = self.workers.pop(variant, None)
-        if handle is not None:
-            handle.close() if close else handle.kill()
-
     def _finish(self, p: CellProgress, target: float | None) -> dict[str, Any]:
         if p.status == "ok":
-            p.finish = self._call(p, {"op": "finish"}, "finish") or {}
+            p.finish = self.workers.call(p, {"op": "finish"}, "finish") or {}
         record = self._record(p, target)
         self.run_dir.append(record)  # durable first; the history is a second copy
         self._to_history(record)
@@ -485,7 +398,3 @@ class Runner:
             self.history.add_record(record)
         except sqlite3.Error as exc:
             self.reporter.note(f"history not updated for {record['key']}: {exc}")
-
-
-def finite_or_none(value: float | None) -> float | None:
-    return None if value is None or not math.isfinite(value) else float(value)

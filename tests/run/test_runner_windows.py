@@ -30,17 +30,17 @@ HOT_STEP = 0.001  # seconds per step inside a throughput window
 COLD_STEP = 0.010  # seconds per step of the first window after the worker was idle
 
 
-class ScriptedRunner(Runner):
-    """A Runner whose worker requests are answered from the script above."""
+class ScriptedWorkers:
+    """Stands in for the runner's :class:`bench.run.pool.CellWorkers`: every request is answered
+    from the script above."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self) -> None:
         self.log: list[tuple[str, str, int]] = []  # (cell key, op, steps)
         self.last_op: dict[str, str] = {}
         self.last_key = ""
         self.pids = iter(range(1000, 2000))
 
-    def _call(self, p: CellProgress, msg: dict[str, Any], what: str) -> dict[str, Any] | None:
+    def call(self, p: CellProgress, msg: dict[str, Any], what: str) -> dict[str, Any] | None:
         if p.status != "ok":
             return None
         op, key = msg["op"], p.cell.key
@@ -63,8 +63,17 @@ class ScriptedRunner(Runner):
             return {"times": np.full(int(msg["n"]), 0.001)}
         return {}
 
-    def _close_workers(self) -> None:
+    def close_all(self) -> None:
         self.last_op.clear()  # fresh processes: every first window is cold again
+
+
+class ScriptedRunner(Runner):
+    """A Runner whose worker requests are answered from the script above."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.workers = ScriptedWorkers()  # type: ignore[assignment]
+        self.log = self.workers.log
 
 
 @pytest.fixture(scope="module")
