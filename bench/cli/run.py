@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -159,6 +160,4 @@ def load_resume(path: Path) -> tuple[RunDir, list[Cell], Settings]:
 
 def plan_request(args: argparse.Namespace) -> PlanRequest:
     """The planning request of ``bench run``'s flags (the library takes no argparse)."""
-    return PlanRequest(
-        **{name: getattr(args, name, None) for name in PlanRequest.__dataclass_fields__}
-    )
+    return PlanRequest(**{f.name: getattr(args, f.name, None) for f in fields(PlanRequest)})
