@@ -1,15 +1,17 @@
-"""The Keras 3 adapter: compile/fit, the way Keras users train, on any Keras backend.
+"""The Keras 3 adapter on any Keras backend: the custom train step of Keras's guide in the step
+scope, ``model.fit`` (the way Keras users train) in the loop scope.
 
 The backend (tensorflow, torch or jax) is fixed by ``KERAS_BACKEND`` before keras is first
 imported; the harness sets it from the variant, and :func:`create` refuses a mismatch rather than
 silently benchmarking the wrong backend.
 
-Timing: ``train_round`` is one ``model.fit(epochs=1, shuffle=False)`` over the round's batches.
-A callback stamps ``time.perf_counter()`` in ``on_train_batch_begin`` / ``on_train_batch_end``, so
-fit's per-call setup (data adapter, callback list, iterator) stays out of the per-step times; it
-is kept in ``last_fit_overhead_s``. Keras logs only the running mean of the loss over the fit
-call, so per-step losses are recovered as k·mean_k − (k−1)·mean_(k−1) in float64 (the error grows
-like k·ulp(mean): about 3e-5 after 250 steps at loss ≈ 2).
+Timing: training (``train_round``, whose per-step times are the step latency) and the throughput
+windows (``train_window``) run one step function (:func:`models.keras.timing.step_function`:
+the guide "Writing a training loop from scratch"'s step on the tensorflow backend) on batches
+staged as backend tensors, the scope of torch's and tf's step. ``train_round`` times each step
+with ``perf_counter`` around the step and a device sync, as torch's and tf's do. ``fit``'s
+per-step extras (data adapter, callbacks, loss tracker, logs) are timed in the loop scope
+(``loop_window``), which runs ``model.fit``.
 """
 
 from __future__ import annotations
@@ -54,7 +56,6 @@ class KerasAdapter:
         self.backend = backend
         self.loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
         self.manifest: dict[str, Any] = {}
-        self.last_fit_overhead_s = 0.0
 
     # -- settings ------------------------------------------------------------------------------
 
@@ -67,20 +68,19 @@ class KerasAdapter:
         manifest["versions"] = {"keras": keras.__version__, **manifest["versions"]}
         manifest["compile"] = self._default_compile_mode()
         manifest["notes"] += [
-            "Keras adapter trains with model.fit and a custom keras.optimizers.Optimizer that "
-            "implements PyTorch's arithmetic (coupled L2, Adam eps on sqrt(v_hat)) instead of "
+            "Keras adapter trains with a custom keras.optimizers.Optimizer that implements "
+            "PyTorch's arithmetic (coupled L2, Adam eps on sqrt(v_hat)) instead of "
             "keras.optimizers.Adam/RMSprop/Adagrad, whose formulas and defaults differ",
-            "per-step times exclude model.fit's per-call setup (data adapter, callbacks); each "
-            "step includes fetching its batch from Keras's data pipeline and handing the logs "
-            "to callbacks as Python floats (the timing callback turns off Keras's asynchronous "
-            "batch-end dispatch)",
-            "throughput windows (train_window, the step scope) run the custom train step of "
-            "Keras's guide 'Writing a training loop from scratch' (tensorflow backend: "
+            "training and the step scope (train_round's synced steps, hence step latency and "
+            "time to first step; train_window's throughput windows) run the custom train step "
+            "of Keras's guide 'Writing a training loop from scratch' (tensorflow backend: "
             "tf.function, compute_loss, GradientTape, optimizer.apply) on batches staged as "
-            "backend tensors, one device sync at the window's end: the scope of torch's and "
-            "tf's step; fit's per-step extras (loss tracker, metrics dict) are in the loop "
-            "scope; torch backend: model.train_function; jax backend: train_on_batch",
-            "per-step loss recovered from Keras's running mean: k*mean_k - (k-1)*mean_(k-1)",
+            "backend tensors: the scope of torch's and tf's step; torch backend: "
+            "model.train_function; jax backend: train_on_batch",
+            "model.fit is timed in the loop scope (loop_window): its per-step extras (data "
+            "adapter, callbacks, loss tracker, metrics dict) are there, not in the step scope",
+            "torch backend: per-step loss recovered from train_function's running mean: "
+            "k*mean_k - (k-1)*mean_(k-1)",
             "evaluate: model.predict over batches, then cross-entropy and accuracy in NumPy "
             "(compiling an accuracy metric would add its cost to every training step)",
             "predict_round: model.predict_on_batch per batch (Keras's compiled inference step, "
@@ -126,21 +126,11 @@ class KerasAdapter:
     def train_round(
         self, model: Any, x: np.ndarray, y: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
-        n, batch = y.shape[:2]
-        x_flat = x.reshape(n * batch, *x.shape[2:])
-        y_flat = y.reshape(n * batch, *y.shape[2:])  # (steps·B,), or (steps·B, T) for an LM
-        from models.keras.timing import StepTimer
+        """One optimizer step per batch, each timed with a device sync: the latency steps, the
+        same step code as :meth:`train_window`'s (see models/keras/timing.py), not ``fit``."""
+        from models.keras.timing import train_round
 
-        timer = StepTimer(n)
-        start = time.perf_counter()
-        model.fit(
-            x_flat, y_flat, batch_size=batch, epochs=1, shuffle=False, verbose=0, callbacks=[timer]
-        )
-        seconds = timer.end - timer.begin
-        self.last_fit_overhead_s = time.perf_counter() - start - float(seconds.sum())
-        k = np.arange(1, n + 1, dtype=np.float64)
-        totals = k * timer.running_loss
-        losses = np.diff(totals, prepend=0.0)
+        seconds, losses = train_round(model, x, y)
         return seconds, losses.astype(np.float32)
 
     def loop_window(
@@ -154,8 +144,8 @@ class KerasAdapter:
         return loop.loop_window(model, self.backend, x_train, y_train, idx)
 
     def train_window(self, model: Any, x: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
-        """Consecutive steps of Keras's compiled train function on staged batches, one device
-        sync at the end: the scope of torch's and tf's windows (see models/keras/timing.py)."""
+        """Consecutive steps of :meth:`train_round`'s step on staged batches, one device sync at
+        the end: the scope of torch's and tf's windows (see models/keras/timing.py)."""
         from models.keras.timing import train_window
 
         seconds, losses = train_window(model, x, y)

@@ -1,5 +1,7 @@
-"""The per-step timing callback for ``model.fit``, the window timing of Keras's compiled train
-step, and the device synchronization both need."""
+"""The step scope of Keras's training: one per-backend step function, timed step by step
+(``train_round``: the latency steps) or as one window (``train_window``: the throughput windows),
+and the device synchronization both need. ``model.fit`` is timed in the loop scope
+(:mod:`models.keras.loop`), not here."""
 
 from __future__ import annotations
 
@@ -27,76 +29,88 @@ def sync_function() -> Callable[[], None]:
     return lambda: None
 
 
-class StepTimer(keras.callbacks.Callback):
-    """Stamps ``perf_counter`` around each training step and keeps Keras's logged running loss.
+def step_function(model: Any) -> Callable[[Any, Any], Any]:
+    """The backend's optimizer step on one staged batch, returning what it logs as the loss.
 
-    Defining ``on_train_batch_end`` makes Keras call it synchronously (no async dispatch), and
-    Keras hands it the logs as Python floats: that host copy of the loss is part of every
-    step of a Keras user's fit with a batch-end callback, and is timed here.
+    The scope is torch's and tf's step: no data pipeline, no callbacks. On the tensorflow
+    backend the step is the one of Keras's guide "Writing a training loop from scratch": a
+    ``tf.function`` (the model's ``jit_compile``) around the model's call, ``compute_loss``,
+    ``optimizer.scale_loss`` (a no-op unless the optimizer scales the loss), a GradientTape
+    and ``optimizer.apply``. ``model.train_function`` (what
+    ``fit`` and ``train_on_batch`` call) adds its loss tracker, metrics dict and distribution
+    wrapper to every step: 13 % of the MNIST-1D MLP's step here (``benchmarks/overhead.py``).
+    That cost is ``fit``'s, and is in the loop scope, which times ``fit``. The torch and jax
+    backends keep their state in a different place per backend, so there the step is
+    ``train_function`` (torch; its logged loss is the tracker's running mean since this call,
+    see :func:`step_losses`) and ``train_on_batch`` (jax, its state outside the model between
+    calls). The optimizer's step counter, hence the learning-rate table, carries across calls.
     """
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        return _guide_step(model)
+    if backend == "jax":
+        return lambda x, y: model.train_on_batch(x, y, return_dict=True)["loss"]
+    model.make_train_function()
+    model.reset_metrics()  # the running mean that step_losses undoes starts here
+    model.train()  # torch modules in training mode, as fit sets them
+    fit_step = model.train_function
+    return lambda x, y: fit_step([(x, y, None)])["loss"]
 
-    def __init__(self, n: int) -> None:
-        super().__init__()
-        self.begin = np.zeros(n)
-        self.end = np.zeros(n)
-        self.running_loss = np.zeros(n)
-        self.sync = sync_function()
 
-    def on_train_batch_begin(self, batch: int, logs: Any = None) -> None:
-        self.begin[batch] = time.perf_counter()
+def step_losses(logs: list[Any]) -> np.ndarray:
+    """The loss of each step (float64) from the values one :func:`step_function` logged.
 
-    def on_train_batch_end(self, batch: int, logs: Any = None) -> None:
-        self.sync()
-        self.end[batch] = time.perf_counter()
-        self.running_loss[batch] = logs["loss"]
+    The torch backend's ``train_function`` logs the loss tracker's running mean, so per-step
+    losses are recovered as k·mean_k − (k−1)·mean_(k−1) in float64 (the error grows like
+    k·ulp(mean): about 3e-5 after 250 steps at loss ≈ 2); the other backends log the step's own.
+    """
+    values = np.array([float(keras.ops.convert_to_numpy(v)) for v in logs], dtype=np.float64)
+    if keras.backend.backend() == "torch":
+        k = np.arange(1, len(values) + 1, dtype=np.float64)
+        values = np.diff(k * values, prepend=0.0)
+    return values
+
+
+def train_round(model: Any, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(seconds of each step, the loss of each step): the latency steps.
+
+    The steps of :func:`train_window` on the same staged batches, each timed on its own with
+    ``perf_counter`` around the step and a device sync, losses kept as backend values until
+    the round's end: what torch's and tf's ``train_round`` time.
+    """
+    xs, ys = _staged(x), _staged(y)
+    step, sync = step_function(model), sync_function()
+    seconds = np.empty(len(xs), dtype=np.float64)
+    logs: list[Any] = []
+    sync()
+    for i, (xb, yb) in enumerate(zip(xs, ys, strict=True)):
+        t0 = time.perf_counter()
+        logs.append(step(xb, yb))
+        sync()
+        seconds[i] = time.perf_counter() - t0
+    return seconds, step_losses(logs)
 
 
 def train_window(model: Any, x: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
-    """(seconds, the loss of each step) of consecutive optimizer steps on staged batches.
-
-    The timed scope is torch's and tf's step scope: an optimizer step on a batch already
-    staged as a backend tensor, one device sync at the window's end. On the tensorflow backend
-    the step is the one of Keras's guide "Writing a training loop from scratch": a
-    ``tf.function`` (the model's ``jit_compile``) around the model's call, ``compute_loss``,
-    ``optimizer.scale_loss`` (a no-op unless the optimizer scales the loss), a GradientTape and
-    ``optimizer.apply``. ``model.train_function`` (what ``fit`` and ``train_on_batch`` call)
-    adds its loss tracker, metrics dict and distribution wrapper to every step: 13 % of the
-    MNIST-1D MLP's step here (``benchmarks/overhead.py``). That cost is ``fit``'s, and is in the
-    loop scope, which times ``fit``. The torch and jax backends keep their state in a
-    different place per backend, so there the window is ``train_function`` (torch) and
-    ``train_on_batch`` (jax, its state outside the model between calls) per step.
-    """
-    backend = keras.backend.backend()
-    xs = [keras.ops.convert_to_tensor(xb) for xb in x]
-    ys = [keras.ops.convert_to_tensor(yb) for yb in y]
-    sync = sync_function()
-    if backend == "tensorflow":
-        step = _guide_step(model)
-    else:
-        model.make_train_function()
-        model.reset_metrics()
+    """(seconds, the loss of each step) of consecutive :func:`step_function` steps on staged
+    batches, one device sync and one host copy of the loss at the window's end (as a training
+    loop's end has): the throughput windows."""
+    xs, ys = _staged(x), _staged(y)
+    step, sync = step_function(model), sync_function()
     logs: list[Any] = []
     sync()
     t0 = time.perf_counter()
-    if backend == "tensorflow":
-        for xb, yb in zip(xs, ys, strict=True):
-            logs.append(step(xb, yb))
-    elif backend == "jax":
-        for xb, yb in zip(xs, ys, strict=True):
-            logs.append(model.train_on_batch(xb, yb, return_dict=True)["loss"])
-    else:
-        fit_step = model.train_function
-        for xb, yb in zip(xs, ys, strict=True):
-            logs.append(fit_step([(xb, yb, None)])["loss"])
+    for xb, yb in zip(xs, ys, strict=True):
+        logs.append(step(xb, yb))
     if logs:
-        keras.ops.convert_to_numpy(logs[-1])  # the window's one host sync, as a loop's end has
+        keras.ops.convert_to_numpy(logs[-1])
     sync()
-    seconds = time.perf_counter() - t0
-    values = np.array([float(keras.ops.convert_to_numpy(v)) for v in logs], dtype=np.float64)
-    if backend == "torch":  # train_function logs the tracker's running mean: undo it
-        k = np.arange(1, len(values) + 1, dtype=np.float64)
-        values = np.diff(k * values, prepend=0.0)
-    return seconds, values
+    return time.perf_counter() - t0, step_losses(logs)
+
+
+def _staged(batches: np.ndarray) -> list[Any]:
+    """Each batch as a backend tensor, staged before any timing starts."""
+    return [keras.ops.convert_to_tensor(b) for b in batches]
 
 
 def _guide_step(model: Any) -> Callable[[Any, Any], Any]:

@@ -231,7 +231,7 @@ def test_train_round_losses_times_and_learning(adapter: KerasAdapter) -> None:
     seconds, losses = adapter.train_round(m, x, y)
     assert seconds.shape == (30,) and seconds.dtype == np.float64 and (seconds > 0).all()
     assert losses.shape == (30,) and losses.dtype == np.float32
-    # the per-step loss recovered from Keras's running mean is the loss before that step
+    # each step's logged loss is the loss before that step's update
     assert losses[0] == pytest.approx(before, abs=1e-5)
     assert losses[-5:].mean() < losses[:5].mean() - 0.3
     loss, acc = adapter.evaluate(m, as_model_input(data.x_test, spec.input_shape), data.y_test, 100)

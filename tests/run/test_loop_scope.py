@@ -15,23 +15,14 @@ from bench.catalog.suites import model_spec
 from bench.catalog.weights import init_weights
 from bench.data import as_model_input, batch_order, load
 from bench.zoo.specs import Recipe, Settings
+from tests.run.frameworks import configured_adapter
 
-LIBRARY = {"torch": "torch", "tf": "tensorflow", "keras": "keras"}
 STEPS = 6
 
 
 @pytest.fixture(scope="module", params=["torch", "tf", "keras"])
 def adapter(request: pytest.FixtureRequest) -> Any:
-    for module in (
-        {LIBRARY[request.param], "tensorflow"}
-        if request.param == "keras"
-        else {LIBRARY[request.param]}
-    ):
-        if importlib.util.find_spec(module) is None:
-            pytest.skip(f"needs {module}")
-    a = importlib.import_module(f"models.{request.param}.adapter").create(request.param)
-    a.configure(Settings(device="cpu", threads=2, interop_threads=1))
-    return a
+    return configured_adapter(request.param)
 
 
 @pytest.mark.framework
