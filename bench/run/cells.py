@@ -17,6 +17,7 @@ import numpy as np
 from bench import data
 from bench.catalog import suites, weights
 from bench.catalog.schedules import lr_table
+from bench.zoo import dropout
 from bench.zoo.specs import Cell, ModelSpec
 
 
@@ -67,9 +68,11 @@ def groups(cells: Iterable[Cell]) -> list[list[Cell]]:
 
 def group_inputs(cell: Cell, data_dir: str | None = None) -> tuple[ModelSpec, dict[str, Any]]:
     """What every worker of a group is sent to build its cell: the spec, the canonical initial
-    weights, the lr table, the data and the batch order — one copy, shared by all frameworks."""
+    weights, the lr table, the data and the batch order — one copy, shared by all frameworks. The
+    spec carries the run's seed for dropout (``dropout_seed``)."""
     dataset = data.load(cell.dataset, data_dir=data_dir, seed=cell.seed)
     spec = suites.model_spec(cell.model, cell.dataset, dataset.num_classes)
+    spec = dropout.seeded(spec, cell.seed)  # every framework's dropout draws from the run's seed
     dataset = data.fit_to_model(dataset, spec.input_shape)  # token sequences cut to the model's T
     recipe = cell.recipe
     return spec, {

@@ -140,7 +140,9 @@ class GELU:
 @dataclass(frozen=True)
 class Dropout:
     """Inverted dropout at ``rate`` in training, identity in inference (and at rate 0). Each
-    framework draws its own masks from its own RNG: parity tests run at rate 0."""
+    framework draws its own masks from its own RNG, seeded from the run (bench/zoo/dropout.py):
+    parity tests run at rate 0, or with the shared NumPy masks of that module's parity mode.
+    ``name`` is the site's name there (the key of its masks and seeds)."""
 
     name: str
     rate: float

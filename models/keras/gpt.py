@@ -7,10 +7,11 @@ import keras
 import numpy as np
 
 from bench.catalog.architectures import layers
+from bench.zoo.dropout import Draws
 from bench.zoo.layers import LN_EPSILON, PositionalEmbedding
 from bench.zoo.specs import ModelSpec
 from bench.zoo.transformer_family import Config
-from models.keras import layout, sequence
+from models.keras import dropout, layout, sequence
 
 
 def build(spec: ModelSpec, weights: dict[str, np.ndarray]) -> keras.Model:
@@ -20,8 +21,9 @@ def build(spec: ModelSpec, weights: dict[str, np.ndarray]) -> keras.Model:
     tokens = keras.Input(spec.input_shape, dtype="int32")
     wte = sequence.TiedEmbedding(int(spec.params["vocab_size"]), c.dim, name="wte")
     h = sequence.PositionalEmbedding(positions, c.dim, name="wpe")(wte(tokens))
-    h = keras.layers.Dropout(c.dropout, name="embedding_dropout")(h)
-    h = sequence.blocks(h, c, causal=True)
+    draws = Draws.of(spec)
+    h = dropout.dropout(c.dropout, draws, "embedding_dropout")(h)
+    h = sequence.blocks(h, c, draws, causal=True)
     h = keras.layers.LayerNormalization(epsilon=LN_EPSILON, name="final_ln")(h)
     logits = wte(h, reverse=True)
     return layout.load(keras.Model(tokens, logits, name="gpt"), weights)

@@ -2,8 +2,9 @@
 `transformer` and `gpt` models: keras.layers.MultiHeadAttention (per-head EinsumDense kernels;
 canonical (d, d) ↔ (d, heads, head_dim) is a reshape, models/keras/layout.py),
 LayerNormalization(epsilon=1e-5), Dense with the exact GELU (``approximate=False`` set: Keras's
-``ops.gelu`` defaults to the tanh form), Dropout, Add. Two small layers of the suite's own: the
-learned positional table, and the token embedding that also computes the tied output logits."""
+``ops.gelu`` defaults to the tanh form), Dropout (seeded: models/keras/dropout.py), Add. Two
+small layers of the suite's own: the learned positional table, and the token embedding that also
+computes the tied output logits."""
 
 from __future__ import annotations
 
@@ -12,8 +13,10 @@ from typing import Any
 import keras
 from keras import ops
 
+from bench.zoo.dropout import Draws
 from bench.zoo.layers import LN_EPSILON, PAD_ID
 from bench.zoo.transformer_family import Config
+from models.keras import dropout
 
 
 def gelu(x: Any) -> Any:
@@ -64,20 +67,19 @@ def padding_masks(tokens: Any, steps: int) -> tuple[Any, Any]:
     return ops.repeat(ops.expand_dims(keep, 1), steps, axis=1), keep
 
 
-def blocks(x: Any, c: Config, causal: bool, mask: Any = None) -> Any:
-    """``c.layers`` pre-LN blocks on x (N, T, d), layers named ``block<i>_*``."""
+def blocks(x: Any, c: Config, draws: Draws, causal: bool, mask: Any = None) -> Any:
+    """``c.layers`` pre-LN blocks on x (N, T, d), layers named ``block<i>_*``; every dropout
+    seeded from ``draws`` (models/keras/dropout.py)."""
     for i in range(c.layers):
         p = f"block{i}"
         h = keras.layers.LayerNormalization(epsilon=LN_EPSILON, name=f"{p}_ln1")(x)
-        attention = keras.layers.MultiHeadAttention(
-            c.heads, c.dim // c.heads, dropout=c.dropout, name=f"{p}_attention"
-        )
+        attention = dropout.attention(c.heads, c.dim // c.heads, c.dropout, draws, f"{p}_attention")
         h = attention(h, h, attention_mask=mask, use_causal_mask=causal)
-        h = keras.layers.Dropout(c.dropout, name=f"{p}_dropout1")(h)
+        h = dropout.dropout(c.dropout, draws, f"{p}_dropout1")(h)
         x = keras.layers.Add(name=f"{p}_add1")([x, h])
         h = keras.layers.LayerNormalization(epsilon=LN_EPSILON, name=f"{p}_ln2")(x)
         h = keras.layers.Dense(c.mlp, activation=gelu, name=f"{p}_mlp_fc")(h)
         h = keras.layers.Dense(c.dim, name=f"{p}_mlp_proj")(h)
-        h = keras.layers.Dropout(c.dropout, name=f"{p}_dropout2")(h)
+        h = dropout.dropout(c.dropout, draws, f"{p}_dropout2")(h)
         x = keras.layers.Add(name=f"{p}_add2")([x, h])
     return x

@@ -7,10 +7,11 @@ from __future__ import annotations
 import keras
 import numpy as np
 
+from bench.zoo.dropout import Draws
 from bench.zoo.layers import LN_EPSILON
 from bench.zoo.specs import ModelSpec
 from bench.zoo.transformer_family import Config
-from models.keras import layout, sequence
+from models.keras import dropout, layout, sequence
 
 
 def build(spec: ModelSpec, weights: dict[str, np.ndarray]) -> keras.Model:
@@ -23,9 +24,10 @@ def build(spec: ModelSpec, weights: dict[str, np.ndarray]) -> keras.Model:
     else:
         h = keras.layers.Dense(c.dim, name="patch")(x)
     h = sequence.PositionalEmbedding(c.steps, c.dim, name="position")(h)
-    h = keras.layers.Dropout(c.dropout, name="embedding_dropout")(h)
+    draws = Draws.of(spec)
+    h = dropout.dropout(c.dropout, draws, "embedding_dropout")(h)
     attention_mask, keep = sequence.padding_masks(x, c.steps) if padding else (None, None)
-    h = sequence.blocks(h, c, causal=False, mask=attention_mask)
+    h = sequence.blocks(h, c, draws, causal=False, mask=attention_mask)
     h = keras.layers.LayerNormalization(epsilon=LN_EPSILON, name="final_ln")(h)
     pooled = keras.layers.GlobalAveragePooling1D(name="pool")(h, mask=keep)
     logits = keras.layers.Dense(spec.num_classes, name="head")(pooled)

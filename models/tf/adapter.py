@@ -18,6 +18,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np
 import tensorflow as tf
 
+from bench.zoo import dropout
 from bench.zoo import precision as precisions
 from bench.zoo.specs import ModelSpec, Recipe, Settings
 from models.tf import losses, optim
@@ -219,6 +220,8 @@ class TFAdapter:
         lr: np.ndarray,
         stock_optimizer: bool = False,
     ) -> TFModel:
+        if self.xla and dropout.Draws.of(spec).shared:
+            raise ValueError("shared dropout masks come through tf.numpy_function: not under XLA")
         with tf.device(self.device):
             module = architecture_builder(spec.name)(spec, weights)
             module.compute_dtype = mixed.compute_dtype(self.precision)  # rows start in it

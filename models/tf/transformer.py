@@ -19,6 +19,7 @@ class Transformer(CanonicalModule):
         self.config = Config.of(spec)
         self.tokens = "vocab_size" in spec.params
         self.padding = bool(spec.params.get("padding", False))
+        self.dropout_rng = sequence.DropoutRNG(spec)
 
     def __call__(self, x: tf.Tensor, training: bool = False) -> tf.Tensor:
         c, steps = self.config, x.shape[1]
@@ -27,9 +28,10 @@ class Transformer(CanonicalModule):
         else:
             h = sequence.dense(self, "patch", x)
         h = h + self.positions("position.embeddings", steps)
-        h = sequence.dropout(h, c.dropout, training)
+        noise = self.dropout_rng.noise(c.dropout, training)
+        h = sequence.dropout(h, c.dropout, noise, "embedding_dropout")
         allowed = sequence.key_mask(x) if self.padding else None
-        h = sequence.layer_norm(self, "final_ln", sequence.blocks(self, h, c, allowed, training))
+        h = sequence.layer_norm(self, "final_ln", sequence.blocks(self, h, c, allowed, noise))
         if self.padding:
             keep = tf.cast(tf.not_equal(x, PAD_ID), h.dtype)[..., None]
             pooled = tf.reduce_sum(h * keep, axis=1) / tf.reduce_sum(keep, axis=1)

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from bench.zoo import dropout
 from bench.zoo import precision as precisions
 from bench.zoo.specs import ModelSpec, Recipe, Settings
 from models.torch import layout, optim
@@ -148,7 +149,13 @@ class TorchAdapter:
         lr: np.ndarray,
         stock_optimizer: bool = False,
     ) -> TorchModel:
+        draws = dropout.Draws.of(spec)
+        if self.compile and draws.shared:  # a host mask per step: a graph break, a recompile
+            raise ValueError("shared dropout masks are a parity mode of the eager torch model")
         module = architecture_builder(spec.name)(spec, weights).to(self.device)
+        # Dropout draws from torch's global RNG, which is seeded by nothing but this: from the
+        # run's seed, once the module's own (overwritten) init has drawn, as torch users seed.
+        torch.manual_seed(draws.seed)
         if any(isinstance(m, torch.nn.LSTM) for m in module.modules()):
             refused = amp.recurrent_refusal(self.device.type, self.precision)
             if refused:

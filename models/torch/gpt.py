@@ -9,11 +9,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from bench.catalog.architectures import layers
+from bench.zoo import dropout as zoo_dropout
 from bench.zoo.layers import LN_EPSILON, PositionalEmbedding
 from bench.zoo.specs import ModelSpec
 from bench.zoo.transformer_family import Config
 from models.torch import layout
-from models.torch.sequence import Stack, causal_mask
+from models.torch.sequence import Stack, causal_mask, dropout
 
 
 class GPT(layout.CanonicalModule):
@@ -24,8 +25,9 @@ class GPT(layout.CanonicalModule):
         positions = next(la for la in table if isinstance(la, PositionalEmbedding))
         self.wte = nn.Embedding(int(spec.params["vocab_size"]), c.dim)
         self.wpe = nn.Parameter(torch.zeros(positions.weight_shapes()["wpe.embeddings"]))
-        self.dropout = nn.Dropout(c.dropout)
-        self.stack = Stack(c)
+        draws = zoo_dropout.Draws.of(spec)
+        self.dropout = dropout(c.dropout, draws, "embedding_dropout")
+        self.stack = Stack(c, draws)
         self.final_ln = nn.LayerNorm(c.dim, eps=LN_EPSILON)
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:

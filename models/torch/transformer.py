@@ -7,11 +7,12 @@ import numpy as np
 import torch
 from torch import nn
 
+from bench.zoo import dropout as zoo_dropout
 from bench.zoo.layers import LN_EPSILON
 from bench.zoo.specs import ModelSpec
 from bench.zoo.transformer_family import Config
 from models.torch import layout
-from models.torch.sequence import Stack, padding_mask
+from models.torch.sequence import Stack, dropout, padding_mask
 
 
 class Transformer(layout.CanonicalModule):
@@ -26,8 +27,9 @@ class Transformer(layout.CanonicalModule):
             else nn.Linear(int(spec.input_shape[-1]), c.dim)
         )
         self.position = nn.Parameter(torch.zeros(c.steps, c.dim))
-        self.dropout = nn.Dropout(c.dropout)
-        self.stack = Stack(c)
+        draws = zoo_dropout.Draws.of(spec)
+        self.dropout = dropout(c.dropout, draws, "embedding_dropout")
+        self.stack = Stack(c, draws)
         self.final_ln = nn.LayerNorm(c.dim, eps=LN_EPSILON)
         self.head = nn.Linear(c.dim, spec.num_classes)
 
