@@ -6,6 +6,7 @@ import math
 
 from bench.zoo.base import Architecture, Variant
 from bench.zoo.layers import Add, Dense, Layer, ReLU
+from bench.zoo.recipes import mnist_adam
 from bench.zoo.specs import ModelSpec
 
 
@@ -32,7 +33,7 @@ ARCHITECTURE = Architecture(
             suites=("paper", "quick"),
             accuracy_target=0.55,
             paper_accuracy=0.68,
-            seed_spread={"quick": 0.0084},
+            seed_spread={"quick": 0.0084, "paper": 0.0062},
         ),
         "digits": Variant(
             (64,),
@@ -41,6 +42,10 @@ ARCHITECTURE = Architecture(
             accuracy_target=0.95,
             seed_spread={"quick": 0.0042},
         ),
+        # MNIST from --data-dir, flattened to 784 inputs; the paper's widths, the MNIST recipe.
+        # LeCun et al. 1998's 784-300-100-10 net: 97 % (SGD, no normalisation); Adam-trained
+        # nets of this size end near 98 %, so 97 % is reached well inside the 10 epochs.
+        "mnist": Variant((784,), {"hidden": 100}, recipe=mnist_adam(), accuracy_target=0.97),
     },
     tiny=ModelSpec("mlp", (40,), 10, {"hidden": 100}),
     order=20,

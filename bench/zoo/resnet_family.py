@@ -28,6 +28,7 @@ from bench.zoo.layers import (
     conv,
     conv_output_size,
 )
+from bench.zoo.recipes import MNIST_BATCH, MNIST_EPOCH_STEPS, MNIST_STEPS
 from bench.zoo.specs import ModelSpec, Recipe
 
 
@@ -128,3 +129,6 @@ DIGITS_RECIPE = sgd_recipe(64, 400, 100)
 SYNTHETIC_CIFAR_RECIPE = sgd_recipe(128, 50, 50)
 #: He et al.'s CIFAR-10 length: 64k steps of 128 (their schedule is step decay; ours cosine).
 CIFAR_RECIPE = sgd_recipe(128, 64_000, 2_000)
+#: MNIST: 10 epochs of 128 (bench.zoo.recipes.MNIST_STEPS, the small models' length too), a test
+#: evaluation every epoch; no augmentation (MNIST digits are not flipped or shifted here).
+MNIST_RECIPE = sgd_recipe(MNIST_BATCH, MNIST_STEPS, MNIST_EPOCH_STEPS)
