@@ -28,16 +28,65 @@ from bench.run.store import RunDir, new_run_id
 from bench.track.history import History
 from bench.zoo.specs import Cell, Settings
 
+#: ``bench run`` flags whose value ``--resume`` must keep, and where env.json keeps it. Each one
+#: decides what the run measures (its plan, settings, timing, worker reuse, data-parallel layout)
+#: or which run it is (tag, results root, history), so a resumed run reads them back instead of
+#: taking them again: given with ``--resume``, each is refused (exit 2), so one run never mixes
+#: two configurations. ``tests/cli/test_resume.py`` fails for a flag in neither table.
+SAVED_FOR_RESUME: dict[str, str] = {
+    "frameworks": "plan", "models": "plan", "dataset": "plan", "suite": "plan",
+    "steps": "plan", "batch_size": "plan", "eval_every": "plan", "seed": "plan",
+    "precision": "plan", "threads": "settings", "device": "settings",
+    "memory_format": "settings", "cpus": "settings", "data_dir": "data_dir",
+    "timing_passes": "timing", "pass_seconds": "timing", "loop_steps": "timing",
+    "reuse_workers": "timing", "workers": "distributed", "scaling": "distributed",
+    "tag": "tag", "out": "the run directory's parent",
+    "history": "none: a resumed run records into history.sqlite beside the run directory",
+}  # fmt: skip
+
+#: ``bench run`` flags that do not change what a cell measures, so ``--resume`` takes them as
+#: given, with the reason for each.
+NOT_MEASURED: dict[str, str] = {
+    "resume": "names the run to finish",
+    "report_dir": "where the HTML report goes",
+    "no_report": "whether the HTML report is written",
+    "no_history": "whether records also go to the history database",
+    "no_calibrate": "a resumed run reuses the calibration in env.json and measures none",
+    "cell_timeout": "a time limit, not a measurement: a cell that ran out may be given more",
+}
+
 
 def check_resume_conflicts(args: argparse.Namespace) -> None:
-    fixed = ["frameworks", "models", "dataset", "suite", "steps", "batch_size", "eval_every",
-             "seed", "threads", "device", "tag", "out", "history", "timing_passes",
-             "pass_seconds", "data_dir", "precision", "memory_format", "cpus", "workers",
-             "scaling"]  # fmt: skip
-    given = [f"--{name.replace('_', '-')}" for name in fixed if getattr(args, name) is not None]
+    """Refuse every flag of :data:`SAVED_FOR_RESUME` given with ``--resume`` (their defaults
+    are None, so given means typed)."""
+    given = [f"--{name.replace('_', '-')}" for name in SAVED_FOR_RESUME
+             if getattr(args, name, None) is not None]  # fmt: skip
     if given:
         raise UsageError(f"--resume continues a run exactly as it was planned; drop "
                          f"{', '.join(given)}")  # fmt: skip
+
+
+def resume_timing(env: dict[str, Any]) -> dict[str, Any]:
+    """A run's timing settings from its env.json. A run started before ``loop_steps`` and
+    ``fresh_worker`` were saved there has them only in its saved command line, so they are
+    read from that (a resume must not drop the loop scope or the worker reuse it started
+    with); a command line that does not parse gives the defaults."""
+    timing = dict(env.get("timing") or {})
+    if "loop_steps" in timing and "fresh_worker" in timing:
+        return timing
+    argv = [str(a) for a in env.get("argv") or []]
+    loop_steps, reuse = 0, False
+    if argv[:1] == ["run"]:
+        from bench.cli.parser import build_parser
+
+        try:
+            old = build_parser().parse_args(argv)
+            loop_steps, reuse = old.loop_steps or 0, bool(old.reuse_workers)
+        except (UsageError, SystemExit):
+            pass
+    timing.setdefault("loop_steps", loop_steps)
+    timing.setdefault("fresh_worker", not reuse)
+    return timing
 
 
 def cmd_run(args: argparse.Namespace, console: Console) -> int:
@@ -48,7 +97,7 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     if args.resume is not None:
         check_resume_conflicts(args)
         run_dir, cells, settings = load_resume(args.resume)
-        timing = run_dir.env().get("timing") or {}
+        timing = resume_timing(run_dir.env())
         done = {k for k, r in run_dir.latest_by_key().items() if r["status"] in ("ok", "diverged")}
         todo = [c for c in cells if c.key not in done]
         saved_dir = run_dir.env().get("data_dir")
@@ -85,6 +134,8 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
         timing = {
             "passes": passes if args.timing_passes is None else args.timing_passes,
             "pass_seconds": args.pass_seconds or pass_seconds,
+            "loop_steps": args.loop_steps or 0,
+            "fresh_worker": not args.reuse_workers,
         }
         env = {
             "run_id": run_id,
@@ -121,8 +172,8 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
         timing_passes=int(timing.get("passes", 4)),
         pass_seconds=float(timing.get("pass_seconds", 5.0)),
         data_dir=data_dir,
-        fresh_worker=not getattr(args, "reuse_workers", False),
-        loop_steps=getattr(args, "loop_steps", 0) or 0,
+        fresh_worker=bool(timing.get("fresh_worker", True)),
+        loop_steps=int(timing.get("loop_steps", 0)),
         **distributed_options(run_dir.env()),
     )
     runner = Runner(run_dir, settings, options, make_reporter(console), history=history)

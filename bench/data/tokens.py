@@ -8,8 +8,9 @@ the token values — is real. Accuracy and loss on such data mean nothing: no ac
 * ``synthetic-tokens-bert``: BERT-base's vocabulary (30,522), 128 tokens, 2 random classes.
 * ``synthetic-tokens-gpt2``: GPT-2's vocabulary (50,257), 1,024 tokens, a language-model task
   (x = tokens[:, :-1], y = tokens[:, 1:] of 1,025 sampled). A model declared with a shorter
-  sequence (GPT-2-small's CPU cell uses :data:`CPU_LENGTH` = 512) gets the first T tokens of
-  each sequence: :func:`fit_length`, which keeps y the next token of x at every position.
+  sequence (GPT-2-small's cell uses :data:`CPU_LENGTH` = 512 on every device) gets the first T
+  tokens of each sequence: :func:`fit_length`, which keeps y the next token of x at every
+  position.
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-#: Sequence length of the GPT-2-sized cell on a CPU (half of GPT-2's 1,024 context): attention's
-#: T² cost and the activations of 12 layers at 1,024 make even a few steps take minutes on 2 cores.
+#: Sequence length of the GPT-2-sized cell (half of GPT-2's 1,024 context), on a GPU too: chosen
+#: for the CPU, where attention's T² cost and the activations of 12 layers at 1,024 make even a
+#: few steps take minutes on 2 cores.
 CPU_LENGTH = 512
 
 

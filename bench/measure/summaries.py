@@ -215,10 +215,10 @@ def speed_ratio(
 ) -> dict[str, Any]:
     """How many times faster A trains than B, over paired passes (or paired rounds of one).
 
-    In pass k the two frameworks' rounds were interleaved, so each pass yields one ratio in which
-    the machine's drift cancels; the passes' ratios get a t interval
-    (:func:`bench.measure.intervals.log_mean_ci`). With one pass only, :func:`ratio_ci` over its
-    paired rounds.
+    In pass k the two frameworks ran one after the other (a contiguous stretch each), so each
+    pass yields one ratio in which the machine's drift between passes cancels; the passes'
+    ratios get a t interval (:func:`bench.measure.intervals.log_mean_ci`). With one pass only,
+    :func:`ratio_ci` over its paired rounds.
     """
     n = min(len(a_passes), len(b_passes))
     if n == 0:

@@ -2,10 +2,10 @@
 costs in accuracy, each with its interval, and which ops ran in which dtype.
 
 It reads a run that planned several precisions (``bench run --precision fp32,bf16``): the cells of
-one (model, dataset) at every precision are one group, so their rounds were interleaved in the same
-timing passes and :func:`bench.measure.summaries.speed_ratio` pairs pass k of the bf16 cell with
-pass k of the fp32 cell of the same framework, as the framework ratios do. A record's precision is
-its ``precision`` field (records before it are fp32).
+one (model, dataset) at every precision are one group, so they took their turns (one contiguous
+stretch each) in the same timing passes, and :func:`bench.measure.summaries.speed_ratio` pairs
+pass k of the bf16 cell with pass k of the fp32 cell of the same framework, as the framework
+ratios do. A record's precision is its ``precision`` field (records before it are fp32).
 
 The accuracy delta is one seed's: its interval is ±1.96·√2·s, s the model's recorded
 seed-to-seed spread of final accuracy (bench.catalog.suites.SEED_SPREAD): two runs differing only in

@@ -1,9 +1,10 @@
 """Pairwise speed ratios between frameworks, each with its paired interval.
 
 A ratio of medians taken from two rows of the summary table would hide how uncertain it is; the
-runner interleaves the frameworks' rounds inside every timing pass, so pass k of A and pass k of B
-saw the same machine and :func:`bench.measure.summaries.speed_ratio` pairs them (one ratio per pass,
-a t interval over passes; over paired rounds for a run with a single pass).
+runner times every framework of a group in each timing pass (one contiguous stretch each, the
+order rotating from pass to pass), so pass k of A and pass k of B saw the same machine and
+:func:`bench.measure.summaries.speed_ratio` pairs them (one ratio per pass, a t interval over
+passes; over paired rounds for a run with a single pass).
 """
 
 from __future__ import annotations

@@ -3,46 +3,66 @@
 A record is a plain dict (so pandas, SQLite and JSON all take it as is). Readers refuse a
 record from another schema version with a message naming both versions, rather than guess.
 
-Fields (``SCHEMA_VERSION`` 1)::
+Fields (``SCHEMA_VERSION`` 1): all that a record of ``bench run`` holds, those of
+:func:`bench.run.record.build_record`, then ``precision``, ``memory_format`` and
+``drift_reference`` (:class:`bench.run.runner.Runner`), and on a data-parallel cell
+``distributed``, ``workers`` and ``scaling`` (:mod:`bench.run.distributed`). Fields were only ever
+added; a reader takes a missing one as absent (older records)::
 
     schema            1
     run_id            the run this cell belongs to
-    key               "<framework>/<model>/<dataset>", unique within a run
+    key               "<framework>/<model>/<dataset>", unique within a run; "@<precision>" added
+                      for a precision other than fp32 (Cell.key), "@<N>w" on a data-parallel cell
     framework         variant name: "torch", "torch:compile", "tf", "tf:xla", "keras", ...
     family, tier      "torch"|"tf"|"keras"; "out of the box"|"tuned"
     model, dataset, suite, seed, device
+    precision         "fp32" | "tf32" | "bf16" | "fp16" (bench.zoo.precision)
+    memory_format     "contiguous" | "channels-last" (--memory-format)
     recipe            Recipe.to_dict()
     status            "ok" | "failed" | "timeout" | "diverged"
     error             one line saying what went wrong, or None
     diverged_at_step  first step whose loss was not finite, or None
-    synthetic_data    False for training cells (real data); True only for synthetic throughput cells
+    synthetic_data    schema 1's first name for ``synthetic`` (kept for older readers)
+    synthetic         True for a synthetic throughput dataset: accuracy means nothing
+    data_dir          the resolved --data-dir of a dataset read from files, else None
+    augmentation      the augmentation of the training batches (bench.data.augmentation), or None
     param_count, flops_per_sample_forward, flops_per_sample_train
     test_accuracy, test_loss, best_test_accuracy, final_train_loss
+    test_samples      predictions the last evaluation scored (an LM's: tokens), the
+                      binomial floor of accuracy verdicts; None on older and data-parallel
+                      records
     throughput        {"median", "ci_low", "ci_high", "ci_level", "unit": "samples/s",
-                       "n_steps", "n_rounds", "method", "converged", "relative_half_width"},
-                      from the timing passes when there are any (then also "n_passes" and
-                      "pass_medians"), else from the training steps; see bench.measure.timing
+                       "n_steps", "n_rounds", "method", "converged", "relative_half_width",
+                       "scope": "step"}, from the timing passes when there are any (then also
+                      "n_passes" and "pass_medians"), else from the training steps; see
+                      bench.measure.timing
     tokens_per_sample, token_throughput   sequence models only: T, and throughput x T
                       {"median", "ci_low", "ci_high", "unit": "tokens/s"}
     language_model    LM cells only: {"test_loss", "perplexity", "entropy_rate",
                       "unigram_loss", "loss_above_entropy_rate", "gap_closed"}
                       (bench.measure.sequence_figures)
-    step_latency_ms   {"p50", "p90", "p99", "mean", "min", "max", "n_outliers"}, same steps
+    step_latency_ms   {"p50", "p90", "p99", "mean", "min", "max", "n_outliers"}, from the
+                      synced steps only
     extra_timing_steps timed steps of the timing passes (warm-up excluded)
     timing_passes     [{"pass", "worker_pid", "started_at", "warmup_steps", "step_times_s",
                        "round_sizes", "scope", "optimizer", "warmup_times_s", "window_steps",
                        "window_seconds", "cold": {"steps", "seconds", "idle_before_s"}}]: one
                       per fresh-process timing pass after training; throughput from the
                       windows, latency from step_times_s (synced); older records without
-                      windows: both from step_times_s (docs/measurement.md)
-    after_idle        {"median", "pass_values", "relative_to_windows", "idle_before_s", ...}:
-                      the cold windows (first steps after an idle gap), kept out of throughput
+                      windows: both from step_times_s (docs/measurement.md). A data-parallel
+                      cell's passes have windows only, plus "window_seconds_max_rank"
+    after_idle        {"unit", "steps", "median", "pass_values", "relative_to_windows",
+                       "idle_before_s"}: the cold windows (first steps after an idle gap), kept
+                      out of throughput; None without timing passes
     drift_reference   {"workload", "seconds": [one per timing pass]}: bench.measure.drift_reference
     timing_notes      why a timing pass is missing for this cell (its worker died, ...)
+    loop_windows      [{"pass", "scope": "loop", "steps", "seconds", "samples_per_s"}]: the
+                      loop-scope window of each timing pass (--loop-steps; [] without it)
     inference         {"batch1_latency_ms": {"p50", "p90", "p99", ...}, "large_batch":
                       {"batch_size", "median", "ci_low", "ci_high", ...}} in inference mode
     time_to_first_step_s   the first step alone (tracing/compilation included)
     warmup_steps      steps excluded from throughput and latency
+    build_seconds     the adapter's build of the cell's model and optimizer, in its worker
     train_time_s      sum of all step times (evaluation excluded)
     eval_time_s       time spent evaluating
     accuracy_target, time_to_accuracy_s   training seconds until test accuracy first reached the
@@ -50,11 +70,23 @@ Fields (``SCHEMA_VERSION`` 1)::
     peak_rss_bytes    peak resident set of the worker during the cell (VmHWM reset at cell start)
     baseline_rss_bytes resident set after the framework import, before the cell
     peak_device_memory_bytes   from the framework's own counters, None on the CPU
-    curve             [{"step", "train_seconds", "train_loss", "test_loss", "test_accuracy"}]
+    memory            {"baseline_bytes", "peak_above_baseline_bytes", "fresh_worker",
+                       "device_peak_bytes"} (bench.measure.memory.cell_memory): the cell's own
+                      figure, order-independent when fresh_worker; None on a data-parallel cell
+    curve             [{"step", "train_seconds", "train_loss", "test_loss", "test_accuracy",
+                       "test_samples"}]
     step_times_s      every training step's seconds, warm-up included, in order
-    round_sizes       how many steps each interleaved round ran (clusters for the statistics)
-    manifest          the fairness manifest the adapter reported (threads, precision, tf32, ...)
+    losses            every training step's loss, in order (None where not finite)
+    round_sizes       how many steps each training round ran (clusters for the statistics)
+    manifest          the fairness manifest the adapter reported (threads, precision, tf32,
+                      the loop scope's "pipeline", "distributed", ...)
+    worker_pid        the cell's worker process (rank 0's on a data-parallel cell)
     started_at, finished_at   ISO 8601 UTC
+    distributed       data-parallel cells only: {"workers", "scaling", "per_worker_batch",
+                       "global_batch", "engine", ..., "allreduce", "scaling_efficiency"}
+                      (bench.run.distributed; docs/distributed.md)
+    workers, scaling  data-parallel cells only: the worker count and "weak"|"strong", top-level
+                      for bench.track.series
 """
 
 from __future__ import annotations

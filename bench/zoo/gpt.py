@@ -37,8 +37,9 @@ GPT2_SMALL = {
 #: The Markov-text model: 2 layers, d 64, 4 heads, context 64 (the data's sequence length).
 MARKOV = {"task": "lm", "vocab_size": 32, "layers": 2, "dim": 64, "heads": 4, "dropout": 0.0}
 
-#: GPU: nanoGPT-like batch of 8 x 1,024 tokens, 100 timed steps. CPU: 1 x 512 tokens a step (the
-#: BERT-sized cell's 4 x 128: the same tokens per step), 6 steps; ~12 s a step on one core.
+#: GPU: a nanoGPT-like batch of 8 sequences, 100 timed steps. CPU: 1 sequence a step (the
+#: BERT-sized cell's 4 x 128: the same tokens per step), 6 steps; ~12 s a step on one core. A
+#: sequence is 512 tokens on both (the variant's input shape below).
 GPU_RECIPE = replace(sequence(100, 8, 6e-4, 10, weight_decay=0.1), eval_every=100)
 CPU_RECIPE = replace(sequence(6, 1, 6e-4, 5, weight_decay=0.1), eval_every=6, warmup_steps=2)
 
