@@ -15,6 +15,7 @@ the report and compare. A suite is a list of (model, dataset, recipe) entries:
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, replace
 
 from bench import zoo
@@ -67,6 +68,22 @@ SEED_SPREAD: dict[tuple[str, str, str], float] = {
     for d, v in arch.variants.items()
     for suite, spread in v.seed_spread.items()
 }
+
+
+def seed_spread(suite: str, model: str, dataset: str, recipe: dict | None) -> float | None:
+    """The measured seed spread of a cell: declared for its suite, else for another suite whose
+    entry trains the same (model, dataset) with the same recipe (the standard suite runs the
+    paper's recipe on the paper's models: one measurement serves both)."""
+    direct = SEED_SPREAD.get((suite, model, dataset))
+    if direct is not None or recipe is None:
+        return direct
+    as_recorded = json.loads(json.dumps(recipe))  # a record's tuples are JSON lists
+    for (s, m, d), spread in SEED_SPREAD.items():
+        if (m, d) != (model, dataset) or s not in SUITES:
+            continue
+        if json.loads(json.dumps(SUITES[s].entry(m, d).recipe.to_dict())) == as_recorded:
+            return spread
+    return None
 
 
 def variant(model: str, dataset: str) -> Variant:
@@ -200,5 +217,6 @@ __all__ = [
     "Entry",
     "Suite",
     "model_spec",
+    "seed_spread",
     "variant",
 ]

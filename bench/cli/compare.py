@@ -34,9 +34,10 @@ def load_run(ref: str, history_path: Path | None) -> tuple[str, list[dict], dict
 
 
 def cmd_compare(args: argparse.Namespace, console: Console) -> int:
+    """Print the comparison; the exit status is the gate (see :meth:`Comparison.exit_status`)."""
     from rich.table import Table
 
-    from bench.track import compare
+    from bench.track import compare, compare_text
 
     base_name, base, base_env = load_run(args.base, args.history)
     cur_name, current, cur_env = load_run(args.current, args.history)
@@ -45,26 +46,28 @@ def cmd_compare(args: argparse.Namespace, console: Console) -> int:
         raise UsageError(f"the two runs come from different machines ({why} differ); timings are "
                          "not comparable across machines: pass --allow-machine-change to compare "
                          "anyway")  # fmt: skip
-    results = compare.compare_runs(base, current, args.threshold, args.memory_threshold,
-                                   drift_correction=not args.no_drift_correction)  # fmt: skip
+    result = compare.judge(
+        base, current, args.threshold, args.memory_threshold,
+        drift_correction=not args.no_drift_correction,
+        disturbance_threshold=args.disturbance_threshold, base_env=base_env, current_env=cur_env,
+    )  # fmt: skip
     software = compare.software_changes(base_env, cur_env)
     if args.format == "markdown":
-        print(compare.to_markdown(results, base_name, cur_name, args.threshold, software), end="")
+        print(compare_text.to_markdown(result, base_name, cur_name, software), end="")
     elif args.format == "json":
-        print(compare.to_json(results, base_name, cur_name, software))
+        print(compare_text.to_json(result, base_name, cur_name, software))
     else:
         if software:
             console.print(compare.software_line(software), markup=False)
         table = Table(title=f"{base_name} → {cur_name}")
-        for col in compare.HEADER:
+        for col in compare_text.HEADER:
             table.add_column(col)
-        for row in compare.rows(results):
+        for row in compare_text.rows(result.cells):
             table.add_row(*row)
         console.print(table)
-        bad = compare.regressed(results)
         if why:
             console.print(f"note: different machines ({why})", markup=False)
-        console.print(compare.drift_line(results).replace("`", ""), markup=False)
-        console.print(f"{len(bad)} regression(s)" + (": " + ", ".join(c.key for c in bad)
-                                                      if bad else ""), markup=False)  # fmt: skip
-    return 1 if compare.regressed(results) else 0
+        console.print(compare_text.drift_line(result).replace("`", ""), markup=False)
+        for line in compare_text.gate_lines(result):
+            console.print(line.replace("**", "").replace("`", ""), markup=False)
+    return result.exit_status(strict=args.strict)

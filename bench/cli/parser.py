@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from bench.catalog.suites import SUITES
 from bench.cli.args import (
     Parser,
     csv_list,
@@ -27,10 +28,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--frameworks", type=csv_list, help="e.g. torch,tf,keras (default: "
                      "the installed ones of torch, tf, keras)")  # fmt: skip
     run.add_argument("--models", type=csv_list, help="default: every model of the suite")
-    run.add_argument("--dataset", type=csv_list, help="see bench list (default: the suite's)")
+    run.add_argument("--dataset", type=csv_list, help="one or several, e.g. digits,mnist1d; "
+                     "see bench list (default: the suite's)")  # fmt: skip
     run.add_argument("--data-dir", type=Path, metavar="DIR", help="where the datasets read "
                      "from files are: CIFAR-10 binary, MNIST IDX (see docs/data.md)")  # fmt: skip
-    run.add_argument("--suite", default=None, help="quick (default) or paper")
+    run.add_argument("--suite", default=None, help=f"{', '.join(SUITES)} (default quick; "
+                     "bench list shows each one's cells)")  # fmt: skip
     run.add_argument("--steps", type=positive_int, help="training steps (overrides the suite)")
     run.add_argument("--batch-size", type=positive_int, help="overrides the suite's")
     run.add_argument("--eval-every", type=positive_int, help="steps per round/evaluation")
@@ -50,10 +53,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--report-dir", type=Path, default=None,
                      help="reports root (default reports/)")  # fmt: skip
     run.add_argument("--cell-timeout", type=positive_float, help="seconds per cell")
-    run.add_argument("--loop-steps", type=non_negative_int, default=0,
+    run.add_argument("--loop-steps", type=non_negative_int, default=None,
                      help="per timing pass, one loop-scope window of this many steps per cell "
                      "(the framework's input pipeline included; default 0: none)")  # fmt: skip
-    run.add_argument("--reuse-workers", action="store_true",
+    run.add_argument("--reuse-workers", action="store_true", default=None,
                      help="train a framework's cells in one worker (saves a framework import "
                      "per cell; the memory figures then depend on cell order)")  # fmt: skip
     run.add_argument(
@@ -78,7 +81,9 @@ def build_parser() -> argparse.ArgumentParser:
                      "batch (default weak)")  # fmt: skip
     run.add_argument("--tag", default=None, help="a label for the run, shown in the report")
     run.add_argument("--resume", type=Path, metavar="RUN_DIR",
-                     help="finish an interrupted run: only cells without a result run")  # fmt: skip
+                     help="finish an interrupted run with the settings saved when it started "
+                     "(only cells without a result run; a flag that would change them is "
+                     "refused)")  # fmt: skip
     run.add_argument("--no-report", action="store_true", help="skip the HTML report")
     run.add_argument("--history", type=Path, default=None,
                      help="history database (default: <out>/history.sqlite)")  # fmt: skip
@@ -96,19 +101,30 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--out", type=Path, default=None, help="default reports/<run-id>/")
 
     compare = sub.add_parser("compare", help="per-cell change between two runs; exit 1 on a "
-                             "regression")  # fmt: skip
+                             "regression, 3 when the machine was disturbed")  # fmt: skip
     compare.add_argument("base", help="run directory, run id, branch (e.g. main) or commit")
     compare.add_argument("current", help="run directory, run id, branch, commit or HEAD")
     compare.add_argument("--threshold", type=fraction, default=0.05,
                          help="smallest slowdown that counts (default 0.05 = 5%%)")  # fmt: skip
     compare.add_argument("--memory-threshold", type=fraction, default=0.10,
                          help="smallest peak-memory rise that counts (default 0.10)")  # fmt: skip
+    compare.add_argument("--disturbance-threshold", type=fraction, default=0.15,
+                         help="the drift reference moving more than this between the runs, or "
+                         "spreading more than this within one, marks the machine disturbed: "
+                         "speed verdicts withheld (default 0.15)")  # fmt: skip
+    compare.add_argument("--strict", action="store_true",
+                         help="a gate: exit 1 also when a cell is not comparable (missing from a "
+                         "run, failed in the base, another recipe or seed) or the machine was "
+                         "disturbed")  # fmt: skip
     compare.add_argument("--format", choices=("table", "markdown", "json"), default="table")
     compare.add_argument("--allow-machine-change", action="store_true",
                          help="compare runs from different machines anyway")  # fmt: skip
     compare.add_argument("--no-drift-correction", action="store_true",
-                         help="judge each cell's raw change, not its change relative to the "
-                         "median of all cells (the machine's drift)")  # fmt: skip
+                         help="judge each cell's raw change, the machine's drift left in "
+                         "(default: taken off, from the drift reference timed in every pass, "
+                         "its own spread carried into each cell's interval, cross-checked with "
+                         "the median change of the cells; the median alone when a run has no "
+                         "reference)")  # fmt: skip
     compare.add_argument(
         "--history",
         type=Path,

@@ -58,6 +58,7 @@ def build_record(
         "flops_per_sample_train": flops_train,
         "test_accuracy": last.get("test_accuracy"),
         "test_loss": last.get("test_loss"),
+        "test_samples": last.get("test_samples"),  # the binomial floor of accuracy verdicts
         "best_test_accuracy": max((c["test_accuracy"] for c in p.curve), default=None),
         "final_train_loss": last.get("train_loss"),
         "throughput": None,

@@ -17,12 +17,12 @@ group run one contiguous stretch in turn, the order rotating from pass to pass:
 4. ``latency_steps`` separately synced steps, for the p50/p90/p99 step latency.
 
 Why contiguous stretches and not short interleaved rounds: a worker idles while the others run,
-and torch's OpenMP pool pays for waking up from such an idle gap for a whole short round (about
--20 % on a 50-step MNIST-1D MLP round after 0.2 s idle; tf pays no such penalty), so short
-rounds measured the wake-up rather than the training loop. Drift still lands on every framework
-alike: the order rotates across passes, and a framework-free reference workload
-(:mod:`bench.measure.drift_reference`) is timed at the start of every pass and written into every
-record as ``drift_reference`` for ``bench compare``.
+and its thread pool pays for waking up from such an idle gap for a whole short round (torch's
+OpenMP pool -20 % on a 50-step MNIST-1D MLP round after 0.2 s idle, tf's Eigen pool -45 % on the
+MNIST-1D CNN; docs/measurement.md), so short rounds measured the wake-up, not the loop. Drift
+still lands on every framework alike: the order rotates across passes, and a framework-free
+reference workload (:mod:`bench.measure.drift_reference`) is timed at the start of every pass
+and written into every record as ``drift_reference`` for ``bench compare``.
 
 A cell's throughput and its interval come from its passes (one figure per pass; see
 :mod:`bench.measure.timing`): measured on a shared 2-core VM, back-to-back runs differed by 16-73 %
@@ -30,9 +30,8 @@ while intervals from the steps of one process were 2-4 % wide. Each pass superse
 record on disk.
 
 Nothing is lost to one bad cell: a worker that dies, times out or diverges fails only its cell,
-which is recorded with the reason; every finished cell is on disk the moment it finishes.
-
-This module is the order in which cells are trained and timed. Elsewhere: each cell's state
+which is recorded with the reason; every finished cell is on disk the moment it finishes. This
+module is the order in which cells are trained and timed. Elsewhere: each cell's state
 (:mod:`bench.run.cells`), the budgets (:mod:`bench.run.options`), which worker serves a request
 and what a failure does to the cell (:class:`bench.run.pool.CellWorkers`), the record.
 """
@@ -355,6 +354,7 @@ class Runner:
                 "train_loss": float(np.mean(losses)),
                 "test_loss": evaluation["loss"],
                 "test_accuracy": evaluation["accuracy"],
+                "test_samples": evaluation.get("samples"),
             }
         )
         if p.time_to_accuracy_s is None and target is not None and evaluation["accuracy"] >= target:

@@ -26,6 +26,7 @@ from bench.catalog.frameworks import get_variant
 from bench.measure import memory
 from bench.measure.isolation import one_line, pin_cpus, redirect_output
 from bench.run.adapter import Adapter, load_adapter
+from bench.zoo import dropout
 from bench.zoo.specs import ModelSpec, Recipe, Settings
 
 
@@ -64,6 +65,7 @@ class Worker:
         memory.reset_peak_rss()
         self.adapter.reset_peak_device_memory()
         spec = ModelSpec.from_dict(msg["spec"])
+        dropout.refuse_shared(spec)  # the parity mode's host-fed masks are never timed
         recipe = Recipe.from_dict(msg["recipe"])
         stock = bool(msg.get("stock"))  # the timing passes ask for the framework's own optimizer
         t0 = time.perf_counter()
@@ -89,7 +91,7 @@ class Worker:
         return {
             "times": np.asarray(times, np.float64),
             "losses": np.asarray(losses, np.float32),
-            # the whole round as the framework ran it, per-call set-up included (e.g. Keras fit)
+            # the whole round as the framework ran it: staging the batches included
             "round_seconds": time.perf_counter() - t0,
         }
 
@@ -122,6 +124,7 @@ class Worker:
         return {
             "loss": float(loss),
             "accuracy": float(accuracy),
+            "samples": int(np.asarray(cell.y_test).size),  # predictions scored (LM: tokens)
             "seconds": time.perf_counter() - t0,
         }
 

@@ -7,19 +7,21 @@ the log median step time of each pass (:func:`bench.track.verdicts.compare_passe
 pass fall back to the raw step times (Mann-Whitney U and a bootstrap interval,
 :func:`bench.track.verdicts.compare_samples`). The p-values of all cells of one comparison are
 adjusted together (Holm), so the chance of any false alarm in a comparison stays at alpha however
-many cells it has. Machine drift between the runs is taken off each cell: the change of the runs'
-drift reference (a framework-free workload timed in every pass), or the median change over the cells
-when a run has none. Memory: the peak above the framework's post-import baseline (peak RSS for older
-records) is one number per cell, so it is judged by its own, wider threshold. Accuracy: judged
-against the seed-to-seed spread of that model and suite (:data:`bench.catalog.suites.SEED_SPREAD`),
-never a fixed threshold.
+many cells it has. The machine's move between the runs is estimated, with its own uncertainty, by
+:mod:`bench.track.machine`, and taken off each cell; a disturbed machine gets no speed verdicts
+at all ("machine disturbed"). Memory: the peak above the framework's post-import baseline (peak
+RSS for older records) is one number per cell, so it is judged by its own, wider threshold.
+Accuracy: a drop significant (Holm over the cells) against the seed-to-seed spread declared with
+the model, or the test set's binomial standard error where no spread is measured yet, and beyond
+half a point (:func:`bench.track.verdicts.accuracy_sigma`).
+
+Output (markdown, JSON, the console table) is :mod:`bench.track.compare_text`.
 """
 
 from __future__ import annotations
 
-import json
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -27,25 +29,34 @@ import numpy as np
 from bench.catalog import suites
 from bench.measure import environment, timing
 from bench.track import verdicts
+from bench.track.machine import MIN_DRIFT_CELLS, MachineView, machine_view
 
 REGRESSIONS = ("slower", "hungrier", "less accurate", "failed")
-MIN_DRIFT_CELLS = 6  # verdicts.machine_drift's default
+DISTURBED = "machine disturbed"
+NOT_COMPARABLE = "not comparable"
+#: Exit statuses of ``bench compare``: a regression, then a disturbed machine (1 under --strict).
+EXIT_REGRESSION, EXIT_DISTURBED = 1, 3
+#: The disturbance threshold's default: a quiet 2-core VM repeats the drift reference within it.
+DISTURBANCE_THRESHOLD = 0.15
+
+__all__ = ["DISTURBANCE_THRESHOLD", "MIN_DRIFT_CELLS", "CellComparison", "Comparison"]
 
 
 @dataclass
 class CellComparison:
     key: str
-    verdict: str  # slower | hungrier | less accurate | failed | faster | unchanged | not comparable
+    verdict: str  # slower | hungrier | less accurate | failed | machine disturbed | faster |
+    #               unchanged | not comparable
     throughput_base: float | None = None
     throughput_current: float | None = None
     throughput_change: float | None = None  # fraction, + is faster
     throughput_ci: tuple[float, float] | None = None
     p_value: float | None = None  # Holm-adjusted over the comparison's cells
-    speed_verdict: str | None = None
+    speed_verdict: str | None = None  # None when withheld (machine disturbed) or no evidence
     speed_method: str | None = None
     throughput_change_raw: float | None = None  # before taking off the machine's drift
     machine_change: float | None = None  # run-wide throughput change the cell was judged against
-    drift_source: str | None = None  # "reference" (the framework-free workload) | "cells"
+    drift_source: str | None = None  # "reference" | "cells" | "raw" (the two disagree)
     cells_machine_change: float | None = None  # median-of-cells estimate, the cross-check
     memory_base: int | None = None
     memory_current: int | None = None
@@ -53,11 +64,66 @@ class CellComparison:
     accuracy_base: float | None = None
     accuracy_current: float | None = None
     accuracy_verdict: str | None = None
+    accuracy_sigma: float | None = None  # one run's accuracy sd the change is judged against
+    accuracy_sigma_source: str | None = None  # "seeds" (measured, 0-4) | "binomial" (test set)
+    accuracy_p_value: float | None = None  # Holm-adjusted over the cells
     note: str = ""
+
+
+@dataclass
+class Comparison:
+    """Every cell's verdict and what they were judged against."""
+
+    cells: list[CellComparison]
+    machine: MachineView
+    threshold: float
+    disturbance_threshold: float
+    drift_correction: bool = True
+    judged_speed: int = 0  # cells whose speed got a verdict
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def regressed(self) -> list[CellComparison]:
+        return regressed(self.cells)
+
+    @property
+    def not_comparable(self) -> list[CellComparison]:
+        return [c for c in self.cells if c.verdict == NOT_COMPARABLE]
+
+    @property
+    def disturbed(self) -> bool:
+        return bool(self.machine.disturbed)
+
+    def exit_status(self, strict: bool = False) -> int:
+        """1 on a regression; a disturbed machine 3 (1 under ``strict``); under ``strict`` also 1
+        when any cell could not be compared (missing, failed in the base, another recipe)."""
+        if self.regressed:
+            return EXIT_REGRESSION
+        if self.disturbed:
+            return EXIT_REGRESSION if strict else EXIT_DISTURBED
+        if strict and self.not_comparable:
+            return EXIT_REGRESSION
+        return 0
 
 
 def _enough(passes: list[list[np.ndarray]] | None) -> bool:
     return bool(passes) and sum(r.size for p in passes or [] for r in p) >= 5
+
+
+def _not_comparable(base: dict[str, Any] | None, current: dict[str, Any] | None) -> str | None:
+    """Why two records of one key cannot be compared (None if they can); a current failure
+    after a base success is a regression, not this."""
+    if base is None or current is None:
+        return f"not in the {'base' if base is None else 'current'} run"
+    if current["status"] != "ok" and base["status"] != "ok":
+        return f"failed in both runs (current: {current['status']}: {current.get('error')})"
+    if base["status"] != "ok":
+        return f"failed in the base run ({base['status']}: {base.get('error')})"
+    if base.get("recipe") != current.get("recipe"):
+        return "another recipe"
+    if base.get("seed") != current.get("seed"):
+        return f"another seed ({base.get('seed')} → {current.get('seed')})"
+    return None
 
 
 def compare_cell(
@@ -65,51 +131,87 @@ def compare_cell(
     current: dict[str, Any] | None,
     threshold: float,
     memory_threshold: float,
-    drift: float = 0.0,
+    machine: MachineView | None = None,
 ) -> CellComparison:
-    """One cell's verdict, its speed p-value not yet adjusted for the other cells; ``drift`` is
-    the machine's run-wide log step-time change, taken off before judging speed."""
+    """One cell's verdict, its speed and accuracy p-values not yet adjusted for the other cells;
+    ``machine`` says what the machine's move was (taken off before judging speed) and whether
+    it was disturbed (speed not judged)."""
+    machine = machine or MachineView()
     key = (current or base or {}).get("key", "?")
-    if base is None or current is None:
-        which = "base" if base is None else "current"
-        return CellComparison(key, "not comparable", note=f"not in the {which} run")
+    why = _not_comparable(base, current)
+    if why is not None:
+        return CellComparison(key, NOT_COMPARABLE, note=why)
+    assert base is not None and current is not None
     if current["status"] != "ok":
-        verdict = "failed" if base["status"] == "ok" else "not comparable"
         return CellComparison(
-            key, verdict, note=f"current: {current['status']}: {current.get('error')}"
+            key, "failed", note=f"current: {current['status']}: {current.get('error')}"
         )
-    if base["status"] != "ok":
-        return CellComparison(key, "not comparable", note=f"base: {base['status']}")
-    if base.get("recipe") != current.get("recipe") or base.get("seed") != current.get("seed"):
-        return CellComparison(key, "not comparable", note="different recipe or seed")
     out = CellComparison(key, "unchanged")
     b_passes, c_passes = timing.passes(base), timing.passes(current)
     if b_passes and c_passes and _enough(b_passes) and _enough(c_passes):
-        speed = verdicts.compare_passes(b_passes, c_passes, threshold=threshold, offset=drift)
         out.throughput_change_raw = math.exp(-verdicts.log_change(b_passes, c_passes)) - 1
-        out.machine_change = math.exp(-drift) - 1
-        # step-time ratio r → throughput change 1/r − 1 (the interval flips)
-        out.throughput_change = 1 / (1 + speed["change"]) - 1
-        out.throughput_ci = (1 / (1 + speed["ci_high"]) - 1, 1 / (1 + speed["ci_low"]) - 1)
-        out.p_value = speed["p_value"]
-        out.speed_verdict = speed["verdict"]
-        out.speed_method = speed["method"]
+        if machine.disturbed:
+            out.note = "speed not judged: machine disturbed"
+        else:
+            _judge_speed(out, b_passes, c_passes, threshold, machine)
     out.throughput_base = (base.get("throughput") or {}).get("median")
     out.throughput_current = (current.get("throughput") or {}).get("median")
     out.memory_base, out.memory_current = memory_figure(base, current)
     if out.memory_base and out.memory_current:
         out.memory_change = out.memory_current / out.memory_base - 1
+    _judge_accuracy(out, base, current)
+    out.verdict = _overall(out, memory_threshold, machine.disturbed)
+    return out
+
+
+def _judge_speed(
+    out: CellComparison,
+    b_passes: list[list[np.ndarray]],
+    c_passes: list[list[np.ndarray]],
+    threshold: float,
+    machine: MachineView,
+) -> None:
+    speed = verdicts.compare_passes(
+        b_passes, c_passes, threshold=threshold, offset=machine.shift,
+        offset_variance=machine.variance, offset_df=machine.df,
+    )  # fmt: skip
+    out.machine_change = math.exp(-machine.shift) - 1
+    out.drift_source = machine.source
+    out.cells_machine_change = machine.cells_machine_change
+    # step-time ratio r → throughput change 1/r − 1 (the interval flips)
+    out.throughput_change = 1 / (1 + speed["change"]) - 1
+    out.throughput_ci = (1 / (1 + speed["ci_high"]) - 1, 1 / (1 + speed["ci_low"]) - 1)
+    out.p_value = speed["p_value"]
+    out.speed_verdict = speed["verdict"]
+    out.speed_method = speed["method"]
+
+
+def _judge_accuracy(out: CellComparison, base: dict[str, Any], current: dict[str, Any]) -> None:
     out.accuracy_base, out.accuracy_current = (
         base.get("test_accuracy"),
         current.get("test_accuracy"),
     )
-    if out.accuracy_base is not None and out.accuracy_current is not None:
-        spread = suites.SEED_SPREAD.get((current["suite"], current["model"], current["dataset"]))
-        out.accuracy_verdict = verdicts.accuracy_verdict(
-            out.accuracy_base, out.accuracy_current, spread
-        )
-    out.verdict = _overall(out, memory_threshold)
-    return out
+    if out.accuracy_base is None or out.accuracy_current is None:
+        return
+    spread = suites.seed_spread(
+        current["suite"], current["model"], current["dataset"], current.get("recipe")
+    )
+    samples = current.get("test_samples") or base.get("test_samples")
+    sigma, source = verdicts.accuracy_sigma(
+        spread, out.accuracy_base, out.accuracy_current, samples
+    )
+    out.accuracy_sigma, out.accuracy_sigma_source = sigma, source
+    if sigma is None:
+        out.note = _join(out.note, "accuracy not judged: no seed spread, test-set size unknown")
+        return
+    out.accuracy_p_value = verdicts.accuracy_p_value(out.accuracy_base, out.accuracy_current, sigma)
+    out.accuracy_verdict = verdicts.accuracy_verdict(
+        out.accuracy_base, out.accuracy_current, out.accuracy_p_value
+    )
+
+
+def _join(a: str, b: str) -> str:
+    return f"{a}; {b}" if a else b
 
 
 def memory_figure(base: dict[str, Any], current: dict[str, Any]) -> tuple[int | None, int | None]:
@@ -123,21 +225,23 @@ def memory_figure(base: dict[str, Any], current: dict[str, Any]) -> tuple[int | 
     return base.get("peak_rss_bytes"), current.get("peak_rss_bytes")
 
 
-def _overall(out: CellComparison, memory_threshold: float) -> str:
+def _overall(out: CellComparison, memory_threshold: float, disturbed: bool = False) -> str:
     if out.speed_verdict == "slower":
         return "slower"
     if out.memory_change is not None and out.memory_change > memory_threshold:
         return "hungrier"
     if out.accuracy_verdict == "worse":
         return "less accurate"
+    if disturbed and out.throughput_change_raw is not None:
+        return DISTURBED  # never "faster" or "unchanged" on a machine that could not tell
     if out.speed_verdict == "faster":
         return "faster"
     return "unchanged"
 
 
-def drift(base: list[dict[str, Any]], current: list[dict[str, Any]]) -> float:
-    """The machine's run-wide log step-time change between two runs estimated from the cells
-    (see :func:`bench.track.verdicts.machine_drift`), over the cells that finished in both."""
+def cell_log_changes(base: list[dict[str, Any]], current: list[dict[str, Any]]) -> list[float]:
+    """Each cell's log step-time change between two runs, over the cells that finished in both
+    with enough timing: the material of the median-of-cells drift estimate."""
     b = {r["key"]: r for r in base if r.get("status") == "ok"}
     changes = []
     for r in current:
@@ -146,41 +250,50 @@ def drift(base: list[dict[str, Any]], current: list[dict[str, Any]]) -> float:
         bp, cp = timing.passes(b[r["key"]]), timing.passes(r)
         if bp and cp and _enough(bp) and _enough(cp):
             changes.append(verdicts.log_change(bp, cp))
-    return verdicts.machine_drift(changes)
+    return changes
 
 
-def reference_seconds(records: list[dict[str, Any]]) -> tuple[str, list[float]] | None:
-    """A run's drift reference: its workload's name and the seconds of each timing pass.
-
-    Every record of a run carries the run's reference (``drift_reference``); records that carry
-    the same list are one measurement, counted once. None when no record has one, or when the
-    run's records name different workloads (then the run has no single reference)."""
-    workloads: set[str] = set()
-    seen: dict[tuple[float, ...], None] = {}
-    for r in records:
-        ref = r.get("drift_reference")
-        if not isinstance(ref, dict) or not ref.get("seconds"):
-            continue
-        seconds = [float(s) for s in ref["seconds"] if s is not None]
-        if not seconds or not all(math.isfinite(s) and s > 0 for s in seconds):
-            continue
-        workloads.add(str(ref.get("workload")))
-        seen[tuple(seconds)] = None
-    if len(workloads) != 1:
-        return None
-    return workloads.pop(), [s for passes in seen for s in passes]
-
-
-def reference_drift(base: list[dict[str, Any]], current: list[dict[str, Any]]) -> float | None:
-    """The machine's log change between two runs from their drift references: the log ratio of
-    the geometric means of the reference's pass times. A fixed framework-free workload does not
-    move with the code under test, so a slowdown shared by most cells (the harness, NumPy, a
-    common backend) still shows, which the median over cells would take off as drift. None when
-    either run has no reference or the two ran different workloads."""
-    b, c = reference_seconds(base), reference_seconds(current)
-    if b is None or c is None or b[0] != c[0]:
-        return None
-    return float(np.log(c[1]).mean() - np.log(b[1]).mean())
+def judge(
+    base: list[dict[str, Any]],
+    current: list[dict[str, Any]],
+    threshold: float = 0.05,
+    memory_threshold: float = 0.10,
+    drift_correction: bool = True,
+    disturbance_threshold: float = DISTURBANCE_THRESHOLD,
+    base_env: dict[str, Any] | None = None,
+    current_env: dict[str, Any] | None = None,
+) -> Comparison:
+    """Every cell's verdict, the machine's move and disturbances they were judged against, and
+    the p-values adjusted over the cells (speed and accuracy, each its own family)."""
+    b = {r["key"]: r for r in base}
+    c = {r["key"]: r for r in current}
+    keys = list(dict.fromkeys([*c, *b]))
+    machine = machine_view(base, current, cell_log_changes(base, current),
+                           disturbance_threshold, drift_correction, base_env,
+                           current_env)  # fmt: skip
+    cells = [compare_cell(b.get(k), c.get(k), threshold, memory_threshold, machine) for k in keys]
+    judged = [x for x in cells if x.p_value is not None and x.throughput_ci is not None]
+    for x, p_adjusted in zip(judged, verdicts.holm([x.p_value for x in judged]), strict=True):
+        x.p_value = p_adjusted
+        # the verdict again, on the adjusted p (throughput: higher is better)
+        x.speed_verdict = verdicts.change_verdict(
+            x.throughput_change, x.throughput_ci[0], x.throughput_ci[1], p_adjusted, threshold,
+            higher_is_better=True,
+        )  # fmt: skip
+    scored = [x for x in cells if x.accuracy_p_value is not None]
+    for x, p_adjusted in zip(scored, verdicts.holm([x.accuracy_p_value for x in scored]),
+                             strict=True):  # fmt: skip
+        x.accuracy_p_value = p_adjusted
+        x.accuracy_verdict = verdicts.accuracy_verdict(
+            x.accuracy_base,
+            x.accuracy_current,
+            p_adjusted,  # type: ignore[arg-type]
+        )
+    for x in cells:
+        if x.verdict not in ("failed", NOT_COMPARABLE):
+            x.verdict = _overall(x, memory_threshold, machine.disturbed)
+    return Comparison(cells, machine, threshold, disturbance_threshold, drift_correction,
+                      judged_speed=len(judged))  # fmt: skip
 
 
 def compare_runs(
@@ -189,37 +302,11 @@ def compare_runs(
     threshold: float = 0.05,
     memory_threshold: float = 0.10,
     drift_correction: bool = True,
+    disturbance_threshold: float = DISTURBANCE_THRESHOLD,
 ) -> list[CellComparison]:
-    """Every cell's verdict. With ``drift_correction`` each cell's speed is judged relative to
-    the machine's drift: the change of the runs' drift reference when both have one, else the
-    median change of all cells; the raw change is kept beside it."""
-    b = {r["key"]: r for r in base}
-    c = {r["key"]: r for r in current}
-    keys = list(dict.fromkeys([*c, *b]))
-    cells_shift = drift(base, current)
-    ref_shift = reference_drift(base, current)
-    if not drift_correction:
-        shift, source = 0.0, None
-    elif ref_shift is not None:
-        shift, source = ref_shift, "reference"
-    else:
-        shift, source = cells_shift, "cells"
-    out = [compare_cell(b.get(k), c.get(k), threshold, memory_threshold, shift) for k in keys]
-    for x in out:
-        if x.machine_change is not None:
-            x.drift_source = source
-            x.cells_machine_change = math.exp(-cells_shift) - 1
-    judged = [x for x in out if x.p_value is not None and x.throughput_ci is not None]
-    for x, p_adjusted in zip(judged, verdicts.holm([x.p_value for x in judged]), strict=True):
-        x.p_value = p_adjusted
-        # the verdict again, on the adjusted p (throughput: higher is better)
-        x.speed_verdict = verdicts.change_verdict(
-            x.throughput_change, x.throughput_ci[0], x.throughput_ci[1], p_adjusted, threshold,
-            higher_is_better=True,
-        )  # fmt: skip
-        if x.verdict not in ("failed", "not comparable"):
-            x.verdict = _overall(x, memory_threshold)
-    return out
+    """The cells of :func:`judge` (no run environments: no busy-process check)."""
+    return judge(base, current, threshold, memory_threshold, drift_correction,
+                 disturbance_threshold).cells  # fmt: skip
 
 
 def regressed(comparisons: list[CellComparison]) -> list[CellComparison]:
@@ -242,139 +329,3 @@ def software_line(changes: list[str]) -> str | None:
     if not changes:
         return None
     return "Software changed: " + ", ".join(changes) + "."
-
-
-# -- output --------------------------------------------------------------------------------
-
-
-def _pct(x: float | None) -> str:
-    return "—" if x is None else f"{x:+.1%}"
-
-
-def _num(x: float | None, fmt: str = ",.0f") -> str:
-    return "—" if x is None else f"{x:{fmt}}"
-
-
-def rows(comparisons: list[CellComparison]) -> list[list[str]]:
-    out = []
-    for c in comparisons:
-        ci = (
-            "—"
-            if c.throughput_ci is None
-            else f"[{c.throughput_ci[0]:+.1%}, {c.throughput_ci[1]:+.1%}]"
-        )
-        mem = "—" if c.memory_current is None else f"{c.memory_current / 2**20:,.0f} MiB"
-        acc = (
-            "—"
-            if c.accuracy_current is None or c.accuracy_base is None
-            else f"{c.accuracy_base:.1%} → {c.accuracy_current:.1%}"
-        )
-        out.append([
-            c.key, c.verdict, f"{_num(c.throughput_base)} → {_num(c.throughput_current)}",
-            _pct(c.throughput_change_raw), _pct(c.throughput_change), ci,
-            "—" if c.p_value is None else f"{c.p_value:.2g}",
-            f"{mem} ({_pct(c.memory_change)})", acc, c.note,
-        ])  # fmt: skip
-    return out
-
-
-HEADER = ["cell", "verdict", "samples/s", "raw change", "vs machine", "95% CI", "p", "memory",
-          "accuracy", "note"]  # fmt: skip
-
-
-def drift_line(comparisons: list[CellComparison]) -> str:
-    """One sentence on the machine's run-wide drift the cells were judged against, with the
-    median-of-cells estimate beside it as a cross-check."""
-    judged = next((c for c in comparisons if c.machine_change is not None), None)
-    if judged is None or judged.drift_source is None:
-        return "Cells are judged on their raw change (no drift correction)."
-    cells = judged.cells_machine_change
-    # verdicts.machine_drift gives exactly 0 when there are too few cells to estimate it
-    few = f"too few cells (under {MIN_DRIFT_CELLS}) for their median"
-    if judged.drift_source == "reference":
-        cross = f"the median over the cells moved {_pct(cells)}" if cells else few
-        return (
-            f"Machine drift {judged.machine_change:+.1%} in throughput, from the drift reference "
-            f"(a fixed framework-free workload timed in every pass); {cross} (cross-check: a "
-            "gap between the two is a change common to the cells, not the machine). Each cell "
-            "is judged on its change relative to the reference (`--no-drift-correction` judges "
-            "raw changes)."
-        )
-    if not judged.machine_change:
-        return (
-            f"No drift reference in one run and {few}: cells are judged on their raw change, "
-            "machine drift included."
-        )
-    return (
-        f"All cells together ran {judged.machine_change:+.1%} (median over the cells; one run "
-        "has no drift reference, so the median stands in for it): the machine's drift, or a "
-        "change common to every framework and model. Each cell is judged on its change "
-        "relative to that (`--no-drift-correction` judges raw changes)."
-    )
-
-
-def _methods(comparisons: list[CellComparison]) -> str:
-    counts: dict[str, int] = {}
-    for c in comparisons:
-        if c.speed_method:
-            name = (
-                "Welch t over the timing passes"
-                if c.speed_method.startswith("Welch")
-                else "Mann-Whitney U and a bootstrap CI on raw step times (single-pass runs)"
-            )
-            counts[name] = counts.get(name, 0) + 1
-    return "; ".join(f"{name} ({n} cells)" for name, n in counts.items()) or "none"
-
-
-def to_markdown(
-    comparisons: list[CellComparison],
-    base: str,
-    current: str,
-    threshold: float,
-    software: list[str] | None = None,
-) -> str:
-    bad = regressed(comparisons)
-    lines = [f"### bench compare: `{base}` → `{current}`", ""]
-    if software:
-        lines += [f"**{software_line(software)}**", ""]
-    lines += [
-        (f"**{len(bad)} regression(s)**: " + ", ".join(f"`{c.key}` ({c.verdict})" for c in bad))
-        if bad
-        else "**No regression.**",
-        "",
-        f"Threshold {threshold:.0%}; a change counts when it is beyond the threshold, "
-        "significant after a Holm adjustment over the cells and its 95% CI excludes 0. "
-        f"Speed evidence: {_methods(comparisons)}. Accuracy against the seed-to-seed spread.",
-        "",
-        drift_line(comparisons),
-        "",
-        "| " + " | ".join(HEADER) + " |",
-        "|" + "---|" * len(HEADER),
-    ]
-    for row in rows(comparisons):
-        cells = [v.replace("|", "\\|") for v in row]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
-
-
-def to_json(
-    comparisons: list[CellComparison], base: str, current: str, software: list[str] | None = None
-) -> str:
-    judged = next((c for c in comparisons if c.machine_change is not None), None)
-    return json.dumps(
-        {
-            "base": base,
-            "current": current,
-            "software_changes": software or [],
-            "drift": None
-            if judged is None
-            else {
-                "source": judged.drift_source,
-                "machine_change": judged.machine_change,
-                "cells_machine_change": judged.cells_machine_change,
-            },
-            "regressed": [c.key for c in regressed(comparisons)],
-            "cells": [asdict(c) for c in comparisons],
-        },
-        indent=2,
-    )

@@ -24,8 +24,8 @@ from bench.measure.intervals import (
 )
 from bench.measure.summaries import pass_medians
 
-# Accuracy differences below half a percentage point are not worth a verdict on their own:
-# a 10k-sample test set alone has a binomial standard error of about 0.3-0.5 points.
+# Accuracy differences below half a percentage point are not worth a verdict however significant:
+# the least effect an accuracy verdict needs, beside its evidence (accuracy_sigma).
 _ACCURACY_FLOOR = 0.005
 
 
@@ -124,6 +124,8 @@ def compare_passes(
     n_boot: int = 2000,
     seed: int = 0,
     offset: float = 0.0,
+    offset_variance: float = 0.0,
+    offset_df: float = math.inf,
 ) -> dict[str, Any]:
     """Relative change of one cell's step time between two runs, each timed in passes.
 
@@ -137,9 +139,13 @@ def compare_passes(
 
     ``offset`` (natural log of a step-time ratio) is taken off the current run before judging:
     the run-wide drift of the machine (:func:`machine_drift`), so the change reported is the
-    cell's change relative to every other cell of the comparison.
+    cell's change relative to every other cell of the comparison. ``offset_variance`` (with its
+    degrees of freedom ``offset_df``) is that estimate's own uncertainty
+    (:mod:`bench.track.machine`): it is added to the cell's variance, and the Welch-Satterthwaite
+    degrees of freedom take all three parts, so a noisy drift estimate widens the interval and
+    weakens the test instead of entering the verdict as an exact constant.
     """
-    from scipy.stats import ttest_ind
+    from scipy.stats import t as student_t
 
     if not base or not current:
         raise ValueError("compare_passes: both sides need at least one pass")
@@ -152,15 +158,18 @@ def compare_passes(
     x, y = np.log(pass_medians(base)), np.log(pass_medians(current)) - offset
     diff = float(y.mean() - x.mean())
     vx, vy = x.var(ddof=1) / x.size, y.var(ddof=1) / y.size
-    se = math.sqrt(vx + vy)
+    parts = [(vx, x.size - 1), (vy, y.size - 1), (max(offset_variance, 0.0), offset_df)]
+    se = math.sqrt(sum(v for v, _ in parts))
     if se == 0.0:
         p_value = 1.0 if diff == 0.0 else 0.0
         lo = hi = diff
     else:
-        df = (vx + vy) ** 2 / (vx**2 / (x.size - 1) + vy**2 / (y.size - 1)) if vx + vy else 1.0
+        total = se * se
+        denominator = sum(v * v / d for v, d in parts if v > 0 and math.isfinite(d))
+        df = total * total / denominator if denominator > 0 else math.inf
         half = t_quantile(confidence, df) * se
         lo, hi = diff - half, diff + half
-        p_value = float(ttest_ind(y, x, equal_var=False).pvalue)
+        p_value = float(2.0 * student_t.sf(abs(diff) / se, df))
     change, ci_low, ci_high = math.expm1(diff), math.expm1(lo), math.expm1(hi)
     return {
         "change": change,
@@ -170,7 +179,8 @@ def compare_passes(
         "verdict": change_verdict(change, ci_low, ci_high, p_value, threshold, alpha),
         "n_base": int(x.size),
         "n_current": int(y.size),
-        "method": f"Welch t on log median step time of {x.size} vs {y.size} passes",
+        "method": f"Welch t on log median step time of {x.size} vs {y.size} passes"
+        + (" and the drift estimate's variance" if offset_variance > 0 else ""),
     }
 
 
@@ -212,27 +222,51 @@ def holm(p_values: list[float]) -> list[float]:
     return [float(v) for v in adjusted]
 
 
-def accuracy_verdict(
-    base_acc: float, current_acc: float, seed_spread: float | None, k: float = 2.0
-) -> str:
-    """ "worse", "better" or "unchanged": an accuracy change judged against seed-to-seed noise.
+def accuracy_sigma(
+    seed_spread: float | None, base_acc: float, current_acc: float, test_samples: int | None
+) -> tuple[float | None, str | None]:
+    """The standard deviation one run's test accuracy has on its own, and where it comes from.
 
-    Accuracies are fractions in [0, 1]. Training the same recipe with another seed moves test
-    accuracy by ``seed_spread`` (a standard deviation across seeds) on its own, so only a move
-    beyond ``k`` times that is a change. The margin never drops below half a percentage point,
-    which also covers an unknown (None/NaN) or zero spread from a single seed.
+    A seed spread measured over seeds 0-4 and declared with the model (``"seeds"``) is the
+    evidence: training noise, which thread-order float32 sums on a CPU reproduce even at one
+    seed. Where none is measured yet, the test set's binomial standard error
+    sqrt(p(1-p)/n) at the two runs' mean accuracy stands in (``"binomial"``): a floor, the noise
+    of scoring on n samples, below the seed spread wherever both are known. (None, None) when
+    neither is known (a record from before ``test_samples`` was written, no declared spread).
     """
+    if seed_spread is not None and math.isfinite(seed_spread) and seed_spread > 0:
+        return abs(float(seed_spread)), "seeds"
+    if test_samples:
+        n = int(test_samples)
+        p = min(max((base_acc + current_acc) / 2.0, 1.0 / n), 1.0 - 1.0 / n)
+        return math.sqrt(p * (1.0 - p) / n), "binomial"
+    return None, None
+
+
+def accuracy_p_value(base_acc: float, current_acc: float, sigma: float) -> float:
+    """Two-sided p-value of an accuracy change between two runs whose accuracies each have
+    standard deviation ``sigma``: the change is N(0, 2 sigma^2) when nothing changed."""
+    from scipy.stats import norm
+
     for name, value in (("base_acc", base_acc), ("current_acc", current_acc)):
         if not (math.isfinite(value) and 0.0 <= value <= 1.0):
             raise ValueError(f"{name} must be a fraction in [0, 1], got {value}")
-    spread = 0.0
-    if seed_spread is not None and math.isfinite(seed_spread):
-        spread = abs(float(seed_spread))
-    margin = max(k * spread, _ACCURACY_FLOOR)
+    if not (math.isfinite(sigma) and sigma > 0):
+        raise ValueError(f"sigma must be positive, got {sigma}")
+    z = (current_acc - base_acc) / (math.sqrt(2.0) * sigma)
+    return float(2.0 * norm.sf(abs(z)))
+
+
+def accuracy_verdict(
+    base_acc: float, current_acc: float, p_value: float, alpha: float = 0.05
+) -> str:
+    """ "worse", "better" or "unchanged": a change must be significant at ``alpha`` (the p-value
+    adjusted over the comparison's cells, as speed's is) and beyond half a percentage point, a
+    floor on the effect worth a verdict (as speed has its threshold)."""
     delta = current_acc - base_acc
-    if delta < -margin:
+    if p_value < alpha and delta < -_ACCURACY_FLOOR:
         return "worse"
-    if delta > margin:
+    if p_value < alpha and delta > _ACCURACY_FLOOR:
         return "better"
     return "unchanged"
 

@@ -26,7 +26,9 @@ class Variant:
     accuracy_target: float | None = None
     #: Test accuracy a paper reports for this model on this dataset, if any.
     paper_accuracy: float | None = None
-    #: Seed-to-seed standard deviation of final test accuracy per suite (torch, seeds 0-4).
+    #: Seed-to-seed standard deviation of final test accuracy per suite (torch, seeds 0-4, the
+    #: runs quoted in README and docs/). ``bench compare`` judges accuracy against it, and where
+    #: a suite has none, against the test set's binomial standard error (a floor).
     seed_spread: dict[str, float] = field(default_factory=dict)
 
 

@@ -72,7 +72,13 @@ ARCHITECTURE = Architecture(
     variants={
         # 0.90: reached by about step 1,500 of 6,000 in torch (seed 0); the paper has no LSTM
         # (its GRU: 0.91), so no paper figure.
-        "mnist1d": Variant((40, 1), MNIST1D, suites=("standard",), accuracy_target=0.90),
+        "mnist1d": Variant(
+            (40, 1),
+            MNIST1D,
+            suites=("standard",),
+            accuracy_target=0.90,
+            seed_spread={"standard": 0.004},
+        ),
         "markov-text": Variant((64,), MARKOV, suites=("standard",), recipe=MARKOV_RECIPE),
     },
     # The LM's layer kinds include the classifier's (LSTM, and a dense head); the classifier

@@ -69,6 +69,7 @@ ARCHITECTURE = Architecture(
             MNIST1D,
             suites=("standard",),
             recipe=replace(sequence(6000, 100, 1e-3, 300), eval_every=250),
+            seed_spread={"standard": 0.005},
         ),
         "synthetic-tokens-bert": Variant(
             (128,), BERT_BASE, suites=("large",), recipe=GPU_RECIPE, cpu_recipe=CPU_RECIPE

@@ -247,28 +247,44 @@ def test_compare_uses_blocks_for_autocorrelated_steps() -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# accuracy_verdict
+# accuracy: sigma, p-value, verdict
 
 
 @pytest.mark.parametrize(
-    ("base", "current", "spread", "expected"),
+    ("base", "current", "sigma", "expected"),
     [
-        (0.90, 0.88, 0.005, "worse"),  # 2 points drop > 2 x 0.5
-        (0.90, 0.895, 0.005, "unchanged"),  # within 2 x spread
+        (0.90, 0.88, 0.005, "worse"),  # 2 points: z = 2.8 on a difference of sd 0.71 points
+        (0.90, 0.895, 0.005, "unchanged"),  # z = 0.7
         (0.90, 0.92, 0.005, "better"),
-        (0.90, 0.897, 0.0, "unchanged"),  # no spread known: 0.5-point floor
-        (0.90, 0.893, None, "worse"),
-        (0.90, 0.893, float("nan"), "worse"),
-        (0.90, 0.86, 0.03, "unchanged"),  # noisy recipe: a 4-point drop is within 2 x 3
+        (0.90, 0.897, 0.0005, "unchanged"),  # significant, but under the 0.5-point floor
+        (0.90, 0.86, 0.03, "unchanged"),  # noisy recipe: a 4-point drop is z = 0.94
     ],
 )
-def test_accuracy_verdict(base: float, current: float, spread: float, expected: str) -> None:
-    assert verdicts.accuracy_verdict(base, current, spread) == expected
+def test_accuracy_verdict(base: float, current: float, sigma: float, expected: str) -> None:
+    p = verdicts.accuracy_p_value(base, current, sigma)
+    assert verdicts.accuracy_verdict(base, current, p) == expected
 
 
-def test_accuracy_verdict_rejects_percentages() -> None:
+def test_accuracy_p_value_is_the_normal_tail_of_a_difference_of_two_runs() -> None:
+    # z = 0.02 / (sqrt(2) * 0.01) = 1.414: two-sided p = 0.157
+    assert verdicts.accuracy_p_value(0.90, 0.88, 0.01) == pytest.approx(0.1573, abs=1e-4)
+
+
+def test_accuracy_p_value_rejects_percentages_and_no_sigma() -> None:
     with pytest.raises(ValueError, match="fraction"):
-        verdicts.accuracy_verdict(90.0, 88.0, 0.5)
+        verdicts.accuracy_p_value(90.0, 88.0, 0.5)
+    with pytest.raises(ValueError, match="sigma"):
+        verdicts.accuracy_p_value(0.9, 0.88, 0.0)
+
+
+def test_accuracy_sigma_prefers_a_measured_seed_spread_then_the_binomial_floor() -> None:
+    assert verdicts.accuracy_sigma(0.0062, 0.65, 0.64, 1000) == (0.0062, "seeds")
+    sigma, source = verdicts.accuracy_sigma(None, 0.65, 0.64, 1000)
+    assert source == "binomial" and sigma == pytest.approx((0.645 * 0.355 / 1000) ** 0.5)
+    assert verdicts.accuracy_sigma(float("nan"), 0.9, 0.9, 360)[1] == "binomial"
+    assert verdicts.accuracy_sigma(None, 0.9, 0.9, None) == (None, None)
+    # a perfect score still has a floor: p is kept a sample away from 0 and 1
+    assert verdicts.accuracy_sigma(None, 1.0, 1.0, 100)[0] > 0
 
 
 # ---------------------------------------------------------------------------------------------

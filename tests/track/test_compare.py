@@ -12,7 +12,7 @@ import pytest
 from bench import cli
 from bench.run.record import speed
 from bench.run.store import RunDir
-from bench.track import compare
+from bench.track import compare, compare_text
 from tests.report.fakerun import write_fake_run
 
 SLOW = "torch/cnn/mnist1d"
@@ -74,8 +74,8 @@ def test_memory_and_holm_adjusted_p_values(tmp_path: Path) -> None:
     b, c = RunDir(base).records(), RunDir(current).records()
     out = {x.key: x for x in compare.compare_runs(b, c)}
     assert out["tf/mlp/mnist1d"].verdict == "hungrier"
-    shift = compare.drift(b, c)
-    raw = {x.key: x.p_value for x in (compare.compare_cell(bb, cc, 0.05, 0.10, shift)
+    machine = compare.judge(b, c).machine
+    raw = {x.key: x.p_value for x in (compare.compare_cell(bb, cc, 0.05, 0.10, machine)
                                       for bb, cc in zip(b, c, strict=True))}  # fmt: skip
     adjusted = [out[k].p_value for k in raw if raw[k] is not None]
     assert all(a >= r for a, r in zip(adjusted, [v for v in raw.values() if v is not None],
@@ -106,14 +106,15 @@ def test_machine_drift_is_taken_off_and_a_real_slowdown_still_shows(tmp_path: Pa
     b, c = RunDir(base).records(), RunDir(current).records()
     raw = compare.regressed(compare.compare_runs(b, c, drift_correction=False))
     assert len(raw) > 1 and SLOW in [x.key for x in raw]
-    judged = compare.compare_runs(b, c)
+    result = compare.judge(b, c)
+    judged = result.cells
     assert [x.key for x in compare.regressed(judged)] == [SLOW]
     cell = next(x for x in judged if x.key == SLOW)
     # the two fake runs also differ by their own pass-to-pass noise (sd 4 %), hence the margins
     assert cell.machine_change == pytest.approx(1 / 1.25 - 1, abs=0.06)
     assert cell.throughput_change_raw == pytest.approx(1 / (1.25 * 1.4) - 1, abs=0.08)
     assert cell.throughput_change == pytest.approx(1 / 1.4 - 1, abs=0.08)
-    assert f"{cell.machine_change:+.1%}" in compare.drift_line(judged)
+    assert f"{cell.machine_change:+.1%}" in compare_text.drift_line(result)
 
 
 # -- software versus machine changes (issue 11 item 4) -------------------------------------------
@@ -193,18 +194,19 @@ def test_every_cell_slower_and_the_reference_not_is_a_regression(
     tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
     """A slowdown shared by every cell (the harness, NumPy, a common backend): the median of the
-    cells calls it machine drift and flags nothing; the reference did not move, so the cells
-    are flagged."""
+    cells calls it machine drift and flags nothing; the reference did not move, the two
+    estimates disagree beyond their intervals, so no correction is trusted: the raw changes are
+    judged, and the cells are flagged."""
     base, current = _runs(tmp_path)
     _all_slower(current, 1.15)
     b, c = RunDir(base).records(), RunDir(current).records()
     assert not compare.regressed(compare.compare_runs(b, c))  # the cells' median hides it
     _reference(base, [0.201, 0.199, 0.200])
     _reference(current, [0.200, 0.202, 0.199])
-    judged = compare.compare_runs(RunDir(base).records(), RunDir(current).records())
+    result = compare.judge(RunDir(base).records(), RunDir(current).records())
+    judged = result.cells
     flagged = compare.regressed(judged)
     ok = [x for x in judged if x.verdict != "not comparable" and x.throughput_change is not None]
-    # every cell's change is now measured against the reference, not against the other cells
     assert all(x.throughput_change == pytest.approx(1 / 1.15 - 1, abs=0.06) for x in ok)
     assert all(x.verdict == "slower" for x in flagged)
     # a cell is flagged when its evidence is significant after Holm: every cell timed on its
@@ -212,38 +214,158 @@ def test_every_cell_slower_and_the_reference_not_is_a_regression(
     on_steps = {x.key for x in ok if "Mann-Whitney" in (x.speed_method or "")}
     assert on_steps and on_steps <= {x.key for x in flagged}
     cell = ok[0]
-    assert cell.drift_source == "reference"
-    assert cell.machine_change == pytest.approx(0.0, abs=0.01)
+    assert cell.drift_source == "raw" and result.machine.agree is False
+    assert cell.machine_change == pytest.approx(0.0)
     assert cell.cells_machine_change == pytest.approx(1 / 1.15 - 1, abs=0.05)  # the cross-check
     assert cli.main(["compare", str(base), str(current), "--format", "markdown"]) == 1
     text = capsys.readouterr().out
-    assert "from the drift reference" in text and f"{cell.cells_machine_change:+.1%}" in text
+    assert "disagree beyond their intervals" in text and f"{cell.cells_machine_change:+.1%}" in text
 
 
 def test_a_machine_slowdown_seen_by_the_reference_is_taken_off(tmp_path: Path) -> None:
+    """Reference and cells agree, within their intervals, that the machine ran 10 % slower: it
+    is taken off, one cell 40 % slower on top is the one regression. (The fake runs' cells carry
+    run-level noise of a few percent, so a reference repeating itself within 0.5 % would not
+    agree with their median: the reference here spreads 4 %, as a real one does.)"""
+    base, current = _runs(tmp_path)
+    _all_slower(current, 1.10)
+    _edit(current, SLOW, time=1.4)
+    _reference(base, [0.200, 0.208, 0.192])
+    _reference(current, [0.220, 0.229, 0.211])
+    result = compare.judge(RunDir(base).records(), RunDir(current).records())
+    assert [x.key for x in result.regressed] == [SLOW]
+    assert result.machine.agree is True and not result.disturbed
+    cell = next(x for x in result.cells if x.key == SLOW)
+    assert cell.drift_source == "reference"
+    assert cell.machine_change == pytest.approx(1 / 1.10 - 1, abs=0.005)
+    assert "from the drift reference" in compare_text.drift_line(result)
+
+
+def test_the_references_own_noise_widens_every_cells_interval(tmp_path: Path) -> None:
+    """The same correction from a reference that repeats itself within 0.5 % and from one that
+    spreads 8 % (under the disturbance threshold): the noisy one gives wider intervals and larger
+    p-values, not the same verdict with false confidence."""
+    widths, ps = [], []
+    for spread in (0.005, 0.08):
+        base, current = _runs(tmp_path / f"s{spread}")
+        _reference(base, [0.2, 0.2 * (1 + spread), 0.2 * (1 - spread / 2)])
+        _reference(current, [0.2 * (1 - spread / 2), 0.2, 0.2 * (1 + spread)])
+        result = compare.judge(RunDir(base).records(), RunDir(current).records())
+        cell = next(x for x in result.cells if x.key == "torch/mlp/mnist1d")
+        widths.append(cell.throughput_ci[1] - cell.throughput_ci[0])
+        ps.append(cell.p_value)
+    assert widths[1] > 1.3 * widths[0]
+    assert ps[1] >= ps[0]
+
+
+def test_a_reference_that_moved_beyond_the_threshold_withholds_speed_verdicts(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """The reference 25 % slower: contention, which slows the frameworks unlike the reference.
+    No cell is called faster, slower or unchanged on speed; the exit status is 3 (1 with
+    --strict), and a memory regression still counts."""
     base, current = _runs(tmp_path)
     _all_slower(current, 1.25)
-    _edit(current, SLOW, time=1.4)
+    _edit(current, "torch/mlp/mnist1d", time=0.7)  # would read "faster" against the reference
     _reference(base, [0.200, 0.201, 0.199])
-    _reference(current, [0.250, 0.251, 0.249])  # the machine itself 25 % slower
-    judged = compare.compare_runs(RunDir(base).records(), RunDir(current).records())
-    assert [x.key for x in compare.regressed(judged)] == [SLOW]
-    cell = next(x for x in judged if x.key == SLOW)
-    assert cell.drift_source == "reference"
-    assert cell.machine_change == pytest.approx(1 / 1.25 - 1, abs=0.005)
+    _reference(current, [0.250, 0.251, 0.249])
+    result = compare.judge(RunDir(base).records(), RunDir(current).records())
+    assert result.disturbed and "moved +25.0%" in result.machine.disturbed[0]
+    timed = [x for x in result.cells if x.throughput_change_raw is not None]
+    assert timed and {x.verdict for x in timed} == {"machine disturbed"}
+    assert all(x.speed_verdict is None and x.throughput_ci is None for x in timed)
+    assert result.exit_status() == 3 and result.exit_status(strict=True) == 1
+    assert cli.main(["compare", str(base), str(current), "--format", "markdown"]) == 3
+    text = capsys.readouterr().out
+    assert "**Machine disturbed**" in text and "faster" not in text.split("| cell |")[1]
+    _edit(current, "tf/mlp/mnist1d", rss=1.5)
+    result = compare.judge(RunDir(base).records(), RunDir(current).records())
+    assert [x.key for x in result.regressed] == ["tf/mlp/mnist1d"]
+    assert result.exit_status() == 1
+
+
+def test_a_run_started_beside_a_busy_process_is_disturbed(tmp_path: Path) -> None:
+    base, current = _runs(tmp_path)
+    _edit_env(current, busy_processes=[{"pid": 1, "name": "yes", "cpu_percent": 99}])
+    code = cli.main(["compare", str(base), str(current), "--format", "json"])
+    assert code == 3
+    assert cli.main(["compare", str(base), str(current), "--strict"]) == 1
+
+
+def test_a_reference_that_spread_within_a_run_is_disturbance(tmp_path: Path) -> None:
+    base, current = _runs(tmp_path)
+    _reference(base, [0.200, 0.201, 0.199])
+    _reference(current, [0.180, 0.200, 0.230])  # 28 % between its fastest and slowest pass
+    result = compare.judge(RunDir(base).records(), RunDir(current).records())
+    assert result.disturbed and "spread 28%" in result.machine.disturbed[0]
 
 
 def test_without_a_reference_in_one_run_the_cells_median_stands_in(tmp_path: Path) -> None:
     base, current = _runs(tmp_path)
     _reference(base, [0.2, 0.2, 0.2])
-    judged = compare.compare_runs(RunDir(base).records(), RunDir(current).records())
-    cell = next(x for x in judged if x.machine_change is not None)
+    result = compare.judge(RunDir(base).records(), RunDir(current).records())
+    cell = next(x for x in result.cells if x.machine_change is not None)
     assert cell.drift_source == "cells"
-    assert cell.machine_change == cell.cells_machine_change
-    assert "one run has no drift reference" in compare.drift_line(judged)
+    assert cell.machine_change == pytest.approx(cell.cells_machine_change)
+    assert "one run has no drift reference" in compare_text.drift_line(result)
     _reference(current, [0.2, 0.2, 0.2], workload="another workload")
     judged = compare.compare_runs(RunDir(base).records(), RunDir(current).records())
     assert next(x for x in judged if x.machine_change is not None).drift_source == "cells"
+
+
+def test_fewer_cells_than_the_median_needs_is_said(tmp_path: Path) -> None:
+    base, current = _runs(tmp_path)
+    keep = {"torch/mlp/mnist1d", "tf/mlp/mnist1d", "keras/mlp/mnist1d"}
+    for run in (base, current):
+        run_dir = RunDir(run)
+        records = [r for r in run_dir.records() if r["key"] in keep]
+        run_dir.results_path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    result = compare.judge(RunDir(base).records(), RunDir(current).records())
+    assert result.machine.cells is None and result.machine.source is None
+    assert "too few cells (under 6)" in compare_text.drift_line(result)
+
+
+# -- compare as a gate: what could not be compared ------------------------------------------
+
+
+def test_a_missing_cell_is_listed_and_fails_strict(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    base, current = _runs(tmp_path)
+    run_dir = RunDir(current)
+    records = [r for r in run_dir.records() if r["key"] != SLOW]
+    run_dir.results_path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    assert cli.main(["compare", str(base), str(current), "--format", "markdown"]) == 0
+    text = capsys.readouterr().out
+    gate = text.split("| cell |")[0]  # said above the table
+    assert (
+        f"**1 cell(s) not compared** (`--strict` fails on these): `{SLOW}` (not in the "
+        "current run)" in gate
+    )
+    assert cli.main(["compare", str(base), str(current), "--strict"]) == 1
+    capsys.readouterr()
+    assert cli.main(["compare", str(base), str(current), "--strict", "--format", "json"]) == 1
+    data = json.loads(capsys.readouterr().out)
+    assert data["not_comparable"] == {SLOW: "not in the current run"}
+
+
+def test_a_failed_base_cell_and_another_recipe_are_not_comparable(tmp_path: Path) -> None:
+    base, current = _runs(tmp_path)
+    run_dir = RunDir(base)
+    records = run_dir.records()
+    for r in records:
+        if r["key"] == SLOW:
+            r["status"], r["error"] = "failed", "worker died"
+        if r["key"] == "tf/mlp/mnist1d":
+            r["recipe"] = {**r["recipe"], "lr": 0.5}
+    run_dir.results_path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    result = compare.judge(RunDir(base).records(), RunDir(current).records())
+    notes = {x.key: x.note for x in result.not_comparable}
+    assert notes[SLOW].startswith("failed in the base run") and notes["tf/mlp/mnist1d"] == (
+        "another recipe"
+    )
+    assert result.exit_status() == 0 and result.exit_status(strict=True) == 1
+    assert "2 cell(s) not compared" in compare_text.gate_lines(result)[1]
 
 
 def test_hungrier_is_judged_on_the_peak_above_the_baseline(tmp_path: Path) -> None:

@@ -1,0 +1,234 @@
+"""How far the machine moved between two runs, how sure we are of it, and whether it was quiet
+enough to judge speed at all.
+
+Two estimates of the machine's move (natural log of a step-time ratio, current over base):
+
+* the **drift reference**: a fixed framework-free NumPy workload timed in every pass of a run;
+  its estimate carries its own uncertainty, the pass-to-pass spread of the reference in both
+  runs (Welch), so a noisy reference widens every cell's interval instead of entering each
+  verdict as an exact constant;
+* the **median of the cells'** log changes, with a bootstrap standard error over the cells;
+  it needs at least :data:`MIN_DRIFT_CELLS` cells and says so when it has fewer.
+
+The two are a cross-check on each other: a float64 NumPy workload and dispatch-bound framework
+steps in other thread pools do not always move together on a shared VM (measured: the reference
+read the machine 9.3 % faster while the cells moved -6.8 % to +0.4 %). Where they disagree by more
+than their intervals allow, no correction is trusted: cells are judged on their raw change, with
+the wider interval of the two estimates.
+
+A machine is **disturbed** when its reference moved more than the disturbance threshold between
+the runs, spread more than it within a run, or ``bench run`` found other processes using the CPU
+when it started (``busy_processes`` in the run's ``env.json``). Contention does not slow every
+framework like it slows the reference (torch's spin-waiting pool collapses, tf's does not), so no
+correction can rescue such a comparison; :mod:`bench.track.compare` withholds its speed verdicts.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+#: Fewest cells whose median change is taken as an estimate of the machine's move.
+MIN_DRIFT_CELLS = 6
+#: The 95 % two-sided normal quantile: two estimates disagree beyond it.
+AGREEMENT_Z = 1.959963984540054
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A log step-time change with the variance of its estimate and that variance's degrees of
+    freedom (Welch-Satterthwaite; ``inf`` when the variance is taken as known)."""
+
+    log_change: float
+    variance: float
+    df: float
+    n: int  # reference: passes (both runs); cells: cells
+
+    @property
+    def machine_change(self) -> float:
+        """As a throughput change (+ is faster), the way the output shows it."""
+        return math.exp(-self.log_change) - 1.0
+
+    @property
+    def se(self) -> float:
+        return math.sqrt(self.variance)
+
+
+@dataclass
+class MachineView:
+    """What each cell's speed is judged against: the offset taken off (``shift``, log step-time
+    ratio), the variance added to each cell's own, and why."""
+
+    shift: float = 0.0
+    variance: float = 0.0
+    df: float = math.inf
+    source: str | None = None  # "reference" | "cells" | "raw" (the two disagree) | None (off)
+    reference: Estimate | None = None
+    cells: Estimate | None = None
+    agree: bool | None = None  # None when there was nothing to cross-check
+    disturbed: list[str] = field(default_factory=list)  # why speed verdicts are withheld
+
+    @property
+    def cells_machine_change(self) -> float | None:
+        return None if self.cells is None else self.cells.machine_change
+
+
+def reference_seconds(records: list[dict[str, Any]]) -> tuple[str, list[list[float]]] | None:
+    """A run's drift reference: its workload's name and the seconds of each timing pass, one
+    list per distinct measurement (records that carry the same list are one measurement, counted
+    once). None when no record has one, or the records name different workloads."""
+    workloads: set[str] = set()
+    seen: dict[tuple[float, ...], None] = {}
+    for r in records:
+        ref = r.get("drift_reference")
+        if not isinstance(ref, dict) or not ref.get("seconds"):
+            continue
+        seconds = [float(s) for s in ref["seconds"] if s is not None]
+        if not seconds or not all(math.isfinite(s) and s > 0 for s in seconds):
+            continue
+        workloads.add(str(ref.get("workload")))
+        seen[tuple(seconds)] = None
+    if len(workloads) != 1:
+        return None
+    return workloads.pop(), [list(s) for s in seen]
+
+
+def _flat(measurements: list[list[float]]) -> np.ndarray:
+    return np.log(np.array([s for m in measurements for s in m], dtype=np.float64))
+
+
+def reference_estimate(
+    base: list[dict[str, Any]], current: list[dict[str, Any]]
+) -> Estimate | None:
+    """The log ratio of the geometric means of the reference's pass times, with a Welch variance
+    from each run's pass-to-pass spread (0 with fewer than two passes on a side: unknown, and
+    said so by the disturbance check's spread test having nothing to test). None when either run
+    has no reference or they ran different workloads."""
+    b, c = reference_seconds(base), reference_seconds(current)
+    if b is None or c is None or b[0] != c[0]:
+        return None
+    x, y = _flat(b[1]), _flat(c[1])
+    parts = [(v.var(ddof=1) / v.size, v.size - 1) for v in (x, y) if v.size >= 2]
+    variance = sum(p[0] for p in parts) if len(parts) == 2 else 0.0
+    df = satterthwaite(parts) if len(parts) == 2 else math.inf
+    return Estimate(float(y.mean() - x.mean()), variance, df, int(x.size + y.size))
+
+
+def satterthwaite(parts: list[tuple[float, float]]) -> float:
+    """Degrees of freedom of a sum of variances, each ``(variance, its df)``."""
+    total = sum(v for v, _ in parts)
+    denominator = sum(v * v / d for v, d in parts if d > 0 and math.isfinite(d))
+    if total <= 0 or denominator <= 0:
+        return math.inf
+    return total * total / denominator
+
+
+def cells_estimate(log_changes: list[float], n_boot: int = 2000, seed: int = 0) -> Estimate | None:
+    """The median of the cells' log changes and its bootstrap variance over the cells; None with
+    fewer than :data:`MIN_DRIFT_CELLS` cells (a median of three cells is one cell's noise)."""
+    x = np.asarray(log_changes, dtype=np.float64)
+    if x.size < MIN_DRIFT_CELLS:
+        return None
+    rng = np.random.default_rng(seed)
+    boot = np.median(x[rng.integers(0, x.size, size=(n_boot, x.size))], axis=1)
+    return Estimate(float(np.median(x)), float(boot.var(ddof=1)), float(x.size - 1), int(x.size))
+
+
+def estimates_agree(a: Estimate, b: Estimate, z: float = AGREEMENT_Z) -> bool:
+    """Whether two estimates of one move are within ``z`` standard errors of their difference."""
+    se = math.sqrt(a.variance + b.variance)
+    return abs(a.log_change - b.log_change) <= z * se
+
+
+def reference_spread(records: list[dict[str, Any]]) -> float | None:
+    """A run's reference spread: its slowest pass over its fastest, minus 1 (None without two
+    passes). A quiet machine repeats a fixed NumPy workload within a few percent."""
+    ref = reference_seconds(records)
+    if ref is None:
+        return None
+    seconds = [s for m in ref[1] for s in m]
+    if len(seconds) < 2:
+        return None
+    return max(seconds) / min(seconds) - 1.0
+
+
+def busy_at_start(env: dict[str, Any] | None) -> list[str]:
+    """The processes ``bench run`` found using the CPU when the run started (its warning)."""
+    busy = (env or {}).get("busy_processes") or []
+    return [f"{b.get('name', '?')} ({b.get('cpu_percent', '?')}%)" for b in busy]
+
+
+def disturbances(
+    base: list[dict[str, Any]],
+    current: list[dict[str, Any]],
+    reference: Estimate | None,
+    threshold: float,
+    base_env: dict[str, Any] | None = None,
+    current_env: dict[str, Any] | None = None,
+) -> list[str]:
+    """Why the machine cannot be trusted to judge speed between these two runs; empty if it can."""
+    out = []
+    if reference is not None and abs(math.expm1(reference.log_change)) > threshold:
+        out.append(
+            f"the drift reference moved {math.expm1(reference.log_change):+.1%} in step time "
+            f"between the runs (beyond the {threshold:.0%} disturbance threshold)"
+        )
+    for name, records, env in (("base", base, base_env), ("current", current, current_env)):
+        spread = reference_spread(records)
+        if spread is not None and spread > threshold:
+            out.append(
+                f"the drift reference spread {spread:.0%} across the {name} run's passes "
+                f"(beyond {threshold:.0%})"
+            )
+        busy = busy_at_start(env)
+        if busy:
+            out.append(f"other processes used the CPU when the {name} run started: "
+                       + ", ".join(busy[:3]))  # fmt: skip
+    return out
+
+
+def machine_view(
+    base: list[dict[str, Any]],
+    current: list[dict[str, Any]],
+    cell_log_changes: list[float],
+    disturbance_threshold: float,
+    drift_correction: bool = True,
+    base_env: dict[str, Any] | None = None,
+    current_env: dict[str, Any] | None = None,
+) -> MachineView:
+    """The offset and extra variance each cell is judged with, and the machine's disturbances.
+
+    With both estimates in hand and agreeing, the reference's is used (a change common to most
+    cells still shows); disagreeing, no correction is trusted (raw change, the larger of the two
+    estimates' variances added); with only the cells' median, that (a change common to most
+    cells is then taken off as drift, and the output says so)."""
+    ref = reference_estimate(base, current)
+    cells = cells_estimate(cell_log_changes)
+    view = MachineView(reference=ref, cells=cells)
+    view.disturbed = disturbances(base, current, ref, disturbance_threshold, base_env,
+                                  current_env)  # fmt: skip
+    if ref is not None and cells is not None:
+        view.agree = estimates_agree(ref, cells)
+    if not drift_correction:
+        return view
+    if ref is not None and view.agree is not False:
+        view.shift, view.variance, view.df, view.source = (
+            ref.log_change,
+            ref.variance,
+            ref.df,
+            "reference",
+        )
+    elif ref is not None:  # both exist and disagree
+        wider = max((ref, cells), key=lambda e: e.variance)  # type: ignore[arg-type]
+        view.variance, view.df, view.source = wider.variance, wider.df, "raw"
+    elif cells is not None:
+        view.shift, view.variance, view.df, view.source = (
+            cells.log_change,
+            cells.variance,
+            cells.df,
+            "cells",
+        )
+    return view
