@@ -71,12 +71,13 @@ SEED_SPREAD: dict[tuple[str, str, str], float] = {
 
 
 def seed_spread(suite: str, model: str, dataset: str, recipe: dict | None) -> float | None:
-    """The measured seed spread of a cell: declared for its suite, else for another suite whose
-    entry trains the same (model, dataset) with the same recipe (the standard suite runs the
-    paper's recipe on the paper's models: one measurement serves both)."""
-    direct = SEED_SPREAD.get((suite, model, dataset))
-    if direct is not None or recipe is None:
-        return direct
+    """The measured seed spread of a cell trained with ``recipe`` (a record's): declared for a
+    suite whose entry trains the same (model, dataset) with that very recipe (the standard suite
+    runs the paper's recipe on the paper's models: one measurement serves both). A cell whose
+    recipe was changed (``--steps``, ``--batch-size``) has none: its spread was not measured.
+    Without a recipe, the suite's declaration as it stands."""
+    if recipe is None:
+        return SEED_SPREAD.get((suite, model, dataset))
     as_recorded = json.loads(json.dumps(recipe))  # a record's tuples are JSON lists
     for (s, m, d), spread in SEED_SPREAD.items():
         if (m, d) != (model, dataset) or s not in SUITES:

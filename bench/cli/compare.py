@@ -59,15 +59,15 @@ def cmd_compare(args: argparse.Namespace, console: Console) -> int:
     else:
         if software:
             console.print(compare.software_line(software), markup=False)
+        if why:
+            console.print(f"note: different machines ({why})", markup=False)
+        for line in compare_text.gate_lines(result):  # what could not be judged, first
+            console.print(line.replace("**", "").replace("`", ""), markup=False)
+        console.print(compare_text.drift_line(result).replace("`", ""), markup=False)
         table = Table(title=f"{base_name} → {cur_name}")
         for col in compare_text.HEADER:
             table.add_column(col)
         for row in compare_text.rows(result.cells):
             table.add_row(*row)
         console.print(table)
-        if why:
-            console.print(f"note: different machines ({why})", markup=False)
-        console.print(compare_text.drift_line(result).replace("`", ""), markup=False)
-        for line in compare_text.gate_lines(result):
-            console.print(line.replace("**", "").replace("`", ""), markup=False)
     return result.exit_status(strict=args.strict)

@@ -92,7 +92,7 @@ def _row(model: str, dataset: str, r: Record, b: Record) -> dict[str, Any]:
     ra, ba = fmt.number(r.get("test_accuracy")), fmt.number(b.get("test_accuracy"))
     if ra is not None and ba is not None and not r.get("synthetic"):
         delta = ra - ba
-        spread = suites.SEED_SPREAD.get((str(r.get("suite")), model, dataset))
+        spread = suites.seed_spread(str(r.get("suite")), model, dataset, r.get("recipe"))
         row["accuracy_delta"] = f"{100 * delta:+.2f} pts"
         if spread is not None:
             half = 1.96 * math.sqrt(2) * spread

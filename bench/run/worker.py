@@ -124,7 +124,8 @@ class Worker:
         return {
             "loss": float(loss),
             "accuracy": float(accuracy),
-            "samples": int(np.asarray(cell.y_test).size),  # predictions scored (LM: tokens)
+            # test examples (an LM's sequences, not its correlated tokens): the binomial floor
+            "samples": len(cell.y_test),
             "seconds": time.perf_counter() - t0,
         }
 

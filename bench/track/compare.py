@@ -193,6 +193,12 @@ def _judge_accuracy(out: CellComparison, base: dict[str, Any], current: dict[str
     )
     if out.accuracy_base is None or out.accuracy_current is None:
         return
+    if current.get("synthetic") or base.get("synthetic"):
+        return  # random labels: the accuracy means nothing, and is not judged
+    if not all(math.isfinite(a) and 0.0 <= a <= 1.0 for a in (out.accuracy_base,
+                                                              out.accuracy_current)):  # fmt: skip
+        out.note = _join(out.note, "accuracy not judged: not a fraction in [0, 1]")
+        return
     spread = suites.seed_spread(
         current["suite"], current["model"], current["dataset"], current.get("recipe")
     )
@@ -245,8 +251,8 @@ def cell_log_changes(base: list[dict[str, Any]], current: list[dict[str, Any]]) 
     b = {r["key"]: r for r in base if r.get("status") == "ok"}
     changes = []
     for r in current:
-        if r.get("status") != "ok" or r["key"] not in b:
-            continue
+        if r.get("status") != "ok" or r["key"] not in b or _not_comparable(b[r["key"]], r):
+            continue  # another recipe or seed moves step time for its own reasons
         bp, cp = timing.passes(b[r["key"]]), timing.passes(r)
         if bp and cp and _enough(bp) and _enough(cp):
             changes.append(verdicts.log_change(bp, cp))
@@ -275,11 +281,12 @@ def judge(
     judged = [x for x in cells if x.p_value is not None and x.throughput_ci is not None]
     for x, p_adjusted in zip(judged, verdicts.holm([x.p_value for x in judged]), strict=True):
         x.p_value = p_adjusted
-        # the verdict again, on the adjusted p (throughput: higher is better)
+        # the verdict again, on the adjusted p, judged on step time as the threshold is stated
+        # (throughput change t is a step-time change 1/(1+t) - 1; the interval flips)
+        step_ci = (1 / (1 + x.throughput_ci[1]) - 1, 1 / (1 + x.throughput_ci[0]) - 1)
         x.speed_verdict = verdicts.change_verdict(
-            x.throughput_change, x.throughput_ci[0], x.throughput_ci[1], p_adjusted, threshold,
-            higher_is_better=True,
-        )  # fmt: skip
+            1 / (1 + x.throughput_change) - 1, step_ci[0], step_ci[1], p_adjusted, threshold
+        )
     scored = [x for x in cells if x.accuracy_p_value is not None]
     for x, p_adjusted in zip(scored, verdicts.holm([x.accuracy_p_value for x in scored]),
                              strict=True):  # fmt: skip

@@ -75,6 +75,8 @@ def drift_line(comparison: Comparison) -> str:
     if m.source == "reference":
         assert ref is not None
         agree = "" if m.agree is None else ", within the two estimates' intervals"
+        if not ref.spread_known:
+            agree += " (one reference reading a run: its uncertainty is unknown, taken as 0)"
         return (
             f"Machine drift {ref.machine_change:+.1%} in throughput, from the drift reference "
             f"(a fixed framework-free workload timed in every pass, its own pass-to-pass spread "
@@ -195,7 +197,7 @@ def to_json(
             "software_changes": software or [],
             "drift": {
                 "source": m.source,
-                "machine_change": None if m.source is None else math.exp(-m.shift) - 1,
+                "machine_change": (None if m.source in (None, "raw") else math.exp(-m.shift) - 1),
                 "reference": _estimate(m.reference),
                 "cells": _estimate(m.cells),
                 "agree": m.agree,

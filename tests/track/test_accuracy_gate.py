@@ -95,3 +95,25 @@ def test_without_a_measured_spread_the_binomial_floor_judges_and_says_so() -> No
     assert cells["tf/cnn/mnist1d"].accuracy_sigma == pytest.approx(
         (0.892 * 0.108 / 1000) ** 0.5, rel=0.01
     )
+
+
+def test_a_changed_recipe_has_no_measured_spread_and_synthetic_data_no_accuracy_verdict() -> None:
+    base, current = run(0), run(0, {"torch/mlp/mnist1d": 0.06})
+    for r in base + current:
+        r["recipe"] = {**r["recipe"], "steps": 300}  # --steps 300 on the paper suite
+    cells = {c.key: c for c in compare.judge(base, current).cells}
+    assert cells["torch/mlp/mnist1d"].accuracy_sigma_source == "binomial"
+    for r in base + current:
+        r["synthetic"] = True
+    cells = {c.key: c for c in compare.judge(base, current).cells}
+    assert all(c.accuracy_verdict is None for c in cells.values())
+
+
+def test_too_few_test_samples_or_a_broken_accuracy_is_not_judged_and_does_not_crash() -> None:
+    base, current = run(0), run(0)
+    for r in base + current:
+        r["suite"], r["test_samples"] = "custom", 1
+    assert all(c.accuracy_sigma is None for c in compare.judge(base, current).cells)
+    current[0]["test_accuracy"] = float("nan")
+    cell = compare.judge(run(0), current).cells[0]
+    assert cell.accuracy_verdict is None and "not a fraction" in cell.note

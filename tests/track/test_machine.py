@@ -1,0 +1,108 @@
+"""The machine's move between two runs (bench/track/machine.py) and the Welch test that carries
+its uncertainty (verdicts.compare_passes), checked against hand computations."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy.stats import t as student_t
+
+from bench.track import machine, verdicts
+
+WORKLOAD = "numpy: ten matmuls"
+
+
+def records(seconds: list[float], n: int = 3, workload: str = WORKLOAD) -> list[dict]:
+    """``n`` records of one run, each carrying the run's one reference measurement."""
+    ref = {"workload": workload, "seconds": seconds}
+    return [{"key": f"cell{i}", "drift_reference": ref} for i in range(n)]
+
+
+def test_a_runs_reference_is_counted_once_however_many_records_carry_it() -> None:
+    name, measurements = machine.reference_seconds(records([0.1, 0.2, 0.3], n=5))
+    assert name == WORKLOAD and measurements == [[0.1, 0.2, 0.3]]
+    mixed = records([0.1]) + records([0.1], workload="other")
+    assert machine.reference_seconds(mixed) is None
+
+
+def test_the_reference_estimate_is_welch_on_log_pass_times() -> None:
+    b, c = [0.20, 0.21, 0.19], [0.22, 0.24, 0.23]
+    est = machine.reference_estimate(records(b), records(c))
+    x, y = np.log(b), np.log(c)
+    assert est.log_change == pytest.approx(y.mean() - x.mean())
+    vx, vy = x.var(ddof=1) / 3, y.var(ddof=1) / 3
+    assert est.variance == pytest.approx(vx + vy)
+    assert est.df == pytest.approx((vx + vy) ** 2 / (vx**2 / 2 + vy**2 / 2))
+    assert est.spread_known
+
+
+def test_one_reading_a_run_borrows_the_other_runs_spread_or_says_it_is_unknown() -> None:
+    b, c = [0.20, 0.21, 0.19], [0.22]
+    est = machine.reference_estimate(records(b), records(c))
+    s = np.log(b).var(ddof=1)
+    assert est.variance == pytest.approx(s / 3 + s / 1) and est.spread_known
+    alone = machine.reference_estimate(records([0.2]), records([0.22]))
+    assert alone.variance == 0.0 and not alone.spread_known
+
+
+def test_the_cells_median_needs_six_cells_and_has_a_bootstrap_error() -> None:
+    assert machine.cells_estimate([0.1] * 5) is None
+    est = machine.cells_estimate([0.00, 0.01, 0.02, 0.03, 0.04, 0.05, 0.30])
+    assert est.log_change == pytest.approx(0.03) and est.n == 7
+    assert 0 < est.se < 0.05  # the outlier barely moves a median
+
+
+def test_two_estimates_agree_within_their_combined_interval() -> None:
+    a = machine.Estimate(0.00, 0.01**2, math.inf, 6)
+    assert machine.estimates_agree(a, machine.Estimate(0.02, 0.01**2, math.inf, 6))
+    assert not machine.estimates_agree(a, machine.Estimate(0.03, 0.01**2, math.inf, 6))
+
+
+def test_satterthwaite_degrees_of_freedom() -> None:
+    assert machine.satterthwaite([(1.0, 2), (1.0, 2)]) == pytest.approx(4.0)
+    assert machine.satterthwaite([(1.0, 5), (0.0, 5)]) == pytest.approx(5.0)
+    assert machine.satterthwaite([(1.0, math.inf)]) == math.inf
+
+
+def _passes(medians: list[float]) -> list[list[np.ndarray]]:
+    return [[np.full(5, m)] for m in medians]
+
+
+def test_compare_passes_adds_the_offsets_variance_to_the_welch_test() -> None:
+    b, c = [1.00, 1.02, 0.98], [1.10, 1.12, 1.08]
+    offset, offset_var, offset_df = 0.05, 0.02**2, 4.0
+    out = verdicts.compare_passes(_passes(b), _passes(c), offset=offset,
+                                  offset_variance=offset_var, offset_df=offset_df)  # fmt: skip
+    x, y = np.log(b), np.log(c) - offset
+    diff = y.mean() - x.mean()
+    parts = [(x.var(ddof=1) / 3, 2), (y.var(ddof=1) / 3, 2), (offset_var, offset_df)]
+    se = math.sqrt(sum(v for v, _ in parts))
+    df = se**4 / sum(v * v / d for v, d in parts)
+    assert out["change"] == pytest.approx(math.expm1(diff))
+    assert out["p_value"] == pytest.approx(2 * student_t.sf(abs(diff) / se, df))
+    half = student_t.ppf(0.975, df) * se
+    assert out["ci_low"] == pytest.approx(math.expm1(diff - half))
+    plain = verdicts.compare_passes(_passes(b), _passes(c), offset=offset)
+    assert plain["p_value"] < out["p_value"]
+    assert plain["ci_high"] - plain["ci_low"] < out["ci_high"] - out["ci_low"]
+
+
+def test_a_single_pass_comparison_widens_its_interval_by_the_offsets_variance() -> None:
+    rng = np.random.default_rng(0)
+    b = [[rng.lognormal(0.0, 0.02, 200)]]
+    c = [[rng.lognormal(0.08, 0.02, 200)]]  # 8 % slower: "slower" on its own
+    alone = verdicts.compare_passes(b, c)
+    assert alone["verdict"] == "slower"
+    widened = verdicts.compare_passes(b, c, offset_variance=0.05**2)  # a 5 % sd drift estimate
+    assert widened["ci_low"] < 0 < widened["ci_high"]
+    assert widened["verdict"] == "unchanged" and "widened" in widened["method"]
+
+
+def test_the_spread_check_only_applies_to_a_reference_both_runs_share() -> None:
+    noisy_old = records([0.10, 0.15, 0.12], workload="old workload")
+    quiet_new = records([0.20, 0.201, 0.199])
+    assert machine.disturbances(noisy_old, quiet_new, None, 0.15) == []
+    ref = machine.reference_estimate(noisy_old, noisy_old)
+    assert any("spread 20%" in why for why in machine.disturbances(noisy_old, noisy_old, ref, 0.15))
