@@ -112,8 +112,9 @@ def test_a_changed_recipe_has_no_measured_spread_and_synthetic_data_no_accuracy_
 def test_too_few_test_samples_or_a_broken_accuracy_is_not_judged_and_does_not_crash() -> None:
     base, current = run(0), run(0)
     for r in base + current:
-        r["suite"], r["test_samples"] = "custom", 1
+        r["recipe"], r["test_samples"] = {**r["recipe"], "steps": 123}, 1  # no spread measured
     assert all(c.accuracy_sigma is None for c in compare.judge(base, current).cells)
-    current[0]["test_accuracy"] = float("nan")
-    cell = compare.judge(run(0), current).cells[0]
+    broken = run(0)
+    broken[0]["test_accuracy"] = float("nan")
+    cell = compare.judge(run(0), broken).cells[0]
     assert cell.accuracy_verdict is None and "not a fraction" in cell.note
