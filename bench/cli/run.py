@@ -153,9 +153,7 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
             env["distributed"] = {"workers": args.workers, "scaling": args.scaling or "weak"}
         run_dir = RunDir.create(out_root / run_id, env)
         if machine["busy_processes"]:
-            names = ", ".join(
-                f"{b['name']} ({b['cpu_percent']}%)" for b in machine["busy_processes"][:3]
-            )
+            names = ", ".join(environment.busy_names(machine)[:3])
             console.print(f"warning: other processes are using the CPU ({names}); timings will be "
                           "noisy — torch's thread pool especially (recorded in env.json)",
                           markup=False)  # fmt: skip

@@ -110,6 +110,14 @@ def busy_processes(threshold: float = 20.0, interval: float = 0.5) -> list[dict[
     return sorted(busy, key=lambda b: -b["cpu_percent"])
 
 
+def busy_names(env: dict[str, Any] | None) -> list[str]:
+    """The busy processes a run recorded at its start, as ``name (percent%)``, busiest first:
+    the words of ``bench run``'s warning and of ``bench compare``'s disturbed machine."""
+    busy = (env or {}).get("busy_processes") or []
+    return [f"{b.get('name', '?')} ({b.get('cpu_percent', '?')}%)" for b in busy
+            if isinstance(b, dict)]  # fmt: skip
+
+
 MACHINE_FIELDS = ("cpu_model", "logical_cores", "memory_bytes", "gpus")
 # Two runs on one machine may see a few MiB less memory after a kernel update or a reboot.
 MEMORY_TOLERANCE = 0.02

@@ -304,16 +304,10 @@ def judge(
 
 
 def compare_runs(
-    base: list[dict[str, Any]],
-    current: list[dict[str, Any]],
-    threshold: float = 0.05,
-    memory_threshold: float = 0.10,
-    drift_correction: bool = True,
-    disturbance_threshold: float = DISTURBANCE_THRESHOLD,
+    base: list[dict[str, Any]], current: list[dict[str, Any]], **options: Any
 ) -> list[CellComparison]:
-    """The cells of :func:`judge` (no run environments: no busy-process check)."""
-    return judge(base, current, threshold, memory_threshold, drift_correction,
-                 disturbance_threshold).cells  # fmt: skip
+    """The cells of :func:`judge` (same options; no run environments, so no busy-process check)."""
+    return judge(base, current, **options).cells
 
 
 def regressed(comparisons: list[CellComparison]) -> list[CellComparison]:

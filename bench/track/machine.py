@@ -31,6 +31,8 @@ from typing import Any
 
 import numpy as np
 
+from bench.measure.environment import busy_names
+
 #: Fewest cells whose median change is taken as an estimate of the machine's move.
 MIN_DRIFT_CELLS = 6
 #: The 95 % two-sided normal quantile: two estimates disagree beyond it.
@@ -165,12 +167,6 @@ def reference_spread(records: list[dict[str, Any]]) -> float | None:
     return seconds[-2 if len(seconds) >= 3 else -1] / seconds[0] - 1.0
 
 
-def busy_at_start(env: dict[str, Any] | None) -> list[str]:
-    """The processes ``bench run`` found using the CPU when the run started (its warning)."""
-    busy = (env or {}).get("busy_processes") or []
-    return [f"{b.get('name', '?')} ({b.get('cpu_percent', '?')}%)" for b in busy]
-
-
 def disturbances(
     base: list[dict[str, Any]],
     current: list[dict[str, Any]],
@@ -195,7 +191,7 @@ def disturbances(
                 f"the drift reference spread {spread:.0%} across the {name} run's passes "
                 f"(beyond {threshold:.0%})"
             )
-        busy = busy_at_start(env)
+        busy = busy_names(env)
         if busy:
             out.append(f"other processes used the CPU when the {name} run started: "
                        + ", ".join(busy[:3]))  # fmt: skip
