@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import pickle
 import signal
 import socket
 import subprocess
@@ -22,6 +21,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from bench.run.job_file import write_job
 
 LOOPBACK = "127.0.0.1"
 
@@ -68,13 +69,14 @@ def describe_exit(rank: int, pid: int, code: int) -> str:
 
 
 def last_error_line(log: Path) -> str | None:
-    """The last line of a rank's log that names an error (its exception), if any."""
+    """The last line of a rank's log that names an error (its exception, or the one line a
+    rank prints for a bad job file: ``bench.run.rank: error: ...``), if any."""
     try:
         lines = log.read_text(errors="replace").splitlines()
     except OSError:
         return None
     for line in reversed(lines):
-        if "Error" in line or "Exception" in line:
+        if "Error" in line or "Exception" in line or "error:" in line:
             return line.strip()[:300]
     return None
 
@@ -127,9 +129,8 @@ def launch(
     # the frameworks' own rendezvous limits sit past the launch's: the launcher decides, and
     # says which ranks never joined
     job = {**job, "rendezvous_timeout": timeout + 30.0}
-    job_path = out_dir / "job.pkl"
-    with open(job_path, "wb") as f:
-        pickle.dump(job, f, protocol=pickle.HIGHEST_PROTOCOL)
+    job_path = out_dir / "job.npz"  # arrays and JSON, never a pickle (bench.run.job_file)
+    write_job(job_path, job)
     port_list = ",".join(str(p) for p in (ports or free_ports(world)))
     path = os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])
     env = {**os.environ, "PYTHONPATH": path}

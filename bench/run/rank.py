@@ -10,6 +10,10 @@ Files it writes in OUT (the parent reads them; nothing travels over a pipe, so a
 leaves the others' files intact): ``rank<k>.ready`` once the rendezvous completed,
 ``rank<k>.json`` with its figures at the end, ``rank<k>.weights.npz`` when the job asks for the
 final weights (parity tests).
+
+The job file is arrays and JSON, never a pickle (:mod:`bench.run.job_file`): a file that is not
+a job, is damaged, is an old pickle ``job.pkl`` or another format version is one line on stderr
+(``bench.run.rank: error: JOB: ...``) and exit status 2, before anything is written to OUT.
 """
 
 from __future__ import annotations
@@ -18,13 +22,17 @@ import faulthandler
 import json
 import math
 import os
-import pickle
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from bench.run.job_file import JobFileError, read_job, write_job
+
+#: exit status for a bad job file (a usage error, as the ``bench`` command line's)
+EXIT_USAGE = 2
 
 
 def local_order(order: np.ndarray, rank: int, world: int) -> np.ndarray:
@@ -144,7 +152,10 @@ USAGE = """usage:
   python -m bench.run.rank JOB OUT                    (under torchrun, or with TF_CONFIG)
   python -m bench.run.rank make-job --framework F --model M --dataset D --workers N
       [--suite S] [--scaling weak|strong] [--steps K] [--seed K] [--threads K]
-      [--pass-seconds S] [--address HOST] JOB"""
+      [--pass-seconds S] [--address HOST] JOB
+
+JOB is a job file (job.npz) that make-job writes: the same bytes on every node for the same
+arguments."""
 
 
 def from_environment() -> tuple[int, int, str, list[int]]:
@@ -200,27 +211,36 @@ def make_job(argv: list[str]) -> int:
         pass_seconds=args.pass_seconds, allreduce_floats=param_count(spec),
         rendezvous_timeout=300.0, address=args.address,
     )  # fmt: skip
-    with open(args.job, "wb") as f:
-        pickle.dump(job, f, protocol=pickle.HIGHEST_PROTOCOL)
+    try:
+        write_job(args.job, job)
+    except OSError as exc:
+        return _error(f"{args.job}: cannot write the job file: {exc.strerror or exc}")
     return 0
+
+
+def _error(message: str) -> int:
+    print(f"bench.run.rank: error: {message}", file=sys.stderr)  # one line, no traceback
+    return EXIT_USAGE
 
 
 def main(argv: list[str]) -> int:
     if argv[:1] == ["make-job"]:
         return make_job(argv[1:])
+    if len(argv) not in (2, 5):
+        raise SystemExit(USAGE)
+    try:
+        job = read_job(Path(argv[0]))  # checked before anything is written to OUT
+    except JobFileError as exc:
+        return _error(str(exc))
     if len(argv) == 2:
-        job_path, out = argv
+        _, out = argv
         rank, world, address, ports = from_environment()
-    elif len(argv) == 5:
-        job_path, rank_text, world_text, ports_text, out = argv
+    else:
+        _, rank_text, world_text, ports_text, out = argv
         rank, world, address = int(rank_text), int(world_text), ""
         ports = [int(p) for p in ports_text.split(",")]
-    else:
-        raise SystemExit(USAGE)
     out_dir = Path(out)
     out_dir.mkdir(parents=True, exist_ok=True)
-    with open(job_path, "rb") as f:
-        job = pickle.load(f)
     if address:
         job["address"] = address
     if job.get("stack_dump_after"):  # a hung rank's stacks land in its log (debugging)

@@ -1,6 +1,8 @@
 """The catalogue of bad input: one row per input, each answered by one line and exit 2.
 
-Every row also checks that no traceback was printed and that nothing on disk changed.
+Every row also checks that no traceback was printed and that nothing on disk changed. The rank
+entry point (``python -m bench.run.rank JOB ...``) answers a bad job file the same way, with its
+own prefix (``JOB_CATALOGUE``).
 """
 
 from __future__ import annotations
@@ -12,8 +14,9 @@ from pathlib import Path
 import pytest
 
 from bench import cli
+from bench.run import rank
 from bench.zoo.specs import SCHEMA_VERSION
-from tests.data.datafiles import write_bad_data_dirs
+from tests.data.datafiles import write_bad_data_dirs, write_bad_job_files
 
 
 def _tree(root: Path) -> dict[str, tuple[int, float]]:
@@ -47,6 +50,7 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (noplan / "results.jsonl").write_text("")
     (noplan / "env.json").write_text("{}")
     write_bad_data_dirs(tmp_path)  # data/<case>/: tiny CIFAR-10 and MNIST files, each bad once
+    write_bad_job_files(tmp_path)  # jobs/<case>: data-parallel job files, each bad once
     return tmp_path
 
 
@@ -235,6 +239,71 @@ def test_bad_input_is_one_line_and_exit_2(
 
 def test_catalogue_is_long_enough() -> None:
     assert len(CATALOGUE) >= 20
+
+
+# (id, the rank's argv, words its one-line message must contain): a job file is arrays and JSON
+# (bench.run.job_file); each of these is refused before the rank writes anything
+JOB_CATALOGUE = [
+    (
+        "job: old pickle job file",
+        ["jobs/job.pkl", "0", "2", "29500", "out"],
+        ["jobs/job.pkl", "pickle job file from an older version", "re-run", "make-job"],
+    ),
+    (
+        "job: old pickle under torchrun",
+        ["jobs/job.pkl", "out"],
+        ["jobs/job.pkl", "pickle job file from an older version"],
+    ),
+    ("job: text file", ["jobs/text.npz", "out"], ["jobs/text.npz", "not an .npz archive"]),
+    (
+        "job: foreign npz",
+        ["jobs/foreign.npz", "0", "2", "29500", "out"],
+        ["jobs/foreign.npz", "without job.json", "not a bench job file"],
+    ),
+    (
+        "job: truncated",
+        ["jobs/truncated.npz", "0", "2", "29500", "out"],
+        ["jobs/truncated.npz", "damaged or truncated", "make-job"],
+    ),
+    (
+        "job: malformed job.json",
+        ["jobs/not_json.npz", "out"],
+        ["jobs/not_json.npz", "job.json is not JSON", "make-job"],
+    ),
+    (
+        "job: wrong format version",
+        ["jobs/v2.npz", "0", "2", "29500", "out"],
+        ["jobs/v2.npz", "format version 2", "reads version 1", "make-job"],
+    ),
+    ("job: missing field", ["jobs/no_order.npz", "out"], ["field 'order' is missing"]),
+    (
+        "job: mistyped field",
+        ["jobs/text_order.npz", "out"],
+        ["field 'order' is a string", "2-D integer array"],
+    ),
+    ("job: no such file", ["jobs/nowhere.npz", "out"], ["jobs/nowhere.npz", "no such job file"]),
+    ("job: a directory", ["jobs", "0", "2", "29500", "out"], ["jobs: is a directory"]),
+]
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"), [c[1:] for c in JOB_CATALOGUE], ids=[c[0] for c in JOB_CATALOGUE]
+)
+def test_a_bad_job_file_is_one_line_and_exit_2(
+    workspace: Path, capsys: pytest.CaptureFixture[str], argv: list[str], words: list[str]
+) -> None:
+    before = _tree(workspace)
+    code = rank.main(argv)
+    out, err = capsys.readouterr()
+    assert code == 2, (out, err)
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, err
+    assert lines[0].startswith("bench.run.rank: error: ")
+    for word in words:
+        assert word in lines[0], (word, lines[0])
+    assert "Traceback" not in out + err
+    assert _tree(workspace) == before
+    assert not (workspace / "out").exists()
 
 
 def test_a_framework_that_is_not_installed_is_one_line(

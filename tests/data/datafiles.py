@@ -3,14 +3,22 @@
 CIFAR-10 binary records are assembled byte by byte from the format's description (label byte,
 then the red, green and blue planes row by row), so a reader that got the plane order wrong
 could not agree with them by sharing the writer's mistake.
+
+A data-parallel job file (:mod:`bench.run.job_file`) is data too: :func:`tiny_job` is a valid
+job small enough to write in a test, and :func:`write_bad_job_files` the bad ones of the CLI
+error catalogue.
 """
 
 from __future__ import annotations
 
 import gzip
+import json
 import pickle
 import struct
+import zipfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -121,3 +129,69 @@ def write_bad_data_dirs(root: Path) -> None:
     path = data / "mnist_bad_gzip" / (MNIST["train_images"] + ".gz")
     path.write_bytes(path.read_bytes()[:-20])
     (data / "nothing").mkdir()
+
+
+def tiny_job() -> dict[str, Any]:
+    """A valid rank job of a few numbers: a 4-3 logistic regression on 8 samples, 2 steps."""
+    from bench.zoo.specs import ModelSpec, Recipe, Settings
+
+    rng = np.random.default_rng(0)
+    recipe = Recipe(optimizer="sgd", lr=0.1, batch_size=4, steps=2, eval_every=2)
+    return {
+        "spec": ModelSpec("logreg", (4,), 3, {}).to_dict(),
+        "recipe": recipe.to_dict(),
+        "weights": {
+            "linear.kernel": rng.normal(size=(4, 3)).astype(np.float32),
+            "linear.bias": np.zeros(3, np.float32),
+        },
+        "lr": np.full(2, 0.1, np.float32),
+        "x_train": rng.normal(size=(8, 4)).astype(np.float32),
+        "y_train": rng.integers(0, 3, 8),
+        "x_test": rng.normal(size=(2, 4)).astype(np.float32),
+        "y_test": rng.integers(0, 3, 2),
+        "order": rng.permutation(8).reshape(2, 4),
+        "augment": None,
+        "framework": "torch",
+        "settings": Settings(threads=1).to_dict(),
+        "address": "127.0.0.1",
+        "train_steps": 2,
+        "eval_every": 2,
+        "rendezvous_timeout": 60.0,
+    }
+
+
+def rewrite_description(src: Path, dst: Path, edit: Callable[[dict[str, Any]], Any]) -> None:
+    """A copy of the job file ``src`` whose ``job.json`` is ``edit(description)`` (bytes as is,
+    anything else as JSON); every other member copied byte for byte."""
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w") as zout:
+        for info in zin.infolist():
+            data = zin.read(info)
+            if info.filename == "job.json":
+                edited = edit(json.loads(data))
+                data = edited if isinstance(edited, bytes) else json.dumps(edited).encode()
+            zout.writestr(info, data)
+
+
+def write_bad_job_files(root: Path) -> None:
+    """One bad job file per case of the CLI error catalogue, under ``root/jobs``."""
+    from bench.run.job_file import write_job
+
+    jobs = root / "jobs"
+    jobs.mkdir(parents=True, exist_ok=True)
+    good = jobs / "good.npz"
+    write_job(good, tiny_job())
+    # an old job file: a pickle of the job, as bench wrote it before (never loaded, recognised)
+    (jobs / "job.pkl").write_bytes(pickle.dumps(tiny_job(), protocol=pickle.HIGHEST_PROTOCOL))
+    (jobs / "text.npz").write_text("job: mlp on mnist1d\n")
+    np.savez(jobs / "foreign.npz", weights=np.arange(3.0))
+    (jobs / "truncated.npz").write_bytes(good.read_bytes()[:-200])
+    rewrite_description(good, jobs / "v2.npz", lambda d: {**d, "version": 2})
+    rewrite_description(good, jobs / "not_json.npz", lambda d: b'{"format": "bench-rank-job", ')
+
+    def drop_order(d: dict[str, Any]) -> dict[str, Any]:
+        return {**d, "job": {k: v for k, v in d["job"].items() if k != "order"}}
+
+    rewrite_description(good, jobs / "no_order.npz", drop_order)
+    rewrite_description(good, jobs / "text_order.npz",
+                        lambda d: {**d, "job": {**d["job"], "order": "0 1 2 3"}})  # fmt: skip
+    good.unlink()

@@ -27,7 +27,7 @@ def env() -> dict[str, str]:
 
 
 def make_job(tmp_path: Path, framework: str) -> Path:
-    job = tmp_path / "job.pkl"
+    job = tmp_path / "job.npz"
     subprocess.run(
         [sys.executable, "-m", "bench.run.rank", "make-job", "--framework", framework,
          "--model", "mlp", "--dataset", "mnist1d", "--workers", "2", "--steps", "10",
