@@ -107,7 +107,8 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--threshold", type=fraction, default=0.05,
                          help="smallest slowdown that counts (default 0.05 = 5%%)")  # fmt: skip
     compare.add_argument("--memory-threshold", type=fraction, default=0.10,
-                         help="smallest peak-memory rise that counts (default 0.10)")  # fmt: skip
+                         help="smallest memory rise that counts, if also significant over "
+                              "the passes' samples (default 0.10)")  # fmt: skip
     compare.add_argument("--disturbance-threshold", type=fraction, default=0.15,
                          help="the drift reference moving more than this between the runs, or "
                          "spreading more than this within one, marks the machine disturbed: "

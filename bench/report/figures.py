@@ -65,10 +65,15 @@ def figures(run: Run, numbers: pd.DataFrame, colors: dict[str, str]) -> list[Fig
         ),
         FigureView(
             "fig-memory",
-            "Peak memory",
-            "Peak resident set (RSS) of each cell, measured in a fresh worker: the hatched part "
-            "is the framework's post-import baseline, the rest the cell's model, optimizer "
-            "state, activations and data. Lower is better.",
+            "Memory",
+            "What bench compare gates on: each cell's peak resident set above its framework's "
+            "post-import baseline over the training steps (the model, optimizer state, "
+            "activations and data, not the import), one sample per timing pass, each in a fresh "
+            "worker (on an accelerator: the allocator's peak); the bar is their geometric mean, "
+            "the error bar its 95% interval. Hatched bars have no interval: one sample, or, for "
+            "a cell without timing passes, the training pass's whole-run peak above the baseline "
+            "(older records: the worker's whole peak RSS); the summary table says which, with "
+            "the baseline. Lower is better.",
             _svg(lambda: memory_chart(run, numbers, colors), "fig-memory"),
         ),
     ]
@@ -169,34 +174,43 @@ def throughput_chart(run: Run, numbers: pd.DataFrame, colors: dict[str, str]) ->
 
 
 def memory_chart(run: Run, numbers: pd.DataFrame, colors: dict[str, str]) -> Figure:
+    """The gated memory figure per cell (``numbers``' ``memory_mib``) with its 95% interval as
+    an error bar (its line collection's gid ``memory-ci-<n>``); hatched: no interval."""
     pairs, frameworks, width = _bar_layout(run)
-    fig = Figure(figsize=(11, 3.6), layout="constrained")
+    fig = Figure(figsize=(11, 3.9), layout="constrained")
     ax = fig.add_subplot()
+    # Older records' worker peak RSS (baseline included) is drawn, hatched, but does not decide
+    # the log scale unless it is all there is.
+    old = numbers["memory_label"] == "peak RSS"
+    finite = numbers["memory_mib"].where(~old if (~old).any() else old).dropna()
+    log = bool(len(finite) and finite.min() > 0 and finite.max() / finite.min() > 20)
+    n_ci = 0
     for j, framework in enumerate(frameworks):
         for i, (model, dataset) in enumerate(pairs):
             x = i + (j - (len(frameworks) - 1) / 2) * width
             row = _row(numbers, framework, model, dataset)
             if row is None:
                 continue
-            peak = fmt.number(row["peak_rss"])
-            if peak is None:
+            value = fmt.number(row["memory_mib"])
+            if value is None:
                 _mark_missing(ax, x, row["status"])
                 continue
-            ax.bar(x, peak / fmt.MIB, width * 0.92, color=colors[framework])
-            base = fmt.number(row["baseline_rss"])
-            if base is not None:
-                ax.bar(
-                    x,
-                    min(base, peak) / fmt.MIB,
-                    width * 0.92,
-                    facecolor="none",
-                    edgecolor=(1, 1, 1, 0.5),
-                    hatch="///",
-                    linewidth=0,
-                )
+            low, high = fmt.number(row["memory_ci_low"]), fmt.number(row["memory_ci_high"])
+            err = None
+            if low is not None and high is not None:
+                err = [[max(value - low, 0.0)], [max(high - value, 0.0)]]
+            bar = ax.bar(x, value, width * 0.92, color=colors[framework], yerr=err,
+                         error_kw={"elinewidth": 1, "capsize": 2, "ecolor": "#323f4b"})  # fmt: skip
+            if bar.errorbar is not None:
+                n_ci += 1
+                for lines in bar.errorbar.lines[2]:
+                    lines.set_gid(f"memory-ci-{n_ci}")
+            else:  # one sample, or the whole-run fallback: nothing says how far it wanders
+                ax.bar(x, value, width * 0.92, facecolor="none", edgecolor=(1, 1, 1, 0.6),
+                       hatch="///", linewidth=0)  # fmt: skip
             ax.annotate(
-                fmt.fixed(peak / fmt.MIB, 0),
-                (x, peak / fmt.MIB),
+                fmt.sig(value, 3) + (" RSS" if row["memory_label"] == "peak RSS" else ""),
+                (x, high if high is not None else value),
                 xytext=(0, 2),
                 textcoords="offset points",
                 ha="center",
@@ -204,8 +218,18 @@ def memory_chart(run: Run, numbers: pd.DataFrame, colors: dict[str, str]) -> Fig
                 fontsize=6.5,
                 color="#52606d",
             )
-    ax.set_ylabel("peak RSS (MiB)")
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: fmt.integer(v)))
+    if log:
+        ax.set_yscale("log")
+    title = (
+        "the worker's peak RSS, baseline included (records older than the per-cell figure)"
+        if old.all()
+        else "peak above the framework's post-import baseline over the training steps, one "
+        "fresh worker per timing pass; bars: 95 % CI; hatched: no interval"
+    )
+    ax.set_title(title, loc="left", fontsize=8.5, fontweight="normal", color="#52606d")
+    unit = "MiB (peak RSS)" if old.all() else "MiB above baseline"
+    ax.set_ylabel(unit + (" (log scale)" if log else ""))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: fmt.sig(v, 3)))
     _group_axis(ax, pairs)
     ax.margins(y=0.12)
     _legend(fig, frameworks, colors)

@@ -48,10 +48,10 @@ def percent(value: Any, digits: int = 1) -> str:
     return DASH if x is None else f"{100 * x:.{digits}f}%"
 
 
-def mib(value: Any) -> str:
+def mib(value: Any, digits: int = 0) -> str:
     """Bytes as MiB."""
     x = number(value)
-    return DASH if x is None else f"{x / MIB:,.0f}"
+    return DASH if x is None else f"{x / MIB:,.{digits}f}"
 
 
 def seconds(value: Any) -> str:

@@ -3,6 +3,10 @@
 The numbers are gathered into a pandas DataFrame first, so derived columns (speed relative to
 the fastest framework of the same model, achieved GFLOP/s, share of the machine's peak) are
 computed once, column-wise, from the same values the figures use.
+
+Memory is shown as the figure ``bench compare`` gates on (:func:`bench.measure.memory.gated_figure`:
+the peak above the framework's post-import baseline over the training steps, one fresh worker per
+timing pass, with its 95% interval), the training pass's whole-run peak and the baseline beside it.
 """
 
 from __future__ import annotations
@@ -13,11 +17,15 @@ from typing import Any
 import pandas as pd
 
 from bench.catalog.suites import ACCURACY_TARGETS, MODEL_DESCRIPTIONS, PAPER_ACCURACY
+from bench.measure.memory import gated_figure
 from bench.report import fmt, sequence
 from bench.report.cells import Record, Run, achieved_gflops, get, is_synthetic, peak_gflops
+from bench.run.progress import memory_note
 
 #: Statuses whose measurements are shown as results (a diverged cell's timings are real too).
 MEASURED = ("ok", "diverged")
+#: A gated memory figure's value and the ends of its interval (bytes).
+SPAN = ("bytes", "low", "high")
 
 
 @dataclass(frozen=True)
@@ -33,11 +41,17 @@ class Group:
 
 
 def numbers(run: Run) -> pd.DataFrame:
-    """One row per record with the numeric columns the table and figures share."""
+    """One row per record with the numeric columns the table and figures share.
+
+    ``peak_rss`` and ``baseline_rss`` (bytes) are the training pass's whole-run peak and the
+    post-import baseline; ``memory_mib`` with ``memory_ci_low`` and ``memory_ci_high`` (MiB, NaN
+    without an interval), ``memory_n`` (samples) and ``memory_label`` are the gated figure."""
     rows = []
     for r in run.records:
         peak = peak_gflops(r, run.env)
         achieved = achieved_gflops(r)
+        figure = memory_figure(r) or {}
+        in_mib = {k: None if figure.get(k) is None else figure[k] / fmt.MIB for k in SPAN}
         rows.append(
             {
                 "key": r["key"],
@@ -52,12 +66,18 @@ def numbers(run: Run) -> pd.DataFrame:
                 "baseline_rss": fmt.number(cell_baseline(r)),
                 "gflops": achieved,
                 "peak_gflops": peak,
+                "memory_mib": in_mib["bytes"],
+                "memory_ci_low": in_mib["low"],
+                "memory_ci_high": in_mib["high"],
+                "memory_n": figure.get("n"),
+                "memory_label": figure.get("label", ""),
             }
         )
     columns = ["key", "model", "dataset", "framework", "status", "throughput", "ci_low"]
-    columns += ["ci_high", "peak_rss", "baseline_rss", "gflops", "peak_gflops"]
+    columns += ["ci_high", "peak_rss", "baseline_rss", "gflops", "peak_gflops", "memory_mib"]
+    columns += ["memory_ci_low", "memory_ci_high", "memory_n", "memory_label"]
     df = pd.DataFrame(rows, columns=columns)
-    for col in columns[5:]:
+    for col in columns[5:-1]:
         df[col] = pd.to_numeric(df[col], errors="coerce").astype(float)
     measured = df["status"].isin(MEASURED)
     fastest = df["throughput"].where(measured).groupby([df["model"], df["dataset"]])
@@ -106,7 +126,8 @@ def _row(r: Record, n: pd.Series) -> dict[str, Any]:
         "half_width": _half_width(r),
         "relative": fmt.times(relative),
         "fastest": relative is not None and relative >= 1.0,
-        "peak_rss": _memory(r),
+        "peak_rss": _memory(r),  # the whole run: baseline + peak above it
+        **_gated(r),
         "params": fmt.integer(r.get("param_count")),
         "first_step": fmt.seconds(r.get("time_to_first_step_s")),
         "time_to_accuracy": _time_to_accuracy(r),
@@ -140,12 +161,49 @@ def cell_peak(r: Record) -> Any:
 
 
 def _memory(r: Record) -> str:
-    """The cell's memory as baseline + model/activations in MiB (older records: the worker's
-    peak RSS)."""
+    """The cell's whole-run memory as baseline + model/activations in MiB (older records: the
+    worker's peak RSS)."""
     above = get(r, "memory", "peak_above_baseline_bytes")
     if fmt.number(above) is None or fmt.number(cell_baseline(r)) is None:
         return fmt.mib(r.get("peak_rss_bytes"))
     return f"{fmt.mib(cell_baseline(r))} + {fmt.mib(above)}"
+
+
+def memory_figure(r: Record) -> dict[str, Any] | None:
+    """The record's gated memory figure (:func:`bench.measure.memory.gated_figure`) with finite
+    numbers and both ends of its interval or neither; None if it has none or it is malformed."""
+    try:
+        figure = gated_figure(r)
+    except (AttributeError, KeyError, TypeError, ValueError):
+        return None
+    if figure is None or fmt.number(figure["bytes"]) is None:
+        return None
+    low, high = fmt.number(figure["low"]), fmt.number(figure["high"])
+    if low is None or high is None:
+        low = high = None
+    return {**figure, "low": low, "high": high}
+
+
+def _gated(r: Record) -> dict[str, Any]:
+    """The summary's memory cell: the gated figure, its interval or what it is instead
+    (``memory_note``), and a line with the whole-run peak on its baseline (``memory_whole``, in
+    parts that each stay on one line)."""
+    figure = memory_figure(r)
+    base, above = cell_baseline(r), get(r, "memory", "peak_above_baseline_bytes")
+    parts = []
+    if fmt.number(base) is not None and fmt.number(above) is not None:
+        parts = [f"baseline {fmt.mib(base)}", f"whole run {fmt.mib(above)} MiB"]
+    elif (worker := r.get("peak_rss_bytes")) and (figure or {}).get("label") != "peak RSS":
+        parts = [f"worker peak RSS {fmt.mib(worker)} MiB"]
+    out = {"memory_whole": " + ".join(parts), "memory_whole_parts": parts}
+    if figure is None:
+        return {"memory": fmt.DASH, "memory_ci": "", "memory_note": "", **out}
+    return {
+        "memory": fmt.mib(figure["bytes"], 1),
+        "memory_ci": fmt.interval(figure["low"], figure["high"], lambda v: fmt.mib(v, 1)),
+        "memory_note": memory_note(figure),
+        **out,
+    }
 
 
 def _half_width(r: Record) -> str:

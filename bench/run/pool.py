@@ -62,8 +62,10 @@ class WorkerHandle:
         settings: dict[str, Any],
         start_timeout: float,
         log_path: Path | None = None,
+        wait: bool = True,
     ) -> None:
         self.variant = variant
+        self.start_timeout = start_timeout
         ctx = mp.get_context("spawn")
         self.conn: Connection
         self.conn, child = ctx.Pipe()
@@ -75,12 +77,20 @@ class WorkerHandle:
         )  # fmt: skip
         self.process.start()
         child.close()
-        hello = self._receive(start_timeout, "starting")
+        self.hello: dict[str, Any] = {}  # the worker's first message, once it has imported
+        self.cell_key: str | None = None  # the cell this worker holds (set by the runner)
+        if wait:
+            self.wait_ready()
+
+    def wait_ready(self) -> None:
+        """Wait for the worker's hello (its framework imported); raise if it could not start."""
+        if self.hello:
+            return
+        hello = self._receive(self.start_timeout, "starting")
         if not hello.get("ok"):
             self.kill()
             raise WorkerError(hello.get("error", "worker failed to start"))
         self.hello = hello
-        self.cell_key: str | None = None  # the cell this worker holds (set by the runner)
 
     @property
     def pid(self) -> int | None:
@@ -173,27 +183,53 @@ class CellWorkers:
             self.drop(key, close=True)  # the training build gets a fresh worker
             handle = None
         if handle is None:
-            get_variant(variant)  # unknown names were refused before the run; this is a guard
-            try:
-                self.logs.mkdir(exist_ok=True)
-                handle = WorkerHandle(
-                    variant,
-                    replace(self.settings, precision=p.cell.precision).to_dict(),
-                    self.options.start_timeout,
-                    self.logs / f"{key.replace(':', '-')}.log",
-                )
-            except WorkerDied as exc:  # killed while starting (a signal): the next cell retries
-                raise WorkerDied(f"{variant} could not start: {exc}") from None
-            except WorkerError as exc:  # the framework itself cannot start: not retried
-                self.broken[key] = f"{key} could not start: {exc}"
-                raise WorkerError(self.broken[key]) from None
-            self.handles[key] = handle
-            if self.on_started is not None and handle.pid is not None:
-                self.on_started(variant, handle.pid)
+            handle = self._start(p, wait=False)
+        try:
+            handle.wait_ready()
+        except WorkerDied as exc:  # killed while starting (a signal): the next cell retries
+            self.handles.pop(key, None)
+            raise WorkerDied(f"{variant} could not start: {exc}") from None
+        except WorkerError as exc:  # the framework itself cannot start: not retried
+            self.handles.pop(key, None)
+            self.broken[key] = f"{key} could not start: {exc}"
+            raise WorkerError(self.broken[key]) from None
         p.manifest = handle.hello["manifest"]
         p.baseline_rss_bytes = handle.hello["baseline_rss_bytes"]
         p.worker_pid = handle.pid
         return handle
+
+    def _start(self, p: CellProgress, wait: bool) -> WorkerHandle:
+        get_variant(p.cell.framework)  # unknown names were refused before the run; a guard
+        self.logs.mkdir(exist_ok=True)
+        key = p.cell.worker_key
+        handle = WorkerHandle(
+            p.cell.framework,
+            replace(self.settings, precision=p.cell.precision).to_dict(),
+            self.options.start_timeout,
+            self.logs / f"{key.replace(':', '-')}.log",
+            wait=wait,
+        )
+        self.handles[key] = handle
+        if self.on_started is not None and handle.pid is not None:
+            self.on_started(p.cell.framework, handle.pid)
+        return handle
+
+    def prestart(self, cells: list[CellProgress]) -> None:
+        """Start, all at once, the fresh workers these cells' builds will need (a group's
+        frameworks, one each): their imports overlap on the cores instead of queueing, which
+        pays for a fresh worker per cell in every timing pass (:mod:`bench.measure.memory`).
+        A worker that cannot start says so at its cell's build, as if started there."""
+        for p in cells:
+            key = p.cell.worker_key
+            handle = self.handles.get(key)
+            if p.status != "ok" or key in self.broken:
+                continue
+            reusable = not (self.options.fresh_worker and handle and handle.cell_key)
+            if handle is not None and handle.alive() and reusable:
+                continue  # it serves this build as it is
+            if handle is not None:
+                self.drop(key, close=True)
+            self._start(p, wait=False)
 
     def call(self, p: CellProgress, msg: dict[str, Any], what: str) -> dict[str, Any] | None:
         """One request for cell ``p``; on any failure, mark the cell and return None."""

@@ -8,6 +8,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from bench.measure.memory import gated_figure
 from bench.zoo.specs import Cell
 
 
@@ -47,6 +48,34 @@ def accuracy_text(record: dict[str, Any]) -> str:
     return "n/a (synthetic)" if is_synthetic(record) else _fmt(record.get("test_accuracy"), ".1%")
 
 
+def mib(value: float) -> str:
+    """Bytes as MiB with one decimal: a cell's figure above the baseline can be a few MiB."""
+    return f"{value / 2**20:,.1f}"
+
+
+def memory_note(figure: dict[str, Any]) -> str:
+    """What a gated memory figure (:func:`bench.measure.memory.gated_figure`) is when it is not
+    the training steps' with an interval: "1 sample", "whole run" (no timing passes' samples),
+    "peak RSS" (older records: the worker's peak, baseline included), "device peak"; else ""."""
+    notes = [] if figure["label"] == "training steps" else [figure["label"]]
+    if figure["label"] in ("training steps", "device peak") and figure["low"] is None:
+        notes.append(f"{figure['n']} sample{'s' * (figure['n'] != 1)}")
+    return ", ".join(notes)
+
+
+def memory_text(record: dict[str, Any]) -> str:
+    """The gated memory figure in MiB with its 95% interval, "12.3 [11.8–12.9]"; without an
+    interval, what it is instead (:func:`memory_note`): "12.3 (1 sample)", "45.0 (whole run)"."""
+    figure = gated_figure(record)
+    if figure is None:
+        return "—"
+    text = mib(figure["bytes"])
+    if figure["low"] is not None and figure["high"] is not None:
+        text += f" [{mib(figure['low'])}–{mib(figure['high'])}]"
+    note = memory_note(figure)
+    return f"{text} ({note})" if note else text
+
+
 def outcome(record: dict[str, Any]) -> str:
     if record["status"] != "ok":
         return f"{record['status'].upper()}: {record.get('error') or ''}"
@@ -56,7 +85,7 @@ def outcome(record: dict[str, Any]) -> str:
     return (
         f"acc {accuracy_text(record)}  "
         f"{'—' if tp.get('median') is None else rate(tp['median'])} samples/s{where}  "
-        f"peak RSS {_fmt(record.get('peak_rss_bytes'), ',.0f', 1 / 2**20, ' MiB')}"
+        f"whole-run peak RSS {_fmt(record.get('peak_rss_bytes'), ',.0f', 1 / 2**20, ' MiB')}"
     )
 
 
@@ -139,7 +168,9 @@ def make_reporter(console: Console) -> RichReporter | PlainReporter:
 
 
 def results_table(records: list[dict[str, Any]]) -> Table:
-    """The run's summary: one row per cell, speed relative to the fastest of its model."""
+    """The run's summary: one row per cell, speed relative to the fastest of its model, and the
+    gated memory figure (above the framework's post-import baseline, over the training steps,
+    one fresh worker per timing pass) with its interval."""
     fastest: dict[str, float] = {}
     for r in records:
         tp = (r.get("throughput") or {}).get("median")
@@ -150,7 +181,7 @@ def results_table(records: list[dict[str, Any]]) -> Table:
     for name, justify in [
         ("model/dataset", "left"), ("framework", "left"), ("status", "left"),
         ("test acc", "right"), ("samples/s (95% CI)", "right"), ("vs fastest", "right"),
-        ("p50/p99 ms", "right"), ("1st step s", "right"), ("peak RSS MiB", "right"),
+        ("p50/p99 ms", "right"), ("1st step s", "right"), ("memory MiB (95% CI)", "right"),
     ]:  # fmt: skip
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     for r in records:
@@ -171,6 +202,6 @@ def results_table(records: list[dict[str, Any]]) -> Table:
             rel,
             f"{_fmt(lat.get('p50'), '.2f')}/{_fmt(lat.get('p99'), '.2f')}",
             _fmt(r.get("time_to_first_step_s"), ".2f"),
-            _fmt(r.get("peak_rss_bytes"), ",.0f", 1 / 2**20),
+            memory_text(r),
         )
     return table

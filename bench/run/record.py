@@ -10,7 +10,7 @@ import numpy as np
 
 from bench import data
 from bench.catalog.frameworks import get_variant
-from bench.measure import sequence_figures, summaries, timing
+from bench.measure import memory, sequence_figures, summaries, timing
 from bench.run.results import clean
 from bench.zoo.specs import SCHEMA_VERSION
 
@@ -75,7 +75,7 @@ def build_record(
         "peak_rss_bytes": p.finish.get("peak_rss_bytes"),
         "baseline_rss_bytes": p.baseline_rss_bytes,
         "peak_device_memory_bytes": p.finish.get("peak_device_memory_bytes"),
-        "memory": p.finish.get("memory"),
+        "memory": cell_memory(p),
         "curve": p.curve,
         "step_times_s": [round(float(t), 8) for t in times],
         "losses": [round(float(x), 6) if math.isfinite(x) else None for x in losses.tolist()],
@@ -105,3 +105,14 @@ def speed(
     synced = timing.latency_steps(record)  # latency from synced steps, never from windows
     latency = summaries.latency_summary(synced) if synced is not None else None
     return {**summary["throughput"], "scope": "step"}, latency
+
+
+def cell_memory(p: CellProgress) -> dict[str, Any] | None:
+    """The record's ``memory``: the training pass's whole-run figures (build through training,
+    evaluation and inference) and, under ``steps``, the gated figure from the timing passes'
+    fresh-worker samples (:func:`bench.measure.memory.steps_summary`)."""
+    whole_run = p.finish.get("memory")
+    steps = memory.steps_summary([tp.get("memory") for tp in p.timing_passes])
+    if whole_run is None and steps is None:
+        return None
+    return {**(whole_run or {}), "steps": steps}

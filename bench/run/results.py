@@ -46,9 +46,11 @@ added; a reader takes a missing one as absent (older records)::
     extra_timing_steps timed steps of the timing passes (warm-up excluded)
     timing_passes     [{"pass", "worker_pid", "started_at", "warmup_steps", "step_times_s",
                        "round_sizes", "scope", "optimizer", "warmup_times_s", "window_steps",
-                       "window_seconds", "cold": {"steps", "seconds", "idle_before_s"}}]: one
-                      per fresh-process timing pass after training; throughput from the
-                      windows, latency from step_times_s (synced); older records without
+                       "window_seconds", "cold": {"steps", "seconds", "idle_before_s"},
+                       "memory": the pass's sample, as memory's whole-run fields, read after
+                       the stretch}]: one per fresh-process timing pass after training;
+                      throughput from the windows, latency from step_times_s (synced); older
+                      records without
                       windows: both from step_times_s (docs/measurement.md). A data-parallel
                       cell's passes have windows only, plus "window_seconds_max_rank"
     after_idle        {"unit", "steps", "median", "pass_values", "relative_to_windows",
@@ -70,9 +72,14 @@ added; a reader takes a missing one as absent (older records)::
     peak_rss_bytes    peak resident set of the worker during the cell (VmHWM reset at cell start)
     baseline_rss_bytes resident set after the framework import, before the cell
     peak_device_memory_bytes   from the framework's own counters, None on the CPU
-    memory            {"baseline_bytes", "peak_above_baseline_bytes", "fresh_worker",
-                       "device_peak_bytes"} (bench.measure.memory.cell_memory): the cell's own
-                      figure, order-independent when fresh_worker; None on a data-parallel cell
+    memory            the training pass's whole-run figures {"baseline_bytes",
+                       "peak_above_baseline_bytes", "fresh_worker", "device_peak_bytes"}
+                      (bench.measure.memory.cell_memory: build through training, evaluation and
+                      inference), and "steps": the gated figure, one sample per timing pass in a
+                      fresh worker over the training steps only {"source", "samples_bytes",
+                      "n_samples", "median_bytes", "mean_bytes", "ci_low_bytes", "ci_high_bytes",
+                      "method"} (bench.measure.memory.steps_summary; None without timing
+                      passes); None on a data-parallel cell
     curve             [{"step", "train_seconds", "train_loss", "test_loss", "test_accuracy",
                        "test_samples"}]
     step_times_s      every training step's seconds, warm-up included, in order

@@ -16,24 +16,20 @@ group run one contiguous stretch in turn, the order rotating from pass to pass:
    ``window_seconds`` each, for ``pass_seconds`` in all; each pass gives one figure;
 4. ``latency_steps`` separately synced steps, for the p50/p90/p99 step latency.
 
-Why contiguous stretches and not short interleaved rounds: a worker idles while the others run,
-and its thread pool pays for waking up from such an idle gap for a whole short round (torch's
-OpenMP pool -20 % on a 50-step MNIST-1D MLP round after 0.2 s idle, tf's Eigen pool -45 % on the
-MNIST-1D CNN; docs/measurement.md), so short rounds measured the wake-up, not the loop. Drift
-still lands on every framework alike: the order rotates across passes, and a framework-free
-reference workload (:mod:`bench.measure.drift_reference`) is timed at the start of every pass
-and written into every record as ``drift_reference`` for ``bench compare``.
+Contiguous stretches, not short interleaved rounds: a thread pool waking from an idle gap pays
+for a whole short round (torch -20 %, tf -45 % after 0.2 s; docs/measurement.md). Drift lands on
+every framework alike: the order rotates across passes, and a framework-free reference
+(:mod:`bench.measure.drift_reference`) timed at the start of every pass goes into every record
+for ``bench compare``. A cell's throughput and interval come from its passes (one figure each,
+:mod:`bench.measure.timing`: back-to-back runs on a shared 2-core VM differed by 16-73 % while
+intervals from one process's steps were 2-4 % wide). Each pass supersedes the record on disk.
 
-A cell's throughput and its interval come from its passes (one figure per pass; see
-:mod:`bench.measure.timing`): measured on a shared 2-core VM, back-to-back runs differed by 16-73 %
-while intervals from the steps of one process were 2-4 % wide. Each pass supersedes the cell's
-record on disk.
-
-Nothing is lost to one bad cell: a worker that dies, times out or diverges fails only its cell,
-which is recorded with the reason; every finished cell is on disk the moment it finishes. This
-module is the order in which cells are trained and timed. Elsewhere: each cell's state
-(:mod:`bench.run.cells`), the budgets (:mod:`bench.run.options`), which worker serves a request
-and what a failure does to the cell (:class:`bench.run.pool.CellWorkers`), the record.
+Each cell of each pass runs in a worker that served no cell before, and reads its memory
+sample after its stretch (training steps only: :mod:`bench.measure.memory`). Nothing is lost to
+one bad cell: a worker that dies, times out or diverges fails only its cell, recorded with the
+reason, and every finished cell is on disk the moment it finishes. This module is the order in
+which cells are trained and timed; cell state is :mod:`bench.run.cells`, budgets
+:mod:`bench.run.options`, workers :class:`bench.run.pool.CellWorkers`.
 """
 
 from __future__ import annotations
@@ -109,6 +105,7 @@ class Runner:
                 for group in groups(cells):
                     members = [self.trained[c.key] for c in group if c.key in self.trained]
                     if members:
+                        self.workers.close_all()  # each cell's memory sample: a fresh worker
                         self._timing_pass(members, index)
                 records = [self._supersede(r) for r in records]
             if self.options.timing_passes and self.trained:
@@ -130,8 +127,9 @@ class Runner:
         now = datetime.now(timezone.utc).isoformat(timespec="seconds")
         active: list[CellProgress] = []
         records = []
-        for cell in cells:
-            progress = CellProgress(cell, spec, now)
+        progresses = [CellProgress(cell, spec, now) for cell in cells]
+        self.workers.prestart(progresses)  # the group's fresh workers import side by side
+        for progress in progresses:
             if self.workers.call(progress, {"op": "build", **inputs}, "build") is not None:
                 active.append(progress)
             else:
@@ -178,17 +176,15 @@ class Runner:
             round_index += 1
 
     def _timing_pass(self, members: list[CellProgress], index: int) -> None:
-        """One timing pass of a group: rebuild each cell in its (fresh) worker from the initial
-        weights, warm every cell up, then let each run its contiguous stretch (cold window,
-        throughput windows, synced latency steps), the order rotated by the pass index. A
-        failure here costs the cell this pass only; its training results stand and the record
-        says what happened."""
+        """One timing pass of a group: rebuild each cell in a fresh worker, warm every cell up,
+        then let each run its stretch (module doc) and read its memory sample, the order rotated
+        by the pass index. A failure costs the cell this pass only, and the record says so."""
         spec, inputs = self.inputs[members[0].cell.group]  # the training pass built them
         now = datetime.now(timezone.utc).isoformat(timespec="seconds")
         build = {"op": "build", **inputs, "stock": self.options.stock_timing}
-        trials = []
-        for p in members:
-            trial = CellProgress(p.cell, spec, now)
+        trials, fresh = [], [CellProgress(p.cell, spec, now) for p in members]
+        self.workers.prestart(fresh)
+        for p, trial in zip(members, fresh, strict=True):
             reply = self.workers.call(trial, build, f"timing pass {index}")
             if reply is not None:
                 trial.optimizer = "stock" if reply.get("stock") else "recipe"
@@ -210,6 +206,10 @@ class Runner:
             if trial.status != "ok":
                 p.timing_notes.append(f"pass {index}: {trial.status}: {trial.error}")
                 continue
+            sample = self.workers.call(trial, {"op": "memory"}, "memory")  # steps only
+            if sample is None:  # the stretch's figures stand without their memory sample
+                p.timing_notes.append(f"pass {index}: memory: {trial.error}")
+                trial.status, trial.error = "ok", None
             if self.options.loop_steps:
                 self._loop_window(p, trial, index)
             p.timing_passes.append(
@@ -220,6 +220,7 @@ class Runner:
                     "scope": "step",
                     "optimizer": trial.optimizer,
                     "warmup_times_s": [round(float(t), 8) for t in warm[trial.cell.key]],
+                    "memory": (sample or {}).get("memory"),
                     **entry,
                 }
             )
@@ -306,9 +307,8 @@ class Runner:
         return new
 
     def _inference(self, p: CellProgress) -> None:
-        """Batch-1 latency and large-batch throughput, in inference mode, sized by
-        :func:`bench.run.options.inference_plan` so a ResNet-50 on 224x224 images costs seconds,
-        not minutes."""
+        """Batch-1 latency and large-batch throughput in inference mode, sized by
+        :func:`bench.run.options.inference_plan` (a ResNet-50 at 224x224 costs seconds)."""
         calls, batch, n = inference_plan(
             flops.forward_flops(p.spec),
             4 * math.prod(p.spec.input_shape),

@@ -150,6 +150,19 @@ class Worker:
             ),
         }
 
+    def op_memory(self, msg: dict[str, Any]) -> dict[str, Any]:
+        """A timing pass's memory sample, read right after the cell's stretch: the peak since
+        the build (build, warm-up, windows, synced steps; no evaluation or inference) above
+        the post-import baseline, and the allocator's peak on an accelerator."""
+        return {
+            "memory": memory.cell_memory(
+                self.baseline_rss,
+                memory.peak_rss(),
+                fresh_worker=self.cells_built == 1,
+                device_peak=self.adapter.peak_device_memory(),
+            )
+        }
+
     def op_ping(self, msg: dict[str, Any]) -> dict[str, Any]:
         return {"pid": os.getpid()}
 

@@ -9,8 +9,11 @@ pass fall back to the raw step times (Mann-Whitney U and a bootstrap interval,
 adjusted together (Holm), so the chance of any false alarm in a comparison stays at alpha however
 many cells it has. The machine's move between the runs is estimated, with its own uncertainty, by
 :mod:`bench.track.machine`, and taken off each cell; a disturbed machine gets no speed verdicts
-at all ("machine disturbed"). Memory: the peak above the framework's post-import baseline (peak
-RSS for older records) is one number per cell, so it is judged by its own, wider threshold.
+at all ("machine disturbed"). Memory: "hungrier" needs a rise beyond ``--memory-threshold`` that
+is also significant, Welch's t on the log memory samples (one per timing pass, each a fresh
+worker's peak over the training steps: :mod:`bench.measure.memory`), Holm over the cells' memory
+tests; a run with one sample (no timing passes, older records) falls back to the threshold alone
+on the whole-run peak, and the output says so.
 Accuracy: a drop significant (Holm over the cells) against the seed-to-seed spread declared with
 the model, or the test set's binomial standard error where no spread is measured yet, and beyond
 half a point (:func:`bench.track.verdicts.accuracy_sigma`).
@@ -58,9 +61,14 @@ class CellComparison:
     machine_change: float | None = None  # run-wide throughput change the cell was judged against
     drift_source: str | None = None  # "reference" | "cells" | "raw" (the two disagree)
     cells_machine_change: float | None = None  # median-of-cells estimate, the cross-check
-    memory_base: int | None = None
-    memory_current: int | None = None
+    memory_base: float | None = None  # the gated figure: geometric mean of the samples
+    memory_current: float | None = None
     memory_change: float | None = None
+    memory_ci: tuple[float, float] | None = None
+    memory_p_value: float | None = None  # Holm-adjusted over the cells' memory tests
+    memory_verdict: str | None = None  # hungrier | leaner | unchanged
+    memory_method: str | None = None  # the test, or "one sample: the threshold alone judges"
+    memory_figure: str | None = None  # which figure: training steps or the whole-run peak
     accuracy_base: float | None = None
     accuracy_current: float | None = None
     accuracy_verdict: str | None = None
@@ -156,9 +164,7 @@ def compare_cell(
             _judge_speed(out, b_passes, c_passes, threshold, machine)
     out.throughput_base = (base.get("throughput") or {}).get("median")
     out.throughput_current = (current.get("throughput") or {}).get("median")
-    out.memory_base, out.memory_current = memory_figure(base, current)
-    if out.memory_base and out.memory_current:
-        out.memory_change = out.memory_current / out.memory_base - 1
+    _judge_memory(out, base, current, memory_threshold)
     _judge_accuracy(out, base, current)
     out.verdict = _overall(out, memory_threshold, machine.disturbed)
     return out
@@ -220,21 +226,56 @@ def _join(a: str, b: str) -> str:
     return f"{a}; {b}" if a else b
 
 
-def memory_figure(base: dict[str, Any], current: dict[str, Any]) -> tuple[int | None, int | None]:
-    """The two cells' memory figures on one footing: the peak above the framework's post-import
-    baseline (``memory.peak_above_baseline_bytes``, each cell in a fresh worker, so it does not
-    depend on what ran before) when both records have it; else both workers' peak RSS."""
+#: The gated figure's name in the output, and the fallbacks' (one sample each).
+STEPS_FIGURE = "training steps, fresh worker per pass"
+WHOLE_RUN_FIGURE = "whole-run peak above baseline, one sample"
+PEAK_RSS_FIGURE = "peak RSS, one sample"
+
+
+def memory_samples(
+    base: dict[str, Any], current: dict[str, Any]
+) -> tuple[list[float], list[float], str] | None:
+    """The two cells' memory samples on one footing, and which figure they are: the timing
+    passes' fresh-worker samples over the training steps (``memory.steps``) when both records
+    have them from the same source; else the training pass's whole-run peak above the
+    framework's post-import baseline; else both workers' peak RSS (older records). None when
+    either record has no figure."""
     b, c = base.get("memory") or {}, current.get("memory") or {}
+    bs, cs = b.get("steps") or {}, c.get("steps") or {}
+    if bs.get("samples_bytes") and cs.get("samples_bytes") and bs["source"] == cs["source"]:
+        return list(bs["samples_bytes"]), list(cs["samples_bytes"]), STEPS_FIGURE
     key = "peak_above_baseline_bytes"
     if b.get(key) is not None and c.get(key) is not None:
-        return int(b[key]), int(c[key])
-    return base.get("peak_rss_bytes"), current.get("peak_rss_bytes")
+        return [b[key]], [c[key]], WHOLE_RUN_FIGURE
+    if base.get("peak_rss_bytes") and current.get("peak_rss_bytes"):
+        return [base["peak_rss_bytes"]], [current["peak_rss_bytes"]], PEAK_RSS_FIGURE
+    return None
+
+
+def _judge_memory(
+    out: CellComparison, base: dict[str, Any], current: dict[str, Any], threshold: float
+) -> None:
+    found = memory_samples(base, current)
+    if found is None:
+        return
+    b, c, out.memory_figure = found
+    if min(b) <= 0 or min(c) <= 0:
+        out.note = _join(out.note, "memory not judged: a sample of 0 bytes")
+        return
+    change = verdicts.compare_memory(b, c, threshold)
+    out.memory_base = float(np.exp(np.log(b).mean()))
+    out.memory_current = float(np.exp(np.log(c).mean()))
+    out.memory_change = change["change"]
+    if change["p_value"] is not None:
+        out.memory_ci = (change["ci_low"], change["ci_high"])
+    out.memory_p_value, out.memory_method = change["p_value"], change["method"]
+    out.memory_verdict = verdicts.memory_verdict(change, threshold)
 
 
 def _overall(out: CellComparison, memory_threshold: float, disturbed: bool = False) -> str:
     if out.speed_verdict == "slower":
         return "slower"
-    if out.memory_change is not None and out.memory_change > memory_threshold:
+    if out.memory_verdict == "hungrier":
         return "hungrier"
     if out.accuracy_verdict == "worse":
         return "less accurate"
@@ -296,6 +337,17 @@ def judge(
             x.accuracy_current,
             p_adjusted,  # type: ignore[arg-type]
         )
+    tested = [x for x in cells if x.memory_p_value is not None]
+    for x, p_adjusted in zip(tested, verdicts.holm([x.memory_p_value for x in tested]),
+                             strict=True):  # fmt: skip
+        x.memory_p_value = p_adjusted
+        change = {
+            "change": x.memory_change,
+            "p_value": p_adjusted,
+            "ci_low": x.memory_ci[0],
+            "ci_high": x.memory_ci[1],
+        }  # type: ignore[index]
+        x.memory_verdict = verdicts.memory_verdict(change, memory_threshold)
     for x in cells:
         if x.verdict not in ("failed", NOT_COMPARABLE):
             x.verdict = _overall(x, memory_threshold, machine.disturbed)

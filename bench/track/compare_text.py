@@ -36,6 +36,24 @@ def _accuracy(c: CellComparison) -> str:
     return text
 
 
+def _mib(x: float) -> str:
+    return f"{x / 2**20:,.1f}" if x < 100 * 2**20 else f"{x / 2**20:,.0f}"
+
+
+def _memory(c: CellComparison) -> str:
+    """Base → current MiB, the change with its interval and Holm p where the samples allow a
+    test, and a mark where one sample was judged by the threshold alone."""
+    if c.memory_current is None or c.memory_base is None:
+        return "—"
+    text = f"{_mib(c.memory_base)} → {_mib(c.memory_current)} MiB ({_pct(c.memory_change)}"
+    if c.memory_ci is not None:
+        text += f" [{c.memory_ci[0]:+.1%}, {c.memory_ci[1]:+.1%}]"
+        text += "" if c.memory_p_value is None else f", p {c.memory_p_value:.2g}"
+    else:
+        text += ", one sample: threshold alone"
+    return text + ")"
+
+
 def rows(comparisons: list[CellComparison]) -> list[list[str]]:
     out = []
     for c in comparisons:
@@ -44,12 +62,11 @@ def rows(comparisons: list[CellComparison]) -> list[list[str]]:
             if c.throughput_ci is None
             else f"[{c.throughput_ci[0]:+.1%}, {c.throughput_ci[1]:+.1%}]"
         )
-        mem = "—" if c.memory_current is None else f"{c.memory_current / 2**20:,.0f} MiB"
         out.append([
             c.key, c.verdict, f"{_num(c.throughput_base)} → {_num(c.throughput_current)}",
             _pct(c.throughput_change_raw), _pct(c.throughput_change), ci,
             "—" if c.p_value is None else f"{c.p_value:.2g}",
-            f"{mem} ({_pct(c.memory_change)})", _accuracy(c), c.note,
+            _memory(c), _accuracy(c), c.note,
         ])  # fmt: skip
     return out
 
@@ -146,6 +163,19 @@ def _methods(comparisons: list[CellComparison]) -> str:
     return "; ".join(f"{name} ({n} cells)" for name, n in counts.items()) or "none"
 
 
+def _memory_evidence(comparisons: list[CellComparison]) -> str:
+    tested = sum(c.memory_p_value is not None for c in comparisons)
+    single = sum(c.memory_change is not None and c.memory_p_value is None for c in comparisons)
+    text = (
+        f"Memory: the peak above the framework's baseline over the training steps, one sample "
+        f"per timing pass in a fresh worker; hungrier when the rise passes the memory "
+        f"threshold and Welch's t on the log samples, Holm over the cells ({tested} cells)"
+    )
+    if single:
+        text += f"; {single} cells with one sample judged by the threshold alone"
+    return text + "."
+
+
 def _accuracy_sources(comparisons: list[CellComparison]) -> str:
     seeds = sum(c.accuracy_sigma_source == "seeds" for c in comparisons)
     binomial = sum(c.accuracy_sigma_source == "binomial" for c in comparisons)
@@ -167,7 +197,8 @@ def to_markdown(
     lines += [
         f"Threshold {comparison.threshold:.0%}; a change counts when it is beyond the threshold, "
         "significant after a Holm adjustment over the cells and its 95% CI excludes 0. "
-        f"Speed evidence: {_methods(comparison.cells)}. {_accuracy_sources(comparison.cells)}",
+        f"Speed evidence: {_methods(comparison.cells)}. {_memory_evidence(comparison.cells)} "
+        f"{_accuracy_sources(comparison.cells)}",
         "",
         drift_line(comparison),
         "",

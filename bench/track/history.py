@@ -10,7 +10,9 @@ JSON (so compare can test raw step times). Nothing is ever unpickled.
 Each cell row also stores its series key (:mod:`bench.track.series`): the settings that make
 two figures comparable, and their hash in ``series``. Charts draw one line per series. A
 database written before the key existed (``PRAGMA user_version`` 0) is migrated when opened:
-the columns are added and filled from the stored records and run environments.
+the columns are added and filled from the stored records and run environments. Version 2 adds
+the gated memory figure (:func:`bench.measure.memory.gated_figure`: its value, interval, sample
+count and label), filled the same way from a version 1 database's stored records.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
+from bench.measure.memory import gated_figure
 from bench.run.results import SchemaError, validate
 from bench.track.series import FIELDS as SERIES_FIELDS
 from bench.track.series import series_fields, series_id
@@ -59,8 +62,9 @@ CREATE TABLE IF NOT EXISTS cells (
 );
 CREATE INDEX IF NOT EXISTS runs_by_created ON runs(created);
 """
-#: ``PRAGMA user_version`` of the current layout; 0 is the layout without series columns.
-VERSION = 1
+#: ``PRAGMA user_version`` of the current layout; 0 is the layout without series columns, 1
+#: the layout without the gated memory figure's columns.
+VERSION = 2
 #: Series columns added by version 1 (framework, model and dataset were columns already).
 SERIES_COLUMNS = {
     "series": "TEXT", "machine": "TEXT", "recipe_hash": "TEXT", "precision": "TEXT",
@@ -68,13 +72,18 @@ SERIES_COLUMNS = {
     "scaling": "TEXT", "scope": "TEXT",
 }  # fmt: skip
 _SERIES_ONLY = [c for c in SERIES_FIELDS if c not in ("framework", "model", "dataset")]
+#: The gated memory figure's columns, added by version 2 (NULL where a record has no figure).
+MEMORY_COLUMNS = {
+    "memory_bytes": "REAL", "memory_ci_low_bytes": "REAL", "memory_ci_high_bytes": "REAL",
+    "memory_n": "INTEGER", "memory_label": "TEXT",
+}  # fmt: skip
 
 #: Columns :meth:`History.add_record` writes, in order.
 CELL_COLUMNS = (
     "run_id", "key", "framework", "model", "dataset", "status", "test_accuracy", "throughput",
     "throughput_ci_low", "throughput_ci_high", "latency_p50_ms", "latency_p99_ms",
     "peak_rss_bytes", "peak_device_memory_bytes", "time_to_accuracy_s", "time_to_first_step_s",
-    "record_json", *SERIES_COLUMNS,
+    "record_json", *SERIES_COLUMNS, *MEMORY_COLUMNS,
 )  # fmt: skip
 
 T = TypeVar("T")
@@ -84,6 +93,15 @@ def _series_values(record: dict[str, Any], env: dict[str, Any] | None) -> tuple[
     """The series columns of one record, in :data:`SERIES_COLUMNS` order."""
     fields = series_fields(record, env)
     return (series_id(fields), *(fields[c] for c in _SERIES_ONLY))
+
+
+def _memory_values(record: dict[str, Any]) -> tuple[Any, ...]:
+    """The memory columns of one record, in :data:`MEMORY_COLUMNS` order: the figure a reader
+    is shown and ``bench compare`` gates on, with its interval (None with one sample)."""
+    figure = gated_figure(record)
+    if figure is None:
+        return (None,) * len(MEMORY_COLUMNS)
+    return figure["bytes"], figure["low"], figure["high"], figure["n"], figure["label"]
 
 
 class History:
@@ -135,7 +153,9 @@ class History:
         if version < VERSION:
             conn.execute("BEGIN IMMEDIATE")
             try:
-                self._migrate(conn)
+                if version < 1:
+                    self._migrate(conn)
+                self._add_memory(conn)
                 conn.execute(f"PRAGMA user_version = {VERSION}")
             except BaseException:
                 conn.execute("ROLLBACK")
@@ -159,6 +179,21 @@ class History:
             values = _series_values(json.loads(record_json), envs.get(run_id))
             sets = ", ".join(f"{c} = ?" for c in SERIES_COLUMNS)
             conn.execute(f"UPDATE cells SET {sets} WHERE rowid = ?", (*values, rowid))
+
+    @staticmethod
+    def _add_memory(conn: sqlite3.Connection) -> None:
+        """Version 1 to 2: add the gated memory figure's columns and fill them from the stored
+        records. Idempotent, as :meth:`_migrate`."""
+        have = {row[1] for row in conn.execute("PRAGMA table_info(cells)")}
+        for name, kind in MEMORY_COLUMNS.items():
+            if name not in have:
+                conn.execute(f"ALTER TABLE cells ADD COLUMN {name} {kind}")
+        rows = conn.execute("SELECT rowid, record_json FROM cells WHERE memory_label IS NULL")
+        sets = ", ".join(f"{c} = ?" for c in MEMORY_COLUMNS)
+        for rowid, record_json in rows.fetchall():
+            values = _memory_values(json.loads(record_json))
+            if values[-1] is not None:
+                conn.execute(f"UPDATE cells SET {sets} WHERE rowid = ?", (*values, rowid))
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -197,7 +232,7 @@ class History:
             columns = ", ".join(CELL_COLUMNS)
             marks = ", ".join("?" * len(CELL_COLUMNS))
             conn.execute(f"INSERT OR REPLACE INTO cells ({columns}) VALUES ({marks})",
-                         (*row, *series))  # fmt: skip
+                         (*row, *series, *_memory_values(record)))  # fmt: skip
 
         self._retry(insert)
 
@@ -273,7 +308,7 @@ class History:
                 "c.throughput_ci_low, c.throughput_ci_high, c.latency_p50_ms, c.latency_p99_ms, "
                 "c.peak_rss_bytes, c.peak_device_memory_bytes, c.time_to_accuracy_s, "
                 "c.time_to_first_step_s, r.suite, r.tag, "
-                + ", ".join(f"c.{c}" for c in SERIES_COLUMNS)
+                + ", ".join(f"c.{c}" for c in (*SERIES_COLUMNS, *MEMORY_COLUMNS))
                 + " FROM cells c JOIN runs r USING (run_id) "
                 f"{where} ORDER BY r.created, c.run_id, c.rowid",
                 conn,

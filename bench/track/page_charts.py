@@ -18,6 +18,13 @@ from bench.track.page_data import MIB, Axis, as_number
 
 #: Pixels (at the figure's dpi) kept free between two x labels.
 LABEL_GAP = 4
+#: The least a throughput or memory panel's y axis spans around its series' median, each way:
+#: a steady series' few-percent wobble must look like noise, not fill the panel's height.
+MIN_SPAN = 0.25
+#: The same for test accuracy (a bounded figure: ±10 % of 62 % is ±6 points; seeds differ by 1).
+ACCURACY_SPAN = 0.10
+#: What a memory point without an interval is (one sample each), as the history stores it.
+FALLBACKS = ("whole run", "peak RSS")
 
 
 def _xaxis(ax: Any, axis: Axis) -> None:
@@ -51,6 +58,37 @@ def declutter(fig: Figure) -> None:
             label.set_gid(f"xlabel-{i}-{n}")
 
 
+def span_at_least(ax: Any, y: np.ndarray, fraction: float = MIN_SPAN) -> None:
+    """Widen ``ax``'s y range to at least ``median(y)`` ± ``fraction`` of it (keeping whatever
+    wider range its artists already need)."""
+    y = y[np.isfinite(y)]
+    if not y.size or np.median(y) <= 0:
+        return
+    mid = float(np.median(y))
+    low, high = ax.get_ylim()
+    ax.set_ylim(min(low, mid * (1 - fraction)), max(high, mid * (1 + fraction)))
+
+
+def _numbers(rows: pd.DataFrame, column: str) -> np.ndarray:
+    """A column as floats, NaN where missing (or the whole column, absent)."""
+    if column not in rows:
+        return np.full(len(rows), np.nan)
+    return rows[column].map(as_number).to_numpy(float)
+
+
+def memory_series(rows: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Each row's gated memory figure in MiB, its interval (NaN without one) and whether it is a
+    fallback with no interval to have (the whole-run peak, or an older record's peak RSS): the
+    stored figure, or the worker's peak RSS for a row stored before the figure had columns."""
+    figure = _numbers(rows, "memory_bytes")
+    older = ~np.isfinite(figure)
+    figure = np.where(older, _numbers(rows, "peak_rss_bytes"), figure)
+    labels = rows["memory_label"] if "memory_label" in rows else pd.Series([None] * len(rows))
+    fallback = older | labels.isin(FALLBACKS).to_numpy()
+    low, high = _numbers(rows, "memory_ci_low_bytes"), _numbers(rows, "memory_ci_high_bytes")
+    return figure / MIB, low / MIB, high / MIB, fallback
+
+
 def _empty(ax: Any, text: str) -> None:
     ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center", color="#7b8794")
 
@@ -58,8 +96,11 @@ def _empty(ax: Any, text: str) -> None:
 def cell_chart(
     rows: pd.DataFrame, axis: Axis, color: str, changes: list[int], title: str
 ) -> Figure:
-    """Three panels over commits: throughput with CI, peak RSS (MiB), test accuracy (%); each
-    run a point (repeated runs of a commit side by side), the line through per-commit medians.
+    """Three panels over commits: throughput with CI; the gated memory figure (MiB above the
+    post-import baseline over the training steps, one fresh worker per timing pass) with its CI,
+    hollow where a run has only the whole-run peak (or, older, the worker's peak RSS); test
+    accuracy (%). Each run a point (repeated runs of a commit side by side), the line through
+    per-commit medians; throughput and memory axes span at least ±25 % around the median.
 
     ``rows`` holds one series' cells with an ``x`` column (from ``axis``); ``changes`` are the
     slots where a new throughput level starts.
@@ -74,20 +115,28 @@ def cell_chart(
     tp = ok["throughput"].map(as_number).to_numpy(float)
     lo = ok["throughput_ci_low"].map(as_number).to_numpy(float)
     hi = ok["throughput_ci_high"].map(as_number).to_numpy(float)
+    mem, mem_lo, mem_hi, fallback = memory_series(ok)
     series = (
         (panels[0], tp, "throughput (samples/s)"),
-        (panels[1], ok["peak_rss_bytes"].map(as_number).to_numpy(float) / MIB, "peak RSS (MiB)"),
+        (panels[1], mem, "memory above baseline, training steps (MiB)"),
         (panels[2], ok["test_accuracy"].map(as_number).to_numpy(float) * 100, "test accuracy (%)"),
     )
     for ax, y, label in series:
         ax.set_title(label, fontsize=9, fontweight="normal")
         have = np.isfinite(y)
-        if have.any():  # every run a point; the line joins each commit's median
-            ax.plot(x[have], y[have], "o", color=color, markersize=4)
-            medians = pd.Series(y[have]).groupby(np.rint(x[have]).astype(int)).median()
-            ax.plot(medians.index, medians.to_numpy(), "-", color=color, linewidth=1.4)
-        else:
+        if not have.any():
             _empty(ax, "not measured")
+        # every run a point; the line joins each commit's median (memory: gated figures and
+        # fallbacks apart, never one line through both)
+        kinds = [(have & ~fallback, "-"), (have & fallback, ":")] if ax is panels[1] else [
+            (have, "-")]  # fmt: skip
+        for kind, line in kinds:
+            if not kind.any():
+                continue
+            if line == "-":
+                ax.plot(x[kind], y[kind], "o", color=color, markersize=4)
+            medians = pd.Series(y[kind]).groupby(np.rint(x[kind]).astype(int)).median()
+            ax.plot(medians.index, medians.to_numpy(), line, color=color, linewidth=1.4)
         for slot in changes:
             ax.axvline(slot - 0.5, color="#b42318", linestyle="--", linewidth=1)
     with_ci = np.isfinite(tp) & np.isfinite(lo) & np.isfinite(hi)
@@ -95,6 +144,7 @@ def cell_chart(
         err = np.vstack([tp[with_ci] - lo[with_ci], hi[with_ci] - tp[with_ci]]).clip(min=0)
         panels[0].errorbar(x[with_ci], tp[with_ci], yerr=err, fmt="none", ecolor=color,
                            elinewidth=1, capsize=3)  # fmt: skip
+    _memory_extras(panels[1], x, mem, mem_lo, mem_hi, fallback, color)
     if changes:
         slot = np.rint(x).astype(int)
         bounds = [0, *changes, len(axis.slots)]
@@ -107,10 +157,32 @@ def cell_chart(
         xf = bad["x"].to_numpy(float)
         panels[0].plot(xf, np.full(xf.size, 0.04), "x", color="#b42318", markersize=8,
                        markeredgewidth=2, transform=panels[0].get_xaxis_transform())  # fmt: skip
+    for ax, y, fraction in ((panels[0], tp, MIN_SPAN), (panels[1], mem, MIN_SPAN),
+                            (panels[2], series[2][1], ACCURACY_SPAN)):  # fmt: skip
+        span_at_least(ax, y, fraction)
     for ax in panels:
         _xaxis(ax, axis)
     declutter(fig)
     return fig
+
+
+def _memory_extras(ax: Any, x: np.ndarray, y: np.ndarray, lo: np.ndarray, hi: np.ndarray,
+                   fallback: np.ndarray, color: str) -> None:  # fmt: skip
+    """The memory panel's intervals (error bars, gid ``memory-ci``) and its fallback points:
+    hollow, labelled in the panel, since one whole-run sample is not the gated figure."""
+    with_ci = np.isfinite(y) & np.isfinite(lo) & np.isfinite(hi)
+    if with_ci.any():
+        err = np.vstack([y[with_ci] - lo[with_ci], hi[with_ci] - y[with_ci]]).clip(min=0)
+        bars = ax.errorbar(x[with_ci], y[with_ci], yerr=err, fmt="none", ecolor=color,
+                           elinewidth=1, capsize=3)  # fmt: skip
+        for lines in bars.lines[2]:
+            lines.set_gid("memory-ci")
+    hollow = fallback & np.isfinite(y)
+    if hollow.any():
+        ax.plot(x[hollow], y[hollow], "o", markerfacecolor="none", markeredgecolor=color,
+                markersize=5, gid="memory-fallback")  # fmt: skip
+        ax.set_title(f"{ax.get_title()}\n○: whole-run peak, one sample (no interval)",
+                     fontsize=9, fontweight="normal")  # fmt: skip
 
 
 def ratio_chart(

@@ -145,8 +145,6 @@ def compare_passes(
     degrees of freedom take all three parts, so a noisy drift estimate widens the interval and
     weakens the test instead of entering the verdict as an exact constant.
     """
-    from scipy.stats import t as student_t
-
     if not base or not current:
         raise ValueError("compare_passes: both sides need at least one pass")
     scale = math.exp(-offset)
@@ -155,22 +153,8 @@ def compare_passes(
         c = np.concatenate([r for p in current for r in p]) * scale
         out = compare_samples(b, c, threshold, alpha, confidence, n_boot, seed)
         return _widened(out, offset_variance, confidence, threshold, alpha)
-    check_confidence(confidence)
     x, y = np.log(pass_medians(base)), np.log(pass_medians(current)) - offset
-    diff = float(y.mean() - x.mean())
-    vx, vy = x.var(ddof=1) / x.size, y.var(ddof=1) / y.size
-    parts = [(vx, x.size - 1), (vy, y.size - 1), (max(offset_variance, 0.0), offset_df)]
-    se = math.sqrt(sum(v for v, _ in parts))
-    if se == 0.0:
-        p_value = 1.0 if diff == 0.0 else 0.0
-        lo = hi = diff
-    else:
-        total = se * se
-        denominator = sum(v * v / d for v, d in parts if v > 0 and math.isfinite(d))
-        df = total * total / denominator if denominator > 0 else math.inf
-        half = t_quantile(confidence, df) * se
-        lo, hi = diff - half, diff + half
-        p_value = float(2.0 * student_t.sf(abs(diff) / se, df))
+    diff, lo, hi, p_value = welch_logs(x, y, confidence, offset_variance, offset_df)
     change, ci_low, ci_high = math.expm1(diff), math.expm1(lo), math.expm1(hi)
     return {
         "change": change,
@@ -183,6 +167,76 @@ def compare_passes(
         "method": f"Welch t on log median step time of {x.size} vs {y.size} passes"
         + (" and the drift estimate's variance" if offset_variance > 0 else ""),
     }
+
+
+def welch_logs(
+    x: np.ndarray,
+    y: np.ndarray,
+    confidence: float = 0.95,
+    offset_variance: float = 0.0,
+    offset_df: float = math.inf,
+) -> tuple[float, float, float, float]:
+    """Welch's t on two samples of logs (two or more each): the difference of their means
+    ``y - x``, its interval and two-sided p-value, as (diff, low, high, p). An offset's variance
+    (with its degrees of freedom) joins the standard error and the Welch-Satterthwaite degrees
+    of freedom. Two samples with no spread at all give an exact difference (p 0, or 1 if 0)."""
+    from scipy.stats import t as student_t
+
+    check_confidence(confidence)
+    diff = float(y.mean() - x.mean())
+    vx, vy = x.var(ddof=1) / x.size, y.var(ddof=1) / y.size
+    parts = [(vx, x.size - 1), (vy, y.size - 1), (max(offset_variance, 0.0), offset_df)]
+    se = math.sqrt(sum(v for v, _ in parts))
+    if se == 0.0:
+        return diff, diff, diff, 1.0 if diff == 0.0 else 0.0
+    total = se * se
+    denominator = sum(v * v / d for v, d in parts if v > 0 and math.isfinite(d))
+    df = total * total / denominator if denominator > 0 else math.inf
+    half = t_quantile(confidence, df) * se
+    return diff, diff - half, diff + half, float(2.0 * student_t.sf(abs(diff) / se, df))
+
+
+#: A memory sample below this is read as this: a cell that costs next to nothing above the
+#: framework's baseline has no meaningful relative change (and log 0 is not a number).
+MEMORY_FLOOR_BYTES = 2**20
+
+
+def compare_memory(
+    base: list[float], current: list[float], threshold: float = 0.10, confidence: float = 0.95
+) -> dict[str, Any]:
+    """One cell's memory change between two runs, from each run's samples (one per timing pass,
+    each a fresh worker: :mod:`bench.measure.memory`). With two or more on each side: Welch's t
+    on the log samples (the same test as speed over passes), its p-value to be Holm-adjusted with
+    the other cells' and the verdict left to :func:`memory_verdict`. With one on either side
+    there is no evidence of spread: the threshold alone judges, and ``method`` says so.
+    Returns {"change", "ci_low", "ci_high", "p_value", "method", "n_base", "n_current"}."""
+    if not base or not current:
+        raise ValueError("compare_memory: both runs need a memory sample")
+    x = np.log(np.maximum(np.asarray(base, float), MEMORY_FLOOR_BYTES))
+    y = np.log(np.maximum(np.asarray(current, float), MEMORY_FLOOR_BYTES))
+    out: dict[str, Any] = {"n_base": int(x.size), "n_current": int(y.size)}
+    if x.size < 2 or y.size < 2:
+        change = math.expm1(float(np.median(y) - np.median(x)))
+        method = "one sample: the threshold alone judges"
+        return {**out, "change": change, "ci_low": None, "ci_high": None, "p_value": None,
+                "method": method}  # fmt: skip
+    diff, lo, hi, p_value = welch_logs(x, y, confidence)
+    method = f"Welch t on log memory samples, {x.size} vs {y.size} fresh-worker passes"
+    return {**out, "change": math.expm1(diff), "ci_low": math.expm1(lo),
+            "ci_high": math.expm1(hi), "p_value": p_value, "method": method}  # fmt: skip
+
+
+def memory_verdict(change: dict[str, Any], threshold: float, alpha: float = 0.05) -> str:
+    """ "hungrier", "leaner" or "unchanged" from :func:`compare_memory`'s result (its p-value
+    adjusted over the cells by then): beyond ``threshold`` and, where there are samples to
+    judge, significant with an interval that excludes 0."""
+    if change["p_value"] is None:  # one sample: the threshold alone, as labelled
+        if change["change"] > threshold:
+            return "hungrier"
+        return "leaner" if change["change"] < -threshold else "unchanged"
+    moved = change_verdict(change["change"], change["ci_low"], change["ci_high"],
+                           change["p_value"], threshold, alpha)  # fmt: skip
+    return {"slower": "hungrier", "faster": "leaner"}.get(moved, "unchanged")
 
 
 def _widened(

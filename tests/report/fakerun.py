@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from bench.catalog.suites import ACCURACY_TARGETS
-from bench.measure import summaries
+from bench.measure import memory, summaries
 from bench.run.record import speed
 from bench.run.store import RunDir
 from bench.zoo.specs import SCHEMA_VERSION, Recipe
@@ -39,6 +39,8 @@ _BASE_STEP = {"logreg": 0.0004, "mlp": 0.0009, "cnn": 0.0035, "gru": 0.012}
 _SLOWDOWN = {"torch": 1.0, "tf": 1.35, "keras": 1.9, "keras:torch": 1.6}
 _FINAL_ACC = {"logreg": 0.33, "mlp": 0.62, "cnn": 0.88, "gru": 0.82}
 _PARAMS = {"logreg": 410, "mlp": 15_210, "cnn": 5_210, "gru": 3_130}
+#: A record written before ``memory`` existed: the worker's peak RSS is all it has.
+OLD_MEMORY = ("tf", "cnn", "digits")
 _MANIFEST_LAYOUT = {
     "torch": "NCL/NCHW (channels-first) inside the model; channels-last input permuted",
     "tf": "NLC/NHWC (channels-last)",
@@ -82,6 +84,8 @@ def write_fake_run(
                 record = as_failed(record, failed[key])
             if key in synthetic:
                 record["synthetic_data"] = True
+            if key == OLD_MEMORY:
+                del record["memory"]
             run.append(record)
     return run.path
 
@@ -220,6 +224,7 @@ def fake_record(
         "peak_rss_bytes": int((310 + 120 * (family != "torch") + params / 500) * 2**20),
         "baseline_rss_bytes": int((290 + 115 * (family != "torch")) * 2**20),
         "peak_device_memory_bytes": None,
+        "memory": None,  # below: baseline, whole run and (with timing passes) the passes'
         "curve": curve,
         "step_times_s": [round(float(t), 8) for t in times],
         "round_sizes": sizes,
@@ -235,7 +240,22 @@ def fake_record(
             len(p["step_times_s"]) - p["warmup_steps"] for p in record["timing_passes"]
         )
         record["throughput"], record["step_latency_ms"] = speed(record, recipe.batch_size)
+    record["memory"] = fake_memory(record, rng)
     return record
+
+
+def fake_memory(record: dict[str, Any], rng: np.random.Generator) -> dict[str, Any]:
+    """The whole run's figures (baseline, peak above it), each timing pass's fresh-worker
+    sample (a few percent apart, below the whole run: no evaluation, no inference) and their
+    summary under ``steps`` (None without timing passes, as for the digits cells)."""
+    baseline, peak = record["baseline_rss_bytes"], record["peak_rss_bytes"]
+    whole_run = memory.cell_memory(baseline, peak, fresh_worker=True)
+    above = whole_run["peak_above_baseline_bytes"]
+    for p in record.get("timing_passes") or []:
+        sample = int(0.8 * above * rng.lognormal(0, 0.04))
+        p["memory"] = memory.cell_memory(baseline, baseline + sample, fresh_worker=True)
+    passes = [p["memory"] for p in record.get("timing_passes") or []]
+    return {**whole_run, "steps": memory.steps_summary(passes)}
 
 
 def fake_pass(index: int, step: float, warmup: int, rng: np.random.Generator) -> dict[str, Any]:
@@ -294,6 +314,7 @@ def as_failed(record: dict[str, Any], error: str) -> dict[str, Any]:
         "time_to_accuracy_s",
         "peak_rss_bytes",
         "inference",
+        "memory",
     ):
         out[name] = None
     out.update(

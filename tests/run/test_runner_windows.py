@@ -66,6 +66,9 @@ class ScriptedWorkers:
     def close_all(self) -> None:
         self.last_op.clear()  # fresh processes: every first window is cold again
 
+    def prestart(self, cells: list[CellProgress]) -> None:
+        self.log.extend((p.cell.key, "prestart", 0) for p in cells)
+
 
 class ScriptedRunner(Runner):
     """A Runner whose worker requests are answered from the script above."""

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from bench import cli
+from bench.measure import memory
 from bench.run.record import speed
 from bench.run.store import RunDir
 from bench.track import compare, compare_text
@@ -40,7 +41,19 @@ def _edit(run: Path, key: str, **changes: float) -> None:
             r["step_times_s"] = [t * scale for t in r["step_times_s"]]
         r["throughput"], r["step_latency_ms"] = speed(r, r["recipe"]["batch_size"])
         r["peak_rss_bytes"] = int(r["peak_rss_bytes"] * changes.get("rss", 1.0))
+        _scale_memory(r, changes.get("rss", 1.0))
     run_dir.results_path.write_text("".join(json.dumps(r) + "\n" for r in records))
+
+
+def _scale_memory(r: dict, factor: float) -> None:
+    """Every memory figure of a record times ``factor``: the whole run's and each pass's."""
+    m = r.get("memory")
+    if not m or factor == 1.0:
+        return
+    entries = [p["memory"] for p in r.get("timing_passes") or [] if p.get("memory")]
+    for e in [m, *entries]:
+        e["peak_above_baseline_bytes"] = int(e["peak_above_baseline_bytes"] * factor)
+    m["steps"] = memory.steps_summary(entries)
 
 
 def test_same_code_has_no_regression(tmp_path: Path) -> None:
@@ -71,7 +84,7 @@ def test_a_slowdown_is_caught_and_named(tmp_path: Path, capsys: pytest.CaptureFi
 
 def test_memory_and_holm_adjusted_p_values(tmp_path: Path) -> None:
     base, current = _runs(tmp_path)
-    _edit(current, "tf/mlp/mnist1d", rss=1.25)
+    _edit(current, "tf/mlp/mnist1d", rss=1.5)
     b, c = RunDir(base).records(), RunDir(current).records()
     out = {x.key: x for x in compare.compare_runs(b, c)}
     assert out["tf/mlp/mnist1d"].verdict == "hungrier"
