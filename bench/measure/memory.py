@@ -12,8 +12,12 @@ activations and its copy of the data cost, without the import (85-95 % of the ra
 One such figure is one sample of a jittery quantity: fresh workers of the same cell read up to
 18 % apart (docs/measurement.md says why). The figure ``bench compare`` gates on is therefore
 taken once per timing pass, each pass giving every cell a worker that served no cell before, over
-the training steps only (build, warm-up, windows, synced steps: no evaluation at batch 1000, no
-inference), and summarised like throughput (:func:`steps_summary`). On an accelerator the sample
+training steps only: the build and the warm-up (a fixed count of synced steps and one window of
+as many), read before the timed windows. Not over the windows: a window's batches are staged before
+its clock starts, so its memory grows with its length, which the time budget sets from the
+machine's speed (tf's MNIST-1D MLP read 28 MiB after 316 staged steps and 65 MiB after 1,800).
+No evaluation at batch 1000 and no inference either. Summarised like throughput
+(:func:`steps_summary`). On an accelerator the sample
 is the framework allocator's peak, which is what decides whether a batch fits.
 """
 

@@ -48,7 +48,7 @@ added; a reader takes a missing one as absent (older records)::
                        "round_sizes", "scope", "optimizer", "warmup_times_s", "window_steps",
                        "window_seconds", "cold": {"steps", "seconds", "idle_before_s"},
                        "memory": the pass's sample, as memory's whole-run fields, read after
-                       the stretch}]: one per fresh-process timing pass after training;
+                       the build and warm-up}]: one per fresh-process timing pass after training;
                       throughput from the windows, latency from step_times_s (synced); older
                       records without
                       windows: both from step_times_s (docs/measurement.md). A data-parallel

@@ -25,7 +25,7 @@ for ``bench compare``. A cell's throughput and interval come from its passes (on
 intervals from one process's steps were 2-4 % wide). Each pass supersedes the record on disk.
 
 Each cell of each pass runs in a worker that served no cell before, and reads its memory
-sample after its stretch (training steps only: :mod:`bench.measure.memory`). Nothing is lost to
+sample after its warm-up (build and a fixed count of steps: :mod:`bench.measure.memory`). Nothing is lost to
 one bad cell: a worker that dies, times out or diverges fails only its cell, recorded with the
 reason, and every finished cell is on disk the moment it finishes. This module is the order in
 which cells are trained and timed; cell state is :mod:`bench.run.cells`, budgets
@@ -176,9 +176,9 @@ class Runner:
             round_index += 1
 
     def _timing_pass(self, members: list[CellProgress], index: int) -> None:
-        """One timing pass of a group: rebuild each cell in a fresh worker, warm every cell up,
-        then let each run its stretch (module doc) and read its memory sample, the order rotated
-        by the pass index. A failure costs the cell this pass only, and the record says so."""
+        """One timing pass of a group: rebuild each cell in a fresh worker, warm every cell up and
+        read its memory sample, then let each run its stretch (module doc), the order rotated by
+        the pass index. A failure costs the cell this pass only, and the record says so."""
         spec, inputs = self.inputs[members[0].cell.group]  # the training pass built them
         now = datetime.now(timezone.utc).isoformat(timespec="seconds")
         build = {"op": "build", **inputs, "stock": self.options.stock_timing}
@@ -192,24 +192,24 @@ class Runner:
             else:
                 p.timing_notes.append(f"pass {index}: {trial.error}")
         warm: dict[str, np.ndarray] = {}
+        samples: dict[str, dict[str, Any] | None] = {}
         for _, trial in trials:  # both paths traced: synced steps (Keras: fit) and windows
             warmup = max(trial.cell.recipe.warmup_steps, 1)
             reply = self.workers.call(trial, {"op": "train", "start": 0, "stop": warmup}, "warm-up")
             trial.step = warmup
             seconds = self._window(trial, warmup)
             trial.warm_step_seconds = (seconds or 0.0) / warmup
-            trial.idle_since = time.perf_counter()
             warm[trial.cell.key] = reply["times"] if reply is not None else np.empty(0)
+            # memory: build + a fixed count of steps; a window's staged batches scale with speed
+            samples[trial.cell.key] = (self.workers.call(trial, {"op": "memory"}, "memory")
+                                       or {}).get("memory")  # fmt: skip
+            trial.idle_since = time.perf_counter()
         rotation = (index - 1) % max(len(trials), 1)
         for p, trial in trials[rotation:] + trials[:rotation]:
             entry = self._stretch(trial)
             if trial.status != "ok":
                 p.timing_notes.append(f"pass {index}: {trial.status}: {trial.error}")
                 continue
-            sample = self.workers.call(trial, {"op": "memory"}, "memory")  # steps only
-            if sample is None:  # the stretch's figures stand without their memory sample
-                p.timing_notes.append(f"pass {index}: memory: {trial.error}")
-                trial.status, trial.error = "ok", None
             if self.options.loop_steps:
                 self._loop_window(p, trial, index)
             p.timing_passes.append(
@@ -220,7 +220,7 @@ class Runner:
                     "scope": "step",
                     "optimizer": trial.optimizer,
                     "warmup_times_s": [round(float(t), 8) for t in warm[trial.cell.key]],
-                    "memory": (sample or {}).get("memory"),
+                    "memory": samples.get(trial.cell.key),
                     **entry,
                 }
             )

@@ -16,7 +16,7 @@ import pytest
 from rich.console import Console
 
 from bench.catalog import suites
-from bench.measure import drift_reference
+from bench.measure import drift_reference, memory
 from bench.run import runner as runner_module
 from bench.run.cells import CellProgress
 from bench.run.options import RunOptions
@@ -59,6 +59,8 @@ class ScriptedWorkers:
             return {"seconds": n * (COLD_STEP if cold else HOT_STEP), "losses": np.ones(n)}
         if op == "evaluate":
             return {"seconds": 0.0, "loss": 1.0, "accuracy": 0.5}
+        if op == "memory":  # one MiB more each time: which reading a pass kept is visible
+            return {"memory": memory.cell_memory(0, 2**20 * len(self.log), fresh_worker=True)}
         if op == "predict":
             return {"times": np.full(int(msg["n"]), 0.001)}
         return {}
@@ -135,6 +137,24 @@ def test_each_framework_runs_one_contiguous_stretch_in_rotating_order(run: Any) 
             passes[-1].append(key)
     torch, tf = "torch/mlp/mnist1d", "tf/mlp/mnist1d"
     assert passes == [[torch, tf], [tf, torch], [torch, tf]]  # no interleaving; order rotates
+
+
+def test_the_memory_sample_is_read_after_the_warm_up_before_the_timed_windows(run: Any) -> None:
+    """Build and a fixed count of steps, not the windows: a window's staged batches grow with
+    its length, which the time budget sets from the machine's speed."""
+    runner, records = run
+    ops: dict[str, list[tuple[str, int]]] = {}
+    for key, op, n in runner.log:
+        if op == "build":
+            ops[key] = []
+        if key in ops and op != "prestart":
+            ops[key].append((op, n))
+    for seq in ops.values():  # the last timing pass of each cell
+        assert seq[:4] == [("build", 0), ("train", 2), ("window", 2), ("memory", 0)], seq
+        assert ("memory", 0) not in seq[4:]
+    for r in records:
+        samples = [tp["memory"]["peak_above_baseline_bytes"] for tp in r["timing_passes"]]
+        assert len(samples) == 3 and r["memory"]["steps"]["samples_bytes"] == samples
 
 
 def test_every_record_carries_the_drift_reference(run: Any) -> None:
