@@ -170,7 +170,7 @@ def from_environment() -> tuple[int, int, str, list[int]]:
         port = int(os.environ.get("MASTER_PORT", "29500"))
         address = os.environ.get("MASTER_ADDR", "127.0.0.1")
         return int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"]), address, [port]
-    raise SystemExit("bench.run.rank JOB OUT needs TF_CONFIG or torchrun's RANK/WORLD_SIZE")
+    raise ValueError("JOB OUT needs TF_CONFIG or torchrun's RANK/WORLD_SIZE in the environment")
 
 
 def make_job(argv: list[str]) -> int:
@@ -198,7 +198,13 @@ def make_job(argv: list[str]) -> int:
     parser.add_argument("--address", default="127.0.0.1", help="rank 0's host (torch's store)")
     parser.add_argument("job", type=Path)
     args = parser.parse_args(argv)
-    recipe = suites.SUITES[args.suite].entry(args.model, args.dataset).recipe_on("cpu")
+    if args.suite not in suites.SUITES:
+        return _error(f"unknown suite {args.suite!r} (one of {', '.join(suites.SUITES)})")
+    try:
+        entry = suites.SUITES[args.suite].entry(args.model, args.dataset)
+    except (KeyError, ValueError) as exc:  # an unknown model or dataset: say which
+        return _error(f"make-job: {exc.args[0] if exc.args else exc}")
+    recipe = entry.recipe_on("cpu")
     if args.steps:
         recipe = dataclasses.replace(recipe, steps=args.steps)
     cell = Cell(args.framework, args.model, args.dataset, args.suite, recipe, args.seed)
@@ -227,18 +233,23 @@ def main(argv: list[str]) -> int:
     if argv[:1] == ["make-job"]:
         return make_job(argv[1:])
     if len(argv) not in (2, 5):
-        raise SystemExit(USAGE)
+        print(USAGE, file=sys.stderr)
+        return EXIT_USAGE
     try:
         job = read_job(Path(argv[0]))  # checked before anything is written to OUT
     except JobFileError as exc:
         return _error(str(exc))
-    if len(argv) == 2:
-        _, out = argv
-        rank, world, address, ports = from_environment()
-    else:
-        _, rank_text, world_text, ports_text, out = argv
-        rank, world, address = int(rank_text), int(world_text), ""
-        ports = [int(p) for p in ports_text.split(",")]
+    try:
+        if len(argv) == 2:
+            _, out = argv
+            rank, world, address, ports = from_environment()
+        else:
+            _, rank_text, world_text, ports_text, out = argv
+            rank, world, address = int(rank_text), int(world_text), ""
+            ports = [int(p) for p in ports_text.split(",")]
+    except (ValueError, KeyError, IndexError, TypeError) as exc:  # RANK WORLD PORTS, TF_CONFIG
+        what = str(exc) if isinstance(exc, ValueError) else f"TF_CONFIG has no {exc}"
+        return _error(f"cannot tell this rank's place: {what}"[:300])
     out_dir = Path(out)
     out_dir.mkdir(parents=True, exist_ok=True)
     if address:

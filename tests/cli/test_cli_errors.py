@@ -306,6 +306,52 @@ def test_a_bad_job_file_is_one_line_and_exit_2(
     assert not (workspace / "out").exists()
 
 
+# (id, the rank's argv with GOOD for a valid job file, environment, words of the one line)
+PLACE_CATALOGUE = [
+    ("rank: a word for the world size", ["GOOD", "0", "two", "29500", "out"], {}, ["two"]),
+    ("rank: a word among the ports", ["GOOD", "0", "2", "29500,x", "out"], {}, ["'x'"]),
+    ("rank: no launcher environment", ["GOOD", "out"], {}, ["TF_CONFIG", "RANK/WORLD_SIZE"]),
+    ("rank: TF_CONFIG without workers", ["GOOD", "out"], {"TF_CONFIG": '{"cluster": {}}'},
+     ["TF_CONFIG has no", "worker"]),
+    ("make-job: unknown model", ["make-job", "--framework", "torch", "--model", "nosuch",
+     "--dataset", "mnist1d", "--workers", "2", "job.npz"], {}, ["'nosuch'", "choose from"]),
+    ("make-job: unknown suite", ["make-job", "--framework", "torch", "--model", "mlp",
+     "--dataset", "mnist1d", "--workers", "2", "--suite", "nope", "job.npz"], {},
+     ["unknown suite 'nope'"]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("argv", "env", "words"), [c[1:] for c in PLACE_CATALOGUE], ids=[c[0] for c in PLACE_CATALOGUE]
+)
+def test_a_rank_that_cannot_tell_its_place_is_one_line_and_exit_2(
+    workspace: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    argv: list[str],
+    env: dict[str, str],
+    words: list[str],
+) -> None:
+    from bench.run.job_file import write_job
+    from tests.data.datafiles import tiny_job
+
+    good = workspace / "good.npz"
+    write_job(good, tiny_job())
+    for name in ("TF_CONFIG", "RANK", "WORLD_SIZE"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    before = _tree(workspace)
+    code = rank.main([str(good) if a == "GOOD" else a for a in argv])
+    out, err = capsys.readouterr()
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert code == 2 and len(lines) == 1, (out, err)
+    assert lines[0].startswith("bench.run.rank: error: ")
+    assert all(word in lines[0] for word in words), lines[0]
+    assert "Traceback" not in out + err
+    assert _tree(workspace) == before
+
+
 def test_a_framework_that_is_not_installed_is_one_line(
     workspace: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
