@@ -95,8 +95,8 @@ def test_a_cells_memory_does_not_depend_on_a_bigger_cell_before_it(tmp_path: Pat
     # a small cell read 2.4x its own figure after a big one (its freed arenas stay resident).
     # The figure jitters between two fresh workers of the same cell (not with cell order): an
     # MLP's 13 MiB by 6-11 %, this GRU's 37-51 MiB by up to 15 % across runs (6.5 % between two
-    # workers of one quiet run), cause not found; so 15 % here, against the 2.4x a reused
-    # worker showed.
+    # workers of one quiet run): freed heap glibc keeps or not (docs/measurement.md); so 15 %
+    # here, against the 2.4x a reused worker showed.
     big = Cell(
         "torch",
         "resnet20",
