@@ -25,10 +25,10 @@ for ``bench compare``. A cell's throughput and interval come from its passes (on
 intervals from one process's steps were 2-4 % wide). Each pass supersedes the record on disk.
 
 Each cell of each pass runs in a worker that served no cell before, and reads its memory
-sample after its warm-up (build and a fixed count of steps: :mod:`bench.measure.memory`). Nothing is lost to
-one bad cell: a worker that dies, times out or diverges fails only its cell, recorded with the
-reason, and every finished cell is on disk the moment it finishes. This module is the order in
-which cells are trained and timed; cell state is :mod:`bench.run.cells`, budgets
+sample after its warm-up (build and a fixed count of steps: :mod:`bench.measure.memory`).
+Nothing is lost to one bad cell: a worker that dies, times out or diverges fails only its cell,
+recorded with the reason; every finished cell is on disk the moment it finishes. This module is
+the order of training and timing; cell state is :mod:`bench.run.cells`, budgets
 :mod:`bench.run.options`, workers :class:`bench.run.pool.CellWorkers`.
 """
 
