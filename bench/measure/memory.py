@@ -139,3 +139,13 @@ def gated_figure(record: dict[str, Any]) -> dict[str, Any] | None:
         return {"bytes": float(record["peak_rss_bytes"]), "low": None, "high": None, "n": 1,
                 "label": "peak RSS"}  # fmt: skip
     return None
+
+
+def figure_note(figure: dict[str, Any]) -> str:
+    """What a gated memory figure (:func:`gated_figure`) is when it is not the training steps'
+    with an interval: "1 sample", "whole run" (no timing passes' samples),
+    "peak RSS" (older records: the worker's peak, baseline included), "device peak"; else ""."""
+    notes = [] if figure["label"] == "training steps" else [figure["label"]]
+    if figure["label"] in ("training steps", "device peak") and figure["low"] is None:
+        notes.append(f"{figure['n']} sample{'s' * (figure['n'] != 1)}")
+    return ", ".join(notes)

@@ -17,10 +17,9 @@ from typing import Any
 import pandas as pd
 
 from bench.catalog.suites import ACCURACY_TARGETS, MODEL_DESCRIPTIONS, PAPER_ACCURACY
-from bench.measure.memory import gated_figure
+from bench.measure.memory import figure_note, gated_figure
 from bench.report import fmt, sequence
 from bench.report.cells import Record, Run, achieved_gflops, get, is_synthetic, peak_gflops
-from bench.run.progress import memory_note
 
 #: Statuses whose measurements are shown as results (a diverged cell's timings are real too).
 MEASURED = ("ok", "diverged")
@@ -186,8 +185,8 @@ def memory_figure(r: Record) -> dict[str, Any] | None:
 
 def _gated(r: Record) -> dict[str, Any]:
     """The summary's memory cell: the gated figure, its interval or what it is instead
-    (``memory_note``), and a line with the whole-run peak on its baseline (``memory_whole``, in
-    parts that each stay on one line)."""
+    (:func:`bench.measure.memory.figure_note`), and a line with the whole-run peak on its
+    baseline (``memory_whole``, in parts that each stay on one line)."""
     figure = memory_figure(r)
     base, above = cell_baseline(r), get(r, "memory", "peak_above_baseline_bytes")
     parts = []
@@ -201,7 +200,7 @@ def _gated(r: Record) -> dict[str, Any]:
     return {
         "memory": fmt.mib(figure["bytes"], 1),
         "memory_ci": fmt.interval(figure["low"], figure["high"], lambda v: fmt.mib(v, 1)),
-        "memory_note": memory_note(figure),
+        "memory_note": figure_note(figure),
         **out,
     }
 

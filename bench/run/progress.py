@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from bench.measure.memory import gated_figure
+from bench.measure.memory import figure_note, gated_figure
 from bench.zoo.specs import Cell
 
 
@@ -53,26 +53,17 @@ def mib(value: float) -> str:
     return f"{value / 2**20:,.1f}"
 
 
-def memory_note(figure: dict[str, Any]) -> str:
-    """What a gated memory figure (:func:`bench.measure.memory.gated_figure`) is when it is not
-    the training steps' with an interval: "1 sample", "whole run" (no timing passes' samples),
-    "peak RSS" (older records: the worker's peak, baseline included), "device peak"; else ""."""
-    notes = [] if figure["label"] == "training steps" else [figure["label"]]
-    if figure["label"] in ("training steps", "device peak") and figure["low"] is None:
-        notes.append(f"{figure['n']} sample{'s' * (figure['n'] != 1)}")
-    return ", ".join(notes)
-
-
 def memory_text(record: dict[str, Any]) -> str:
     """The gated memory figure in MiB with its 95% interval, "12.3 [11.8–12.9]"; without an
-    interval, what it is instead (:func:`memory_note`): "12.3 (1 sample)", "45.0 (whole run)"."""
+    interval, what it is instead (:func:`bench.measure.memory.figure_note`): "12.3 (1 sample)",
+    "45.0 (whole run)"."""
     figure = gated_figure(record)
     if figure is None:
         return "—"
     text = mib(figure["bytes"])
     if figure["low"] is not None and figure["high"] is not None:
         text += f" [{mib(figure['low'])}–{mib(figure['high'])}]"
-    note = memory_note(figure)
+    note = figure_note(figure)
     return f"{text} ({note})" if note else text
 
 
