@@ -7,10 +7,11 @@ one adapter module under ``models/<family>/adapter.py`` plus options.
 A *reference* variant (``sklearn``) is no contestant: scikit-learn's linear model on the same data,
 batches and weights, run to tell whether a framework's accuracy is the model's ceiling or a bug. It
 runs only the (model, dataset) pairs and recipes it can express (:func:`reference_refusal`), and
-every output shows it as "reference", outside "vs fastest", the speed ratios and any ranking. This module never imports a framework: availability
-is checked with ``importlib.util.find_spec`` and adapters are imported only by
-:func:`framework_module` (the adapter protocol is :mod:`bench.run.adapter`), which only child
-processes call.
+every output shows it as "reference", outside "vs fastest", the speed ratios and any ranking.
+
+This module never imports a framework: availability is checked with ``importlib.util.find_spec``
+and adapters are imported only by :func:`framework_module` (the adapter protocol is
+:mod:`bench.run.adapter`), which only child processes call.
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.catalog.frameworks import VARIANTS
+from bench.catalog.frameworks import is_reference as is_reference_variant
 from bench.catalog.suites import MODELS_BY_DATASET
 from bench.report.fmt import number
 from bench.run.store import RunDir
@@ -58,6 +59,13 @@ def load_run(run_dir: Path) -> Run:
 def is_synthetic(r: Record) -> bool:
     """Whether the cell ran on synthetic data (``synthetic``; schema 1 said ``synthetic_data``)."""
     return r.get("synthetic") is True or r.get("synthetic_data") is True
+
+
+def is_reference(r: Record) -> bool:
+    """Whether the cell is a reference row (``sklearn``): shown, never ranked. The record's own
+    ``reference`` flag, or its variant's for a record written before the flag."""
+    flag = r.get("reference")
+    return flag is True or (flag is None and is_reference_variant(str(r.get("framework"))))
 
 
 def framework_order(name: str) -> tuple[int, str]:

@@ -14,7 +14,7 @@ from typing import Any
 
 from bench.measure import summaries, timing
 from bench.report import fmt
-from bench.report.cells import Run
+from bench.report.cells import Run, is_reference
 from bench.report.precision_view import label, precision_of
 
 
@@ -22,11 +22,13 @@ def speed_ratios(run: Run) -> list[dict[str, Any]]:
     """For each (model, dataset) and each pair of frameworks that finished: A/B throughput.
 
     Each pair is oriented so that A is the faster (ratio ≥ 1 reads "A is r× as fast as B").
-    Pairs whose interval excludes 1 are marked significant.
+    Pairs whose interval excludes 1 are marked significant. A reference cell (``sklearn``) is
+    in no pair: it is shown beside the frameworks, never ranked among them.
     """
     rows = []
     for model, dataset in run.pairs():
         cells = [c for c in run.cells(model, dataset) if c["status"] == "ok"]
+        cells = [c for c in cells if not is_reference(c)]
         timed = [(label(c), precision_of(c), timing.passes(c)) for c in cells]
         for (a, pa, a_rounds), (b, pb, b_rounds) in combinations(timed, 2):
             if pa == pb:  # frameworks at one precision; bf16 vs fp32 is the precision view's

@@ -4,6 +4,10 @@ The numbers are gathered into a pandas DataFrame first, so derived columns (spee
 the fastest framework of the same model, achieved GFLOP/s, share of the machine's peak) are
 computed once, column-wise, from the same values the figures use.
 
+A reference cell (``sklearn``, :mod:`bench.catalog.frameworks`) is a row like any other but
+reads "reference" where the others have their speed relative to the fastest, is no one's
+fastest, and brings a second row: its model fitted to the optimum (accuracy and fit time).
+
 Memory is shown as the figure ``bench compare`` gates on (:func:`bench.measure.memory.gated_figure`:
 the peak above the framework's post-import baseline over the training steps, one fresh worker per
 timing pass, with its 95% interval), the training pass's whole-run peak and the baseline beside it.
@@ -19,7 +23,15 @@ import pandas as pd
 from bench.catalog.suites import ACCURACY_TARGETS, MODEL_DESCRIPTIONS, PAPER_ACCURACY
 from bench.measure.memory import figure_note, gated_figure
 from bench.report import fmt, sequence
-from bench.report.cells import Record, Run, achieved_gflops, get, is_synthetic, peak_gflops
+from bench.report.cells import (
+    Record,
+    Run,
+    achieved_gflops,
+    get,
+    is_reference,
+    is_synthetic,
+    peak_gflops,
+)
 
 #: Statuses whose measurements are shown as results (a diverged cell's timings are real too).
 MEASURED = ("ok", "diverged")
@@ -58,6 +70,7 @@ def numbers(run: Run) -> pd.DataFrame:
                 "dataset": r["dataset"],
                 "framework": r["framework"],
                 "status": r["status"],
+                "reference": is_reference(r),
                 "throughput": fmt.number(get(r, "throughput", "median")),
                 "ci_low": fmt.number(get(r, "throughput", "ci_low")),
                 "ci_high": fmt.number(get(r, "throughput", "ci_high")),
@@ -72,13 +85,14 @@ def numbers(run: Run) -> pd.DataFrame:
                 "memory_label": figure.get("label", ""),
             }
         )
-    columns = ["key", "model", "dataset", "framework", "status", "throughput", "ci_low"]
+    columns = ["key", "model", "dataset", "framework", "status", "reference", "throughput"]
+    columns += ["ci_low"]
     columns += ["ci_high", "peak_rss", "baseline_rss", "gflops", "peak_gflops", "memory_mib"]
     columns += ["memory_ci_low", "memory_ci_high", "memory_n", "memory_label"]
     df = pd.DataFrame(rows, columns=columns)
-    for col in columns[5:-1]:
+    for col in columns[6:-1]:
         df[col] = pd.to_numeric(df[col], errors="coerce").astype(float)
-    measured = df["status"].isin(MEASURED)
+    measured = df["status"].isin(MEASURED) & ~df["reference"].astype(bool)
     fastest = df["throughput"].where(measured).groupby([df["model"], df["dataset"]])
     df["relative"] = df["throughput"].where(measured) / fastest.transform("max")
     df["pct_peak"] = df["gflops"] / df["peak_gflops"]
@@ -92,7 +106,11 @@ def summary(run: Run) -> list[Group]:
     for model, dataset in run.pairs():
         paper = PAPER_ACCURACY.get(model) if dataset == "mnist1d" else None
         target = ACCURACY_TARGETS.get((model, dataset))
-        rows = [_row(r, df.loc[r["key"]]) for r in run.cells(model, dataset)]
+        rows = []
+        for r in run.cells(model, dataset):
+            rows.append(_row(r, df.loc[r["key"]]))
+            if is_reference(r) and isinstance(r.get("optimum"), dict):
+                rows.append(optimum_row(r, rows[-1]))
         groups.append(
             Group(
                 model=model,
@@ -106,13 +124,44 @@ def summary(run: Run) -> list[Group]:
     return groups
 
 
+def optimum_row(r: Record, stepped: dict[str, Any]) -> dict[str, Any]:
+    """A reference cell's second row: its model fitted to the optimum on the same split. Only
+    accuracy and the fit's time and convergence; nothing per step, nothing ranked."""
+    o = r["optimum"]
+    iterations = fmt.integer(o.get("n_iter"))
+    state = "converged" if o.get("converged") is True else "not converged"
+    blank = {k: fmt.DASH for k in ("throughput", "params", "first_step", "latency", "gflops")}
+    blank |= {k: fmt.DASH for k in ("memory", "time_to_accuracy", "inference_latency")}
+    blank |= {k: "" for k in ("throughput_ci", "half_width", "memory_ci", "memory_note", "tokens")}
+    return {
+        **stepped,
+        **blank,
+        "form": f"{o.get('estimator', 'optimum')} ({o.get('solver', '')}, C={o.get('C')})",
+        "note": f"fit {fmt.seconds(o.get('fit_seconds'))} · {iterations} iterations · {state}",
+        "accuracy": fmt.percent(o.get("test_accuracy")),
+        "best_accuracy": fmt.percent(o.get("test_accuracy")),
+        "memory_whole": "",
+        "memory_whole_parts": [],
+        "target": "",
+        "inference_throughput": "",
+        "pct_peak": "",
+        "lm": "",
+        "error": "",
+        "diverged_at_step": None,
+    }
+
+
 def _row(r: Record, n: pd.Series) -> dict[str, Any]:
     latency = r.get("step_latency_ms")
     p = [fmt.fixed(get(latency, q), 2) for q in ("p50", "p90", "p99")]
     relative = fmt.number(n["relative"])
+    reference = is_reference(r)
     return {
         "framework": r["framework"],
         "tier": r.get("tier") or "",
+        "reference": reference,
+        "form": "MLPClassifier Adam steps (partial_fit)" if reference else "",
+        "note": "",
         "status": r["status"],
         "error": r.get("error") or "",
         "diverged_at_step": r.get("diverged_at_step"),
@@ -123,8 +172,8 @@ def _row(r: Record, n: pd.Series) -> dict[str, Any]:
         "throughput": fmt.sig(n["throughput"], 4),
         "throughput_ci": fmt.interval(n["ci_low"], n["ci_high"], lambda v: fmt.sig(v, 4)),
         "half_width": _half_width(r),
-        "relative": fmt.times(relative),
-        "fastest": relative is not None and relative >= 1.0,
+        "relative": "reference" if reference else fmt.times(relative),
+        "fastest": not reference and relative is not None and relative >= 1.0,
         "peak_rss": _memory(r),  # the whole run: baseline + peak above it
         **_gated(r),
         "params": fmt.integer(r.get("param_count")),

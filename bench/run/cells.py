@@ -53,6 +53,7 @@ class CellProgress:
     idle_since: float = 0.0  # perf_counter when its worker last finished a request (timing)
     optimizer: str = "recipe"  # "stock" when the worker built the framework's own optimizer
     warm_step_seconds: float = 0.0  # a step's cost in the pass's warm-up window (sizes the rest)
+    optimum: dict[str, Any] | None = None  # a reference variant's model fitted to its optimum
 
     def remaining(self, limit: float | None) -> float | None:
         return None if limit is None else max(limit - self.busy_seconds, 0.001)

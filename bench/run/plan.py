@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from bench.catalog import suites
-from bench.catalog.frameworks import DEFAULT_FRAMEWORKS, VARIANTS, get_variant
+from bench.catalog.frameworks import DEFAULT_FRAMEWORKS, VARIANTS, get_variant, reference_refusal
 from bench.measure import environment
 from bench.zoo.specs import Cell
 
@@ -129,8 +129,28 @@ def plan_cells(args: PlanRequest, say: Say = _quiet) -> list[Cell]:
                             f"training samples of {dataset}")  # fmt: skip
     seed = args.seed if args.seed is not None else 0
     precisions = _check_precision(args, device, frameworks, pairs, say)
-    return [Cell(fw, m, d, suite_name, recipes[m, d], seed, p)
-            for p in precisions for m, d in pairs for fw in frameworks]  # fmt: skip
+    cells = [Cell(fw, m, d, suite_name, recipes[m, d], seed, p)
+             for p in precisions for m, d in pairs for fw in frameworks]  # fmt: skip
+    return _reference_cells(cells, device, say)
+
+
+def _reference_cells(cells: list[Cell], device: str, say: Say) -> list[Cell]:
+    """``cells`` less the reference cells their variant cannot run, each skip said in one line
+    (``sklearn`` is a reference for logreg only: the other models are skipped aloud)."""
+    kept, said = [], set()
+    for cell in cells:
+        variant = get_variant(cell.framework)
+        why = reference_refusal(variant, cell.model, cell.dataset, cell.recipe, cell.precision)
+        if why is None:
+            kept.append(cell)
+            if variant.reference and device != "cpu" and variant.name not in said:
+                said.add(variant.name)
+                say(f"{variant.name}: a reference on the CPU (scikit-learn has no {device} path)")
+        else:
+            say(f"skipping {cell.framework} for {cell.model} on {cell.dataset}: {why}")
+    if not kept:
+        raise PlanError("nothing to run: every requested cell was skipped (see above)")
+    return kept
 
 
 def _own_datasets(

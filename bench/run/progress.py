@@ -67,17 +67,33 @@ def memory_text(record: dict[str, Any]) -> str:
     return f"{text} ({note})" if note else text
 
 
+def is_reference(record: dict[str, Any]) -> bool:
+    """Whether the record is a reference row (the ``sklearn`` variant): shown, never ranked."""
+    return record.get("reference") is True
+
+
+def optimum_text(optimum: dict[str, Any]) -> str:
+    """A reference's fitted optimum in a few words: "L-BFGS optimum, C=inf, 118 iterations,
+    converged, fit 0.11 s"."""
+    state = "converged" if optimum.get("converged") else "NOT converged"
+    return (f"L-BFGS optimum, C={optimum.get('C')}, {optimum.get('n_iter')} iterations, {state}, "
+            f"fit {_fmt(optimum.get('fit_seconds'), '.3g', suffix=' s')}")  # fmt: skip
+
+
 def outcome(record: dict[str, Any]) -> str:
     if record["status"] != "ok":
         return f"{record['status'].upper()}: {record.get('error') or ''}"
     tp = record.get("throughput") or {}
     # Finished training; the timing passes (if any) come later and give the table's figure.
     where = "" if tp.get("n_passes") else " while training"
-    return (
+    line = (
         f"acc {accuracy_text(record)}  "
         f"{'—' if tp.get('median') is None else rate(tp['median'])} samples/s{where}  "
         f"whole-run peak RSS {_fmt(record.get('peak_rss_bytes'), ',.0f', 1 / 2**20, ' MiB')}"
     )
+    if optimum := record.get("optimum"):
+        line += f"  (reference; {optimum_text(optimum)}: acc {optimum['test_accuracy']:.1%})"
+    return line
 
 
 class Reporter(Protocol):
@@ -161,11 +177,12 @@ def make_reporter(console: Console) -> RichReporter | PlainReporter:
 def results_table(records: list[dict[str, Any]]) -> Table:
     """The run's summary: one row per cell, speed relative to the fastest of its model, and the
     gated memory figure (above the framework's post-import baseline, over the training steps,
-    one fresh worker per timing pass) with its interval."""
+    one fresh worker per timing pass) with its interval. A reference cell (``sklearn``) reads
+    "reference" instead of a ratio, is no one's fastest, and adds a row for its fitted optimum."""
     fastest: dict[str, float] = {}
     for r in records:
         tp = (r.get("throughput") or {}).get("median")
-        if r["status"] == "ok" and tp:
+        if r["status"] == "ok" and tp and not is_reference(r):
             group = f"{r['model']}/{r['dataset']}"
             fastest[group] = max(fastest.get(group, 0.0), tp)
     table = Table(title="Results", show_lines=False)
@@ -182,6 +199,7 @@ def results_table(records: list[dict[str, Any]]) -> Table:
         shown = group + (" (synthetic)" if is_synthetic(r) else "")
         median = tp.get("median")
         rel = f"{median / fastest[group]:.2f}x" if median and fastest.get(group) else "—"
+        rel = "reference" if is_reference(r) else rel
         ci = throughput_text(tp, r.get("token_throughput"))
         status = r["status"] if r["status"] == "ok" else f"{r['status']}: {r.get('error') or ''}"
         table.add_row(
@@ -195,4 +213,9 @@ def results_table(records: list[dict[str, Any]]) -> Table:
             _fmt(r.get("time_to_first_step_s"), ".2f"),
             memory_text(r),
         )
+        if is_reference(r) and (optimum := r.get("optimum")):
+            table.add_row(
+                shown, f"{r['framework']} optimum", optimum_text(optimum),
+                f"{optimum['test_accuracy']:.1%}", "—", "reference", "—", "—", "—",
+            )  # fmt: skip
     return table

@@ -14,7 +14,13 @@ added; a reader takes a missing one as absent (older records)::
     key               "<framework>/<model>/<dataset>", unique within a run; "@<precision>" added
                       for a precision other than fp32 (Cell.key), "@<N>w" on a data-parallel cell
     framework         variant name: "torch", "torch:compile", "tf", "tf:xla", "keras", ...
-    family, tier      "torch"|"tf"|"keras"; "out of the box"|"tuned"
+    family, tier      "torch"|"tf"|"keras"|"sklearn"; "out of the box"|"tuned"|"reference"
+    reference         True for a reference variant (sklearn): shown, never ranked ("vs fastest",
+                      speed ratios); False for a framework; absent on older records
+    optimum           a reference cell's model fitted to its optimum on the same split:
+                      {"estimator", "solver", "C", "max_iter", "n_iter", "converged",
+                       "fit_seconds", "train_samples", "train_accuracy", "test_accuracy",
+                       "test_loss", "test_samples"} (models/sklearn/logreg.py); None otherwise
     model, dataset, suite, seed, device
     precision         "fp32" | "tf32" | "bf16" | "fp16" (bench.zoo.precision)
     memory_format     "contiguous" | "channels-last" (--memory-format)

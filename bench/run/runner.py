@@ -34,7 +34,6 @@ the order of training and timing; cell state is :mod:`bench.run.cells`, budgets
 
 from __future__ import annotations
 
-import math
 import sqlite3
 import time
 from collections.abc import Callable
@@ -46,9 +45,10 @@ import numpy as np
 from bench import data
 from bench.catalog import flops, suites
 from bench.catalog.architectures import param_count
-from bench.measure import drift_reference, summaries
+from bench.measure import drift_reference
+from bench.run import after_training
 from bench.run.cells import CellProgress, group_inputs, groups
-from bench.run.options import RunOptions, inference_plan, output_bytes, stretch_steps
+from bench.run.options import RunOptions, stretch_steps
 from bench.run.pool import CellWorkers
 from bench.run.progress import Reporter
 from bench.run.record import build_record
@@ -140,7 +140,8 @@ class Runner:
             finish=False,
         )  # fmt: skip
         for p in list(active):
-            self._inference(p)
+            after_training.inference(self.workers, p, self.options)
+            after_training.optimum(self.workers, p)
         for p in active:
             records.append(self._finish(p, target))
             if p.status == "ok":
@@ -305,26 +306,6 @@ class Runner:
         self.run_dir.append(new)
         self._to_history(new)
         return new
-
-    def _inference(self, p: CellProgress) -> None:
-        """Batch-1 latency and large-batch throughput in inference mode, sized by
-        :func:`bench.run.options.inference_plan` (a ResNet-50 at 224x224 costs seconds)."""
-        calls, batch, n = inference_plan(
-            flops.forward_flops(p.spec),
-            4 * math.prod(p.spec.input_shape),
-            self.options,
-            output_bytes(p.spec),
-        )
-        small = self.workers.call(p, {"op": "predict", "batch_size": 1, "n": calls}, "inference")
-        large = self.workers.call(p, {"op": "predict", "batch_size": batch, "n": n}, "inference")
-        if small is None or large is None:
-            return
-        batch1 = summaries.latency_summary(small["times"][min(5, calls // 4) :])
-        big = summaries.summarize_steps(large["times"], batch, None, min(3, n // 2))
-        p.inference = {
-            "batch1_latency_ms": batch1,
-            "large_batch": {"batch_size": batch, **big["throughput"]},
-        }
 
     def _train_round(self, p: CellProgress, start: int, stop: int, target: float | None) -> None:
         reply = self.workers.call(p, {"op": "train", "start": start, "stop": stop}, "train")

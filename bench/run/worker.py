@@ -129,6 +129,15 @@ class Worker:
             "seconds": time.perf_counter() - t0,
         }
 
+    def op_optimum(self, msg: dict[str, Any]) -> dict[str, Any]:
+        """A reference variant's model fitted to its optimum on the cell's whole training set,
+        scored on its test set (adapter ``fit_optimum``; frameworks have none)."""
+        cell = self._cell()
+        fit = getattr(self.adapter, "fit_optimum", None)
+        if fit is None:
+            raise ValueError(f"{self.adapter.name} fits no optimum (a reference variant does)")
+        return {"optimum": fit(cell.x_train, cell.y_train, cell.x_test, cell.y_test)}
+
     def op_predict(self, msg: dict[str, Any]) -> dict[str, Any]:
         cell = self._cell()
         batch, n = int(msg["batch_size"]), int(msg["n"])

@@ -2,12 +2,13 @@
 ``MLPClassifier.partial_fit`` on the suite's batches from its weights, and ``LogisticRegression``
 fitted to its optimum (:mod:`models.sklearn.logreg` says how and why).
 
-A reference, not a contestant (the cells it runs: :func:`bench.catalog.frameworks.
-reference_refusal`): it is timed by the same machinery as the frameworks, so its figures mean
-the same thing, but no output ranks it. A step is one ``partial_fit`` call: sklearn's input validation
-and label binarisation, the forward pass, backprop and the Adam update, all in NumPy on the CPU
-(there is no device to synchronise, and no other optimizer: ``stock_optimizer`` changes nothing).
-BLAS and OpenMP threads are set with ``threadpoolctl``.
+A reference, not a contestant (which cells it runs:
+:func:`bench.catalog.frameworks.reference_refusal`): it is timed by the same machinery as the
+frameworks, so its figures mean the same thing, but no output ranks it. A step is one
+``partial_fit`` call: sklearn's input validation and label binarisation, the forward pass,
+backprop and the Adam update, all in NumPy on the CPU (there is no device to synchronise, and no
+other optimizer: ``stock_optimizer`` changes nothing). BLAS and OpenMP threads are set with
+``threadpoolctl``.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ class SklearnAdapter:
             raise ValueError(f"{self.name} runs in fp32 only, not {precision}")
         notes = []
         if settings.device != "cpu":
-            notes.append(f"scikit-learn has no {settings.device} path: this reference ran on the CPU")
+            notes.append(f"scikit-learn has no {settings.device} path: it ran on the CPU")
         self.limiter = threadpoolctl.threadpool_limits(limits=settings.threads)
         pools = threadpoolctl.threadpool_info()
         return {
@@ -69,8 +70,11 @@ class SklearnAdapter:
             "deterministic": True,  # one thread pool, no atomics: the same steps every run
             "layout": "(batch, features): the input flattened; coefs_ is (in, out), canonical",
             "device": "cpu",
-            "versions": {"sklearn": sklearn.__version__, "numpy": np.__version__,
-                         "threadpoolctl": threadpoolctl.__version__},  # fmt: skip
+            "versions": {
+                "sklearn": sklearn.__version__,
+                "numpy": np.__version__,
+                "threadpoolctl": threadpoolctl.__version__,
+            },
             "thread_pools": [
                 {k: p.get(k) for k in ("user_api", "internal_api", "num_threads", "version")}
                 for p in pools
