@@ -24,8 +24,14 @@ from bench.measure.isolation import one_line, redirect_output
 SIZES = (256, 512, 1024, 2048)
 DEFAULT_PATH = Path("results/calibration.json")
 
-#: Which library's matmul a variant's cells run on.
-LIBRARY_OF_FAMILY = {"torch": "torch", "tf": "tensorflow", "keras": "tensorflow"}
+#: Which library's matmul a variant's cells run on (scikit-learn's is NumPy's BLAS, measured on
+#: every CPU calibration).
+LIBRARY_OF_FAMILY = {
+    "torch": "torch",
+    "tf": "tensorflow",
+    "keras": "tensorflow",
+    "sklearn": "numpy",
+}
 
 
 def best_gflops(matmul: Any, sizes: tuple[int, ...] = SIZES, seconds: float = 0.3) -> float:
@@ -97,7 +103,7 @@ def framework_gflops(library: str, threads: int, device: str, timeout: float = 3
 
 def calibrate(frameworks: list[str], threads: int, device: str) -> dict[str, Any]:
     """Measure NumPy and every library the given variants run on."""
-    libraries = sorted({LIBRARY_OF_FAMILY[get_variant(f).family] for f in frameworks})
+    libraries = sorted({LIBRARY_OF_FAMILY[get_variant(f).family] for f in frameworks} - {"numpy"})
     gflops: dict[str, float] = {}
     errors: dict[str, str] = {}
     if device == "cpu":

@@ -21,7 +21,12 @@ Record = dict[str, Any]
 
 #: Which calibrated matmul library a variant's cells run on (``env["calibration"]``).
 _LIBRARY_OF_VARIANT = {"keras:torch": "torch", "keras:jax": "jax"}
-_LIBRARY_OF_FAMILY = {"torch": "torch", "tf": "tensorflow", "keras": "tensorflow"}
+_LIBRARY_OF_FAMILY = {
+    "torch": "torch",
+    "tf": "tensorflow",
+    "keras": "tensorflow",
+    "sklearn": "numpy",
+}
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from bench.catalog.frameworks import VARIANTS, reference_refusal
 from bench.catalog.suites import ACCURACY_TARGETS
 from bench.measure import memory, summaries
 from bench.run.record import speed
@@ -36,7 +37,7 @@ FAILED = {
 
 # Seconds per step of each model in torch, and how much slower the others are.
 _BASE_STEP = {"logreg": 0.0004, "mlp": 0.0009, "cnn": 0.0035, "gru": 0.012}
-_SLOWDOWN = {"torch": 1.0, "tf": 1.35, "keras": 1.9, "keras:torch": 1.6}
+_SLOWDOWN = {"torch": 1.0, "tf": 1.35, "keras": 1.9, "keras:torch": 1.6, "sklearn": 0.5}
 _FINAL_ACC = {"logreg": 0.33, "mlp": 0.62, "cnn": 0.88, "gru": 0.82}
 _PARAMS = {"logreg": 410, "mlp": 15_210, "cnn": 5_210, "gru": 3_130}
 #: A record written before ``memory`` existed: the worker's peak RSS is all it has.
@@ -61,17 +62,21 @@ def write_fake_run(
     steps: int = 300,
     rounds: int = 10,
     seed: int = 0,
+    suite: str = "quick",
 ) -> Path:
     """Write ``root/run_id`` (results.jsonl and env.json) and return its path.
 
     ``failed`` maps (framework, model, dataset) to the error text of a cell that failed before
-    its first step; by default one cell (keras gru) failed with an out-of-memory error.
+    its first step; by default one cell (keras gru) failed with an out-of-memory error. A
+    reference framework (``sklearn``) gets the flag and its fitted optimum
+    (:func:`as_reference`), and only the pairs it runs.
     """
     failed = FAILED if failed is None else failed
     recipe = Recipe(
         optimizer="adam", lr=1e-2, batch_size=100, steps=steps, eval_every=50, warmup_steps=10
     )
-    run = RunDir.create(root / run_id, fake_env(run_id, tag, frameworks, calibration))
+    run = RunDir.create(root / run_id, {**fake_env(run_id, tag, frameworks, calibration),
+                                        "suite": suite})  # fmt: skip
     rng = np.random.default_rng(seed)
     # One slow-down factor per timing round, shared by every framework: interleaved rounds see
     # the same machine state, which is what the paired ratio interval relies on.
@@ -79,7 +84,13 @@ def write_fake_run(
     for model, dataset in pairs:
         for framework in frameworks:
             key = (framework, model, dataset)
+            variant = VARIANTS.get(framework)
+            if variant is not None and reference_refusal(variant, model, dataset, recipe):
+                continue  # the plan skips what a reference cannot run
             record = fake_record(run_id, framework, model, dataset, recipe, drift, rng)
+            record["suite"] = suite
+            if variant is not None and variant.reference:
+                record = as_reference(record)
             if key in failed:
                 record = as_failed(record, failed[key])
             if key in synthetic:
@@ -242,6 +253,22 @@ def fake_record(
         record["throughput"], record["step_latency_ms"] = speed(record, recipe.batch_size)
     record["memory"] = fake_memory(record, rng)
     return record
+
+
+def as_reference(record: dict[str, Any]) -> dict[str, Any]:
+    """A reference cell's record: the flag, its tier and its fitted optimum (the numbers of a
+    real MNIST-1D run: models/sklearn/logreg.py)."""
+    return {
+        **record,
+        "reference": True,
+        "tier": "reference",
+        "optimum": {
+            "estimator": "LogisticRegression", "solver": "lbfgs", "C": "inf",
+            "max_iter": 10_000, "n_iter": 118, "converged": True, "fit_seconds": 0.11,
+            "train_samples": 4000, "train_accuracy": 0.3745, "test_accuracy": 0.323,
+            "test_loss": 1.6656, "test_samples": 1000,
+        },
+    }  # fmt: skip
 
 
 def fake_memory(record: dict[str, Any], rng: np.random.Generator) -> dict[str, Any]:
