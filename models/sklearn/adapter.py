@@ -108,8 +108,15 @@ class SklearnAdapter:
 
     # -- timed loops -----------------------------------------------------------------------
     def _step(self, model: SklearnModel, x: np.ndarray, y: np.ndarray) -> float:
-        model.estimator.partial_fit(x, y)
-        return float(model.estimator.loss_)  # the batch's loss before the step, as torch's
+        """One Adam step; the batch's cross-entropy before it, as the frameworks report it.
+        sklearn's ``loss_`` adds its L2 term ``alpha/2·‖W‖²/n`` (read before the step and
+        taken off: the recipe's coupled L2 is in the gradient, not the logged loss)."""
+        est = model.estimator
+        penalty = 0.0
+        if est.alpha:
+            penalty = 0.5 * est.alpha * float(np.square(est.coefs_[0]).sum()) / len(x)
+        est.partial_fit(x, y)
+        return float(est.loss_) - penalty
 
     def train_round(
         self, model: SklearnModel, x: np.ndarray, y: np.ndarray
