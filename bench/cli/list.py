@@ -15,12 +15,13 @@ def cmd_list(args: argparse.Namespace, console: Console) -> int:
     from rich.table import Table
 
     table = Table(title="Frameworks")
-    for col in ("name", "tier", "installed", "what it is / how to install"):
+    for col in ("name", "tier", "installed", "models", "what it is / how to install"):
         table.add_column(col)
     for v in VARIANTS.values():
         missing = v.missing()
         how = v.description if not missing else f"not installed: {v.install}"
-        table.add_row(v.name, v.tier, "yes" if not missing else "no", escape(how))
+        runs = "all" if v.pairs is None else ", ".join(f"{m} on {d}" for m, d in v.pairs)
+        table.add_row(v.name, v.tier, "yes" if not missing else "no", runs, escape(how))
     console.print(table)
     models = Table(title="Models")
     for col in ("model", "datasets", "architecture"):

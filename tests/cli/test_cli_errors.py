@@ -63,6 +63,11 @@ CATALOGUE = [
         ["unknown framework", "torch:compile"],
     ),
     ("unknown model", ["run", "--models", "resnet"], ["unknown model", "logreg"]),
+    (
+        "reference cannot run the model",
+        ["run", "--frameworks", "sklearn", "--models", "mlp"],
+        ["nothing to run", "skipped"],
+    ),
     ("unknown dataset", ["run", "--dataset", "cifar"], ["unknown dataset", "mnist1d"]),
     ("unknown suite", ["run", "--suite", "huge"], ["unknown suite", "quick"]),
     ("model not on dataset", ["run", "--models", "gru", "--dataset", "digits"], ["no (model"]),
