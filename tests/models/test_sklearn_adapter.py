@@ -154,3 +154,14 @@ def test_build_refuses_what_it_cannot_express(adapter) -> None:
         adapter.build(spec, w0, cosine, lr_table(cosine))
     with pytest.raises(ValueError, match="logreg only"):
         adapter.build(suites.model_spec("mlp", "mnist1d"), {}, recipe, lr_table(recipe))
+
+
+def test_configure_reports_the_cpu_and_its_threads_whatever_the_device() -> None:
+    """On a --device cuda run the reference still runs on the CPU, and its manifest says so;
+    threads are threadpoolctl's, read back; fp32 only."""
+    a = load_adapter(get_variant("sklearn"))
+    manifest = a.configure(Settings(device="cuda", threads=1))
+    assert manifest["device"] == "cpu" and manifest["threads_intra"] == 1
+    assert any("no cuda path" in note for note in manifest["notes"])
+    with pytest.raises(ValueError, match="fp32 only"):
+        a.configure(Settings(precision="bf16"))
