@@ -114,6 +114,8 @@ def environment_part(log: Log) -> None:
     log.say(f"python {sys.version.split()[0]} ({sys.executable})")
     for name, version in gpu_environment.cuda_packages():
         log.say(f"CUDA library: {name} {version}")
+    for name, version, origin in gpu_environment.imported_from():
+        log.say(f"{name} {version}: {origin}")
     diffs = gpu_environment.differences(ROOT / "constraints.txt")
     log.say(f"versions that differ from constraints.txt ({len(diffs)}):")
     for name, pinned, have in diffs:

@@ -15,10 +15,12 @@ from pathlib import Path
 
 #: nvidia-smi's fields for one line per GPU.
 SMI_FIELDS = "name,driver_version,memory.total,compute_cap,clocks.max.sm,power.limit"
-#: CUDA libraries that arrive as pip packages with torch and jax's CUDA plugin.
-CUDA_PACKAGES = ("nvidia-cuda-runtime", "nvidia-cudnn", "nvidia-cublas", "nvidia-nccl",
-                 "jax-cuda12-plugin", "jax-cuda13-plugin", "jax-cuda12-pjrt",
-                 "jax-cuda13-pjrt")  # fmt: skip
+#: Name prefixes of the CUDA libraries that arrive as pip packages with torch (cuda-toolkit,
+#: nvidia-cudnn-cu13, triton, ...) and with JAX's CUDA plugin (jax-cuda13-plugin, -pjrt).
+CUDA_PACKAGES = ("nvidia-", "cuda-", "jax-cuda", "triton")
+#: What the wheel folder brings to a GPU host (docs/gpu.md): where each is imported from says
+#: whether the folder's copy is the one in use.
+FROM_WHEELS = ("keras", "optree", "namex", "mnist1d")
 
 
 def smi(args: list[str], timeout: float = 15) -> str | None:
@@ -74,6 +76,20 @@ def differences(constraints: Path) -> list[tuple[str, str, str]]:
         have = installed(name)
         if have != pinned:
             out.append((name, pinned, have or "missing"))
+    return out
+
+
+def imported_from(names: tuple[str, ...] = FROM_WHEELS) -> list[tuple[str, str, str]]:
+    """(module, version, file it would be imported from) without importing it; "missing" where
+    it cannot be found."""
+    import importlib.util
+
+    out = []
+    for name in names:
+        spec = importlib.util.find_spec(name)
+        origin = (spec.origin or next(iter(spec.submodule_search_locations or []), "?")) if spec \
+            else "missing"  # fmt: skip
+        out.append((name, installed(name) or "?", str(origin)))
     return out
 
 
