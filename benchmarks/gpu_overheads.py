@@ -7,7 +7,9 @@ Compilation cost follows the graph (how many ops, how many layers), not the tens
 each of the GPU check's models is built at its full depth (ResNet-50's 3/4/6/3 bottlenecks,
 BERT-base's and GPT-2's 12 blocks) with narrow widths and short sequences, which a 2-core CPU
 steps through in well under a second. Every (variant, model) runs in a fresh process, as a
-worker of the suite does.
+worker of the suite does, twice: "cold" with empty compilation caches (a cell's training
+worker in the check) and "warm" reusing them (its timing-pass worker: the check keeps XLA's,
+inductor's and Triton's caches in its scratch folder, bench/cli/gpu_check.py).
 
     PYTHONPATH=. python benchmarks/gpu_overheads.py [--precision bf16] [--variants torch,...]
 
@@ -93,20 +95,25 @@ def main() -> int:
     if args.one:
         print(json.dumps(one(*args.one, args.precision)))
         return 0
-    rows = []
+    import tempfile
+
     for model in args.models.split(","):
         for variant in args.variants.split(","):
-            cmd = [sys.executable, __file__, "--one", variant, model, "--precision",
-                   args.precision]  # fmt: skip
-            env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-            done = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
-            lines = [ln for ln in done.stdout.splitlines() if ln.startswith("{")]
-            if done.returncode or not lines:
-                print(json.dumps({"variant": variant, "model": model,
-                                  "error": done.stderr.strip().splitlines()[-1:]}))  # fmt: skip
-                continue
-            rows.append(json.loads(lines[-1]))
-            print(lines[-1], flush=True)
+            cache = tempfile.mkdtemp(prefix="gpu-overheads-")
+            env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2",
+                   "JAX_COMPILATION_CACHE_DIR": f"{cache}/jax",
+                   "TORCHINDUCTOR_CACHE_DIR": f"{cache}/inductor"}  # fmt: skip
+            for run in ("cold", "warm"):
+                cmd = [sys.executable, __file__, "--one", variant, model, "--precision",
+                       args.precision]  # fmt: skip
+                done = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+                lines = [ln for ln in done.stdout.splitlines() if ln.startswith("{")]
+                if done.returncode or not lines:
+                    print(json.dumps({"variant": variant, "model": model, "run": run,
+                                      "error": done.stderr.strip().splitlines()[-1:]}))  # fmt: skip
+                    break
+                print(json.dumps({**json.loads(lines[-1]), "run": run,
+                                  "load_average": os.getloadavg()[0]}), flush=True)  # fmt: skip
     return 0
 
 

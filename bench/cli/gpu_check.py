@@ -68,12 +68,25 @@ class Log:
         self.file.close()
 
 
-def run_session(cmd: list[str], timeout: float, log: Log, cwd: Path) -> tuple[int | None, str]:
+def compile_caches(scratch: Path) -> dict[str, str]:
+    """Compilation caches in the check's scratch folder: a cell's timing-pass worker reuses
+    what its training worker compiled (XLA's persistent cache, inductor's and Triton's), so the
+    check pays each compilation once; each check starts cold (the first step's time is real)."""
+    return {
+        "JAX_COMPILATION_CACHE_DIR": str(scratch / "cache" / "jax"),
+        "TORCHINDUCTOR_CACHE_DIR": str(scratch / "cache" / "inductor"),
+        "TRITON_CACHE_DIR": str(scratch / "cache" / "triton"),
+    }
+
+
+def run_session(
+    cmd: list[str], timeout: float, log: Log, cwd: Path, extra_env: dict[str, str] | None = None
+) -> tuple[int | None, str]:
     """Run ``cmd`` in a session of its own, its output streamed into the log, for at most
     ``timeout`` seconds; at the cut-off the whole session (the part and its framework workers)
     is killed. Returns (exit status or None when cut, its last output line)."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-        [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])}  # fmt: skip
+    path = os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])
+    env = {**os.environ, **(extra_env or {}), "PYTHONPATH": path}
     proc = subprocess.Popen(
         cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         start_new_session=True,
@@ -181,7 +194,7 @@ def cells_part(
     config_path = scratch / f"{part.key}.json"
     config_path.write_text(json.dumps(config), encoding="utf-8")
     cmd = [sys.executable, "-m", "bench.run.gpu_part", str(config_path)]
-    rc, last = run_session(cmd, allowance, log, ROOT)
+    rc, last = run_session(cmd, allowance, log, ROOT, compile_caches(scratch))
     if rc is None:
         return "cut", f"cut at {allowance:.0f} s; its finished cells are kept"
     return ("ok", "") if rc == 0 else ("failed", last[:200] or f"exit status {rc}")
