@@ -35,7 +35,7 @@ class PartOutcome:
     planned_s: float  # on an H100
     cutoff_s: float  # what it was allowed here
     took_s: float
-    status: str  # "ok" | "failed" | "cut"
+    status: str  # "ok" | "failed" | "cut" | "skipped" (tf32 in a dry run)
     error: str = ""
 
 

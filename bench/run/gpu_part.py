@@ -31,15 +31,21 @@ from bench.zoo.specs import Settings
 
 #: The runner's options per mode. On the GPU: the defaults but one timing pass of 3 s of
 #: windows (:data:`bench.run.gpu_plan.TIMING`). The dry run's models are tiny and its CPU slow,
-#: so its counts are cut to what exercises each step once or twice: it checks the code path,
-#: not a figure.
+#: so its counts are cut to what exercises each step once or twice, and a framework's training
+#: cells share one worker (its timing pass still starts one per cell): it checks the code
+#: path, not a figure.
 OPTIONS: dict[str, dict[str, Any]] = {
     "gpu": {"timing_passes": 1, "pass_seconds": 3.0},
     "dry": {
         "timing_passes": 1, "pass_seconds": 0.5, "window_seconds": 0.25, "cold_steps": 2,
         "latency_steps": 5, "latency_calls": 20, "inference_batch": 8, "eval_batch_size": 64,
+        "fresh_worker": False,
     },
 }  # fmt: skip
+#: Intra-op threads per worker: every core on the GPU host; one in the dry run, whose 2-core
+#: machine runs a group's workers side by side (two spinning thread pools on 2 shared cores
+#: slowed torch's steps tenfold there).
+THREADS = {"gpu": None, "dry": 1}
 
 
 def run_part(config: dict[str, Any], console: Console) -> int:
@@ -50,7 +56,7 @@ def run_part(config: dict[str, Any], console: Console) -> int:
         device=config["device"],
     )  # fmt: skip
     cells = plan_cells(request, lambda message: console.print(message, markup=False))
-    threads = environment.usable_cores()
+    threads = THREADS[config["mode"]] or environment.usable_cores()
     settings = Settings(device=config["device"], threads=threads, interop_threads=1,
                         precision=cells[0].precision)  # fmt: skip
     options = RunOptions(**OPTIONS[config["mode"]])
@@ -64,7 +70,7 @@ def run_part(config: dict[str, Any], console: Console) -> int:
             "passes": options.timing_passes,
             "pass_seconds": options.pass_seconds,
             "loop_steps": 0,
-            "fresh_worker": True,
+            "fresh_worker": options.fresh_worker,
         },
         "plan": [c.to_dict() for c in cells],
         "data_dir": None,

@@ -10,9 +10,9 @@ worker pays (framework import, first step's tracing and compilation) as measured
 (:mod:`bench.run.gpu_costs`). The cut-offs share the whole budget out in proportion to the plan,
 and time a part leaves unused passes to the next.
 
-The dry run (``--dry-run``) plans the same parts on the CPU with the ``gpu-check-dry`` suite's
-narrow models, tf32 parts run as fp32 (no CPU has TF32, bench.zoo.precision), and prints the
-H100 plan beside them.
+The dry run (``--dry-run``) runs the same parts on the CPU with the ``gpu-check-dry`` suite's
+narrow models, prints the same H100 plan, and skips the tf32 parts (no CPU has TF32:
+bench.zoo.precision refuses it), saying so.
 """
 
 from __future__ import annotations
@@ -120,22 +120,25 @@ def plan(pytest_s: float = gpu_costs.PYTEST_S) -> list[Part]:
     return parts
 
 
-def cutoffs(parts: list[Part], budget_s: float = BUDGET_S) -> list[float]:
+def cutoffs(
+    parts: list[Part], budget_s: float = BUDGET_S, runs: list[bool] | None = None
+) -> list[float]:
     """Each part's share of ``budget_s`` (less :data:`FINISH_S`), in proportion to its plan:
-    the most a part may take when the parts before it used exactly their shares."""
-    total = sum(p.planned_s for p in parts)
+    the most a part may take when the parts before it used exactly their shares. ``runs``: which
+    parts will run here (a skipped part's share goes to the others; default all)."""
+    runs = runs or [True] * len(parts)
+    total = sum(p.planned_s for p, r in zip(parts, runs, strict=True) if r)
     available = budget_s - FINISH_S
-    return [available * p.planned_s / total for p in parts]
+    return [available * p.planned_s / total if r else 0.0
+            for p, r in zip(parts, runs, strict=True)]  # fmt: skip
 
 
-def run_argv(part: Part, mode: str, out: str, device: str) -> list[str]:
-    """The ``bench run`` command line of a cells part (``mode`` "gpu" or "dry"): the same on the
-    host and in the rehearsal but for the suite, the device and tf32 (fp32 on a CPU)."""
-    passes, pass_seconds = TIMING[mode]
-    precision = "fp32" if (part.precision == "tf32" and device == "cpu") else part.precision
+def run_argv(part: Part) -> list[str]:
+    """The ``bench run`` command line that runs a cells part's cells as the GPU check does, for
+    a person to rerun one part by hand on the host."""
+    passes, pass_seconds = TIMING["gpu"]
     return [
-        "run", "--suite", SUITE[mode], "--frameworks", ",".join(part.frameworks),
-        "--models", ",".join(part.models), "--precision", precision, "--device", device,
+        "run", "--suite", SUITE["gpu"], "--frameworks", ",".join(part.frameworks),
+        "--models", ",".join(part.models), "--precision", part.precision, "--device", "cuda",
         "--timing-passes", str(passes), "--pass-seconds", str(pass_seconds),
-        "--out", out, "--no-report", "--no-history", "--no-calibrate", "--tag", part.key,
     ]  # fmt: skip
