@@ -37,7 +37,9 @@ def run_calibration(
         return cached
     console.print("measuring this machine's matmul peak (once per machine; see bench calibrate)",
                   markup=False)  # fmt: skip
-    every = [f for f in DEFAULT_FRAMEWORKS if VARIANTS[f].available()]
+    # the default libraries and the run's own (keras:jax needs JAX's peak, not TensorFlow's)
+    every = list(dict.fromkeys([*(f for f in DEFAULT_FRAMEWORKS if VARIANTS[f].available()),
+                                *frameworks]))  # fmt: skip
     result = calibrate.calibrate(every, settings.threads, settings.device)
     calibrate.save_cached(path, fingerprint, result)
     return result

@@ -9,7 +9,7 @@ and runs the ordinary :class:`bench.run.runner.Runner` on them, with the timing 
 check (:data:`OPTIONS`): nothing here measures differently from ``bench run``.
 
 CONFIG is a JSON file: {"suite", "frameworks", "models", "precision", "device", "mode", "run_dir",
-"tag", "calibration"}.
+"tag", "calibration", "options"}; "options" overrides :data:`OPTIONS` (RunOptions fields).
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ def run_part(config: dict[str, Any], console: Console) -> int:
     threads = THREADS[config["mode"]] or environment.usable_cores()
     settings = Settings(device=config["device"], threads=threads, interop_threads=1,
                         precision=cells[0].precision)  # fmt: skip
-    options = RunOptions(**OPTIONS[config["mode"]])
+    options = RunOptions(**{**OPTIONS[config["mode"]], **config.get("options", {})})
     run_path = Path(config["run_dir"])
     env = {
         "run_id": run_path.name,
