@@ -189,7 +189,8 @@ def cells_part(
     config = {
         "suite": gpu_plan.SUITE[mode], "frameworks": part.frameworks, "models": part.models,
         "precision": part.precision, "device": device, "mode": mode, "tag": part.key,
-        "run_dir": str(scratch / part.key), "calibration": calibration, "options": {},
+        "run_dir": str(scratch / part.key), "calibration": calibration,
+        "options": {"timing_passes": part.timing_passes},
     }  # fmt: skip
     if mode == "dry" and part.name != first_cells_part(gpu_plan.plan()).name:
         # the timing pass is rehearsed by the first part; the others' is the same code, and

@@ -46,10 +46,7 @@ def cell_rows(records: list[Record], env: dict[str, Any]) -> list[list[str]]:
         tp = r.get("throughput") or {}
         achieved, peak = achieved_gflops(r), peak_gflops(r, env)
         mfu = fmt.percent(achieved / peak) if achieved and peak else "—"
-        memory = memory_figure(r)
-        mem = "—"
-        if memory:
-            mem = f"{fmt.mib(memory['bytes'])} MiB ({memory['label']})"
+        mem = allocator_peak(r)
         status = str(r.get("status"))
         if r.get("error"):
             status += f": {str(r['error'])[:160]}"
@@ -66,6 +63,18 @@ def cell_rows(records: list[Record], env: dict[str, Any]) -> list[list[str]]:
             status,
         ])  # fmt: skip
     return rows
+
+
+def allocator_peak(r: Record) -> str:
+    """The framework allocator's peak on the GPU: the timing passes' figure where they read it,
+    else the training pass's; on a CPU (the dry run) the host memory figure, labelled so."""
+    memory = memory_figure(r)
+    if memory and memory["label"] == "device peak":
+        return f"{fmt.mib(memory['bytes'])} MiB"
+    device = get(r, "memory", "device_peak_bytes")
+    if device:
+        return f"{fmt.mib(device)} MiB (training pass)"
+    return f"host: {fmt.mib(memory['bytes'])} MiB ({memory['label']})" if memory else "—"
 
 
 def speedup_rows(records: list[Record]) -> list[list[str]]:
