@@ -125,7 +125,8 @@ def plan(pytest_s: float = gpu_costs.PYTEST_S) -> list[Part]:
                 lines.append(line)
         lines.append(f"{gpu_costs.RUN_START_S:.0f} s: bench run's own start and data")
         parts.append(Part(f"{index} {name}: {', '.join(frameworks)}", "cells", frameworks,
-                          models, precision, total, lines, passes))  # fmt: skip
+                          models, precision, total, timing_passes=passes,
+                          detail=lines))  # fmt: skip
     parts.append(Part("pytest -m gpu", "pytest", planned_s=pytest_s,
                       detail=[f"{pytest_s:.0f} s: the gpu-marked tests"]))  # fmt: skip
     return parts

@@ -34,6 +34,8 @@ def test_the_plan_fits_the_budget_in_priority_order() -> None:
     assert cells[2][1:] == (("transformer", "gpt"), "bf16")
     assert [c[2] for c in cells[3:]] == ["tf32", "tf32"]  # tf32 runs of the same, last
     assert all(p.planned_s > 0 and p.detail for p in parts)
+    # a timing pass in fresh workers where the budget allows: ResNet-50's bf16 parts
+    assert [p.timing_passes for p in parts if p.kind == "cells"] == [1, 1, 0, 0, 0]
 
 
 def test_the_cutoffs_share_the_budget_and_skip_what_does_not_run() -> None:
