@@ -27,8 +27,9 @@ from bench.measure.isolation import one_line, redirect_output
 SIZES = (256, 512, 1024, 2048)
 DEFAULT_PATH = Path("results/calibration.json")
 
-#: Which library's matmul a family's cells run on (a Keras variant: its backend's).
-LIBRARY_OF_FAMILY = {"torch": "torch", "tf": "tensorflow", "keras": "tensorflow"}
+#: Which library's matmul a family's cells run on (a Keras variant: its backend's; a reference
+#: family on NumPy, whose BLAS every CPU calibration measures).
+LIBRARY_OF_FAMILY = {"torch": "torch", "tf": "tensorflow", "keras": "tensorflow", "sklearn": "numpy"}
 #: The models/ package holding each library's calibration matmul.
 FAMILY_OF_LIBRARY = {"torch": "torch", "tensorflow": "tf", "jax": "jax"}
 
@@ -136,7 +137,7 @@ def calibrate(
     (None: each library's defaults, larger on a GPU)."""
     from bench.zoo.precision import refusal
 
-    libraries = sorted({library_of(f) for f in frameworks})
+    libraries = sorted({library_of(f) for f in frameworks} - {"numpy"})
     wanted = tuple(dict.fromkeys(("fp32", *precisions)))
     skipped = [p for p in wanted if refusal(p, device)]
     wanted = tuple(p for p in wanted if p not in skipped)
