@@ -29,7 +29,12 @@ DEFAULT_PATH = Path("results/calibration.json")
 
 #: Which library's matmul a family's cells run on (a Keras variant: its backend's; a reference
 #: family on NumPy, whose BLAS every CPU calibration measures).
-LIBRARY_OF_FAMILY = {"torch": "torch", "tf": "tensorflow", "keras": "tensorflow", "sklearn": "numpy"}
+LIBRARY_OF_FAMILY = {
+    "torch": "torch",
+    "tf": "tensorflow",
+    "keras": "tensorflow",
+    "sklearn": "numpy",
+}
 #: The models/ package holding each library's calibration matmul.
 FAMILY_OF_LIBRARY = {"torch": "torch", "tensorflow": "tf", "jax": "jax"}
 
