@@ -38,9 +38,11 @@ from bench.zoo.precision import refusal as precision_refusal
 
 ROOT = Path(__file__).resolve().parents[2]  # the repository (bench's parent)
 LOG = "gpu-check.log"
-#: The dry run's whole budget on a 2-core CPU: its parts share it as the GPU's share 8 minutes;
-#: generous, as the CPU is shared and the check's code path, not its speed, is rehearsed.
-DRY_BUDGET_S = 300.0
+#: The dry run's whole budget on a 2-core CPU: its parts share it as the GPU's share 8 minutes,
+#: in proportion to the H100 plan, which is not the CPU's cost structure (a shared 2-core CPU
+#: cut the first part at 86 s of a 300 s budget). Generous: the rehearsal checks the code path;
+#: the cut-off itself is tested on its own (tests/cli/test_gpu_check.py).
+DRY_BUDGET_S = 600.0
 #: The dry run's calibration: small matrices, short loops (it checks the path, not the peak).
 DRY_CALIBRATION = {"sizes": (128, 256), "seconds": 0.05}
 

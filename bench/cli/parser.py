@@ -174,7 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
     gpu.add_argument("--dry-run", action="store_true", help="rehearse on this CPU: the same "
                      "parts with tiny models (the gpu-check-dry suite)")  # fmt: skip
     gpu.add_argument("--budget", type=positive_float, default=None, help="seconds the parts' "
-                     "cut-offs share (default 480 on a GPU, 300 in a dry run)")  # fmt: skip
+                     "cut-offs share (default 480 on a GPU, 600 in a dry run)")  # fmt: skip
 
     sub.add_parser("env", help="print this machine's environment as the runs record it")
     return parser
