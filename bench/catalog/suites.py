@@ -22,6 +22,7 @@ from bench import zoo
 from bench.catalog.architectures import MODEL_NAMES
 from bench.data import DATASET_NAMES
 from bench.zoo.base import Variant
+from bench.zoo.recipes import resnet_imagenet, sequence
 from bench.zoo.specs import ModelSpec, Recipe
 
 #: Input shape and class count of the datasets the models are declared on, for sizing a model
@@ -110,23 +111,38 @@ def num_classes(dataset: str) -> int:
     return DATASET_CLASSES[dataset]
 
 
-def model_spec(model: str, dataset: str, num_classes: int | None = None) -> ModelSpec:
-    """The spec of ``model`` on ``dataset``: input shape and layer sizes for that data.
-    ``num_classes`` defaults to the dataset's."""
+def model_spec(
+    model: str, dataset: str, num_classes: int | None = None, suite: str | None = None
+) -> ModelSpec:
+    """The spec of ``model`` on ``dataset``: input shape and layer sizes for that data, as
+    ``suite``'s own entry changes them (:class:`Entry`). ``num_classes`` defaults to the
+    dataset's."""
     v = variant(model, dataset)
     classes = num_classes if num_classes is not None else globals()["num_classes"](dataset)
-    return ModelSpec(model, tuple(v.input_shape), classes, dict(v.params))
+    shape, params = tuple(v.input_shape), dict(v.params)
+    entry = next((e for e in SUITES[suite].entries if (e.model, e.dataset) == (model, dataset)),
+                 None) if suite in SUITES else None  # fmt: skip
+    if entry is not None:
+        params.update(entry.params or {})
+        shape = tuple(entry.input_shape or shape)
+    return ModelSpec(model, shape, classes, params)
 
 
 @dataclass(frozen=True)
 class Entry:
     """One cell of a suite per framework: a model on a dataset with its recipe. ``cpu_recipe``
-    replaces ``recipe`` when the run is on a CPU (GPU-sized entries); None: the same."""
+    replaces ``recipe`` when the run is on a CPU (GPU-sized entries); None: the same.
+
+    ``params`` and ``input_shape`` change the declared model for this suite only (the GPU
+    check's GPT-2 at its full 1,024 tokens, its rehearsal's narrow models): merged over the
+    declaration's params, and the sequence length a token dataset is cut to."""
 
     model: str
     dataset: str
     recipe: Recipe
     cpu_recipe: Recipe | None = None
+    params: dict | None = None
+    input_shape: tuple[int, ...] | None = None
 
     def recipe_on(self, device: str) -> Recipe:
         return self.cpu_recipe if device == "cpu" and self.cpu_recipe is not None else self.recipe
@@ -178,6 +194,34 @@ def _entries(suite: str, default: Recipe, **cut: int) -> tuple[Entry, ...]:
     return tuple(out)
 
 
+def _gpu_check_entries(tiny: bool) -> tuple[Entry, ...]:
+    """The GPU check's cells (``bench gpu-check``, docs/gpu.md): the large suite's three models
+    at the sizes people compare frameworks at on a GPU, with short recipes (the check has
+    minutes for every part). ``tiny``: the same models, layer kinds and recipes' shapes at a few
+    channels, for the check's rehearsal on a CPU (``gpu-check --dry-run``)."""
+    from bench.zoo import gpt, resnet50, transformer
+
+    resnet = replace(resnet_imagenet(30, 128, warmup_steps=3), eval_every=30, warmup_steps=10)
+    bert = replace(sequence(30, 32, 1e-4, 3), eval_every=30, warmup_steps=10)
+    gpt2 = replace(sequence(30, 8, 6e-4, 3, weight_decay=0.1), eval_every=30, warmup_steps=10)
+    if not tiny:
+        return (
+            Entry("resnet50", "synthetic-imagenet", resnet, resnet50.CPU_RECIPE),
+            Entry("transformer", "synthetic-tokens-bert", bert, transformer.CPU_RECIPE),
+            Entry("gpt", "synthetic-tokens-gpt2", gpt2, gpt.CPU_RECIPE, input_shape=(1024,)),
+        )
+    few = {"steps": 3, "eval_every": 3, "warmup_steps": 1}
+    narrow = {"layers": 2, "dim": 16, "heads": 2, "mlp": 32}
+    return (
+        Entry("resnet50", "synthetic-imagenet", replace(resnet, batch_size=2, **few),
+              params={"blocks": [1, 1, 1, 1], "widths": [4, 4, 8, 8], "stem": 4}),
+        Entry("transformer", "synthetic-tokens-bert", replace(bert, batch_size=2, **few),
+              params=narrow, input_shape=(32,)),
+        Entry("gpt", "synthetic-tokens-gpt2", replace(gpt2, batch_size=2, **few),
+              params={**narrow, "positions": 32}, input_shape=(32,)),
+    )  # fmt: skip
+
+
 SUITES: dict[str, Suite] = {
     "quick": Suite(
         "quick",
@@ -206,6 +250,21 @@ SUITES: dict[str, Suite] = {
         "GPU-sized cells: ResNet-50 v1.5 on synthetic ImageNet-shaped data, a BERT-base-sized "
         "encoder and GPT-2 small on synthetic tokens; on a CPU a few timed steps at small batch",
         _entries("large", PAPER_RECIPE),
+    ),
+    "gpu-check": Suite(
+        "gpu-check",
+        "the GPU check's cells (bench gpu-check, docs/gpu.md): ResNet-50 at 224 (batch 128), "
+        "BERT-base (batch 32 x 128 tokens) and GPT-2 small at its full 1,024 tokens (batch 8), "
+        "30 steps each; synthetic data",
+        _gpu_check_entries(tiny=False),
+        frameworks=("torch", "keras:jax"),
+    ),
+    "gpu-check-dry": Suite(
+        "gpu-check-dry",
+        "the GPU check's cells at a few channels and 3 steps: its rehearsal on a CPU "
+        "(bench gpu-check --dry-run); measures nothing worth reading",
+        _gpu_check_entries(tiny=True),
+        frameworks=("torch", "keras:jax"),
     ),
 }
 

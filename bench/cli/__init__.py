@@ -16,6 +16,7 @@ from bench.cli.args import EXIT_USAGE, UsageError
 from bench.cli.calibrate import cmd_calibrate
 from bench.cli.compare import cmd_compare
 from bench.cli.env import cmd_env
+from bench.cli.gpu_check import cmd_gpu_check
 from bench.cli.history import cmd_history
 from bench.cli.list import cmd_list
 from bench.cli.parser import build_parser
@@ -38,6 +39,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         command = {
             "run": cmd_run, "list": cmd_list, "report": cmd_report, "env": cmd_env,
             "compare": cmd_compare, "calibrate": cmd_calibrate, "history": cmd_history,
+            "gpu-check": cmd_gpu_check,
         }  # fmt: skip
         return command[args.command](args, console)
     except (UsageError, PlanError, SchemaError) as exc:

@@ -156,13 +156,25 @@ def build_parser() -> argparse.ArgumentParser:
     hist.add_argument("--models", type=csv_list, help="--report: these models only (a,b)")
     hist.add_argument("--frameworks", type=csv_list, help="--report: these variants only")
 
-    cal = sub.add_parser("calibrate", help="measure this machine's float32 matmul peak per "
-                         "framework and its memory bandwidth")  # fmt: skip
+    cal = sub.add_parser("calibrate", help="measure this machine's matmul peak per library "
+                         "and precision, and its memory bandwidth")  # fmt: skip
     cal.add_argument("--frameworks", type=csv_list, help="default: every installed one")
     cal.add_argument("--threads", type=positive_int, help="default: the usable cores")
     cal.add_argument("--device", choices=("cpu", "cuda", "auto"), default=None)
     cal.add_argument("--out", type=Path, default=None,
                      help="cache file (default results/calibration.json)")  # fmt: skip
+    cal.add_argument("--precision", type=csv_list, default=None, help="fp32 (default), tf32 "
+                     "(GPU), bf16, fp16, or several: each library's peak at each")  # fmt: skip
+
+    gpu = sub.add_parser("gpu-check", help="the prepared check of a GPU host: environment, "
+                         "calibration, priority-ordered cells with cut-offs, pytest -m gpu "
+                         "(docs/gpu.md)")  # fmt: skip
+    gpu.add_argument("out", type=Path, help="output folder (new or empty): results/, "
+                     "index.html, summary.md, gpu-check.log")  # fmt: skip
+    gpu.add_argument("--dry-run", action="store_true", help="rehearse on this CPU: the same "
+                     "parts with tiny models (the gpu-check-dry suite)")  # fmt: skip
+    gpu.add_argument("--budget", type=positive_float, default=None, help="seconds the parts' "
+                     "cut-offs share (default 480 on a GPU, 600 in a dry run)")  # fmt: skip
 
     sub.add_parser("env", help="print this machine's environment as the runs record it")
     return parser

@@ -1,10 +1,13 @@
-"""The machine's measured float32 matrix-multiply peak (per framework and NumPy) and memory
-bandwidth, so each cell's achieved GFLOP/s can be read as a fraction of what this machine does.
+"""The machine's measured matrix-multiply peak (per library and NumPy) and memory bandwidth, so
+each cell's achieved GFLOP/s can be read as a fraction of what this machine does.
 
-Each framework is measured in its own child process with the run's thread count, like the
-cells. The figure is the best of several sizes: the achievable peak, not a theoretical one.
-Results are cached per machine fingerprint in ``results/calibration.json`` and copied into each
-run's env.json.
+Each library is measured in its own child process with the run's thread count, like the cells.
+The figure is the best of several sizes: the achievable peak, not a theoretical one. A variant's
+cells are set against the library its arithmetic runs in (:func:`library_of`): ``keras:torch``
+against torch, ``keras:jax`` against JAX, ``keras`` against TensorFlow. ``matmul_gflops`` is the
+float32 peak (TF32 off); ``precisions`` adds the tf32 and bf16 peaks (tensor cores on a GPU)
+under ``matmul_gflops_by_precision``, so a bf16 cell is read against a bf16 peak. Results are
+cached per machine fingerprint in ``results/calibration.json`` and copied into each run's env.json.
 """
 
 from __future__ import annotations
@@ -24,14 +27,22 @@ from bench.measure.isolation import one_line, redirect_output
 SIZES = (256, 512, 1024, 2048)
 DEFAULT_PATH = Path("results/calibration.json")
 
-#: Which library's matmul a variant's cells run on (scikit-learn's is NumPy's BLAS, measured on
-#: every CPU calibration).
+#: Which library's matmul a family's cells run on (a Keras variant: its backend's; a reference
+#: family on NumPy, whose BLAS every CPU calibration measures).
 LIBRARY_OF_FAMILY = {
     "torch": "torch",
     "tf": "tensorflow",
     "keras": "tensorflow",
     "sklearn": "numpy",
 }
+#: The models/ package holding each library's calibration matmul.
+FAMILY_OF_LIBRARY = {"torch": "torch", "tensorflow": "tf", "jax": "jax"}
+
+
+def library_of(framework: str) -> str:
+    """The library whose matmul the variant's cells run on: a Keras variant's backend."""
+    variant = get_variant(framework)
+    return str(variant.options.get("backend") or LIBRARY_OF_FAMILY[variant.family])
 
 
 def best_gflops(matmul: Any, sizes: tuple[int, ...] = SIZES, seconds: float = 0.3) -> float:
@@ -69,22 +80,35 @@ def memory_bandwidth_gbs(megabytes: int = 256, seconds: float = 0.5) -> float:
     return 2 * src.nbytes * reps / (time.perf_counter() - t0) / 1e9
 
 
-def _child(conn: Any, family: str, threads: int, device: str) -> None:
+def _child(
+    conn: Any, family: str, threads: int, device: str, precisions: tuple[str, ...],
+    sizes: tuple[int, ...] | None, seconds: float,
+) -> None:  # fmt: skip
     redirect_output(os.devnull)  # the framework's start-up chatter; errors come back by pipe
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     try:
         module = framework_module(family, "calibrate")
-        conn.send({"ok": True, "gflops": module.matmul_gflops(threads, device)})
+        out = {}
+        for p in precisions:
+            try:
+                out[p] = {"gflops": module.matmul_gflops(threads, device, p, sizes, seconds)}
+            except Exception as exc:  # one precision failing (no bf16 kernel) keeps the others
+                out[p] = {"error": one_line(exc)}
+        conn.send({"ok": True, "by_precision": out})
     except BaseException as exc:
         conn.send({"ok": False, "error": one_line(exc)})
 
 
-def framework_gflops(library: str, threads: int, device: str, timeout: float = 300) -> float:
-    """Peak of one library, measured in a spawned child process."""
-    family = {"torch": "torch", "tensorflow": "tf"}[library]
+def framework_peaks(
+    library: str, threads: int, device: str, precisions: tuple[str, ...] = ("fp32",),
+    timeout: float = 300, sizes: tuple[int, ...] | None = None, seconds: float = 0.3,
+) -> dict[str, dict[str, Any]]:  # fmt: skip
+    """One library's peak per precision ({"gflops": ...} or {"error": ...}), measured in one
+    spawned child process."""
     ctx = mp.get_context("spawn")
     parent, child = ctx.Pipe()
-    proc = ctx.Process(target=_child, args=(child, family, threads, device), daemon=True)
+    args = (child, FAMILY_OF_LIBRARY[library], threads, device, precisions, sizes, seconds)
+    proc = ctx.Process(target=_child, args=args, daemon=True)
     proc.start()
     child.close()
     try:
@@ -98,30 +122,61 @@ def framework_gflops(library: str, threads: int, device: str, timeout: float = 3
         proc.join(5)
     if not reply["ok"]:
         raise RuntimeError(reply["error"])
-    return float(reply["gflops"])
+    return dict(reply["by_precision"])
 
 
-def calibrate(frameworks: list[str], threads: int, device: str) -> dict[str, Any]:
-    """Measure NumPy and every library the given variants run on."""
-    libraries = sorted({LIBRARY_OF_FAMILY[get_variant(f).family] for f in frameworks} - {"numpy"})
+def framework_gflops(library: str, threads: int, device: str, timeout: float = 300) -> float:
+    """float32 peak of one library, measured in a spawned child process."""
+    peak = framework_peaks(library, threads, device, ("fp32",), timeout)["fp32"]
+    if "error" in peak:
+        raise RuntimeError(peak["error"])
+    return float(peak["gflops"])
+
+
+def calibrate(
+    frameworks: list[str], threads: int, device: str, precisions: tuple[str, ...] = ("fp32",),
+    sizes: tuple[int, ...] | None = None, seconds: float = 0.3, timeout: float = 300,
+) -> dict[str, Any]:  # fmt: skip
+    """Measure NumPy and every library the given variants run on, at each of ``precisions``
+    (fp32 always; tf32 only on a GPU: no CPU has it). ``sizes`` and ``seconds``: the matmuls
+    (None: each library's defaults, larger on a GPU)."""
+    from bench.zoo.precision import refusal
+
+    libraries = sorted({library_of(f) for f in frameworks} - {"numpy"})
+    wanted = tuple(dict.fromkeys(("fp32", *precisions)))
+    skipped = [p for p in wanted if refusal(p, device)]
+    wanted = tuple(p for p in wanted if p not in skipped)
     gflops: dict[str, float] = {}
+    by_precision: dict[str, dict[str, float]] = {}
     errors: dict[str, str] = {}
     if device == "cpu":
-        gflops["numpy"] = best_gflops(numpy_matmul)
+        gflops["numpy"] = best_gflops(numpy_matmul, sizes or SIZES, seconds)
     for library in libraries:
         try:
-            gflops[library] = framework_gflops(library, threads, device)
+            peaks = framework_peaks(library, threads, device, wanted, timeout, sizes, seconds)
         except RuntimeError as exc:
             errors[library] = str(exc)
-    return {
+            continue
+        for p, peak in peaks.items():
+            if "error" in peak:
+                errors[library if p == "fp32" else f"{library}@{p}"] = peak["error"]
+            else:
+                by_precision.setdefault(library, {})[p] = float(peak["gflops"])
+        if "fp32" in by_precision.get(library, {}):
+            gflops[library] = by_precision[library]["fp32"]
+    result: dict[str, Any] = {
         "matmul_gflops": gflops,
         "memory_bandwidth_gbs": memory_bandwidth_gbs(),
         "threads": threads,
         "device": device,
-        "sizes": list(SIZES),
+        "sizes": list(sizes or SIZES),
         "errors": errors,
         "measured": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
+    if wanted != ("fp32",):
+        result["matmul_gflops_by_precision"] = by_precision
+        result["precisions_not_measured"] = {p: refusal(p, device) for p in skipped}
+    return result
 
 
 def load_cached(path: Path, fingerprint: str, threads: int, device: str) -> dict[str, Any] | None:

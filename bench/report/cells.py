@@ -14,19 +14,12 @@ from typing import Any
 from bench.catalog.frameworks import VARIANTS
 from bench.catalog.frameworks import is_reference as is_reference_variant
 from bench.catalog.suites import MODELS_BY_DATASET
+from bench.measure.calibrate import LIBRARY_OF_FAMILY, library_of
 from bench.report.fmt import number
 from bench.run.store import RunDir
 
 Record = dict[str, Any]
 
-#: Which calibrated matmul library a variant's cells run on (``env["calibration"]``).
-_LIBRARY_OF_VARIANT = {"keras:torch": "torch", "keras:jax": "jax"}
-_LIBRARY_OF_FAMILY = {
-    "torch": "torch",
-    "tf": "tensorflow",
-    "keras": "tensorflow",
-    "sklearn": "numpy",
-}
 
 
 @dataclass(frozen=True)
@@ -99,12 +92,13 @@ def get(record: Any, *path: str) -> Any:
 
 
 def calibration_library(record: Record) -> str | None:
-    """The calibrated matmul library whose peak this cell's arithmetic runs on."""
+    """The calibrated matmul library whose peak this cell's arithmetic runs on (a Keras
+    variant: its backend's, :func:`bench.measure.calibrate.library_of`)."""
     framework = str(record.get("framework", ""))
-    if framework in _LIBRARY_OF_VARIANT:
-        return _LIBRARY_OF_VARIANT[framework]
+    if framework in VARIANTS:
+        return library_of(framework)
     family = record.get("family") or framework.split(":")[0]
-    return _LIBRARY_OF_FAMILY.get(str(family))
+    return LIBRARY_OF_FAMILY.get(str(family))
 
 
 def achieved_gflops(record: Record) -> float | None:
@@ -115,7 +109,9 @@ def achieved_gflops(record: Record) -> float | None:
 
 
 def peak_gflops(record: Record, env: dict[str, Any]) -> float | None:
-    """The machine's measured matmul GFLOP/s for this cell's library, else the best measured.
+    """The machine's measured matmul GFLOP/s for this cell's library at its precision where
+    that was calibrated (``matmul_gflops_by_precision``), else its float32 peak, else the best
+    measured.
 
     None when env.json has no calibration: the report then shows no percentage rather than
     one against a theoretical peak nobody measured.
@@ -128,6 +124,11 @@ def peak_gflops(record: Record, env: dict[str, Any]) -> float | None:
     if not measured:
         return None
     library = calibration_library(record)
+    precision = str(record.get("precision") or "fp32")
+    at_precision = number(get(env, "calibration", "matmul_gflops_by_precision", str(library),
+                              precision))  # fmt: skip
+    if at_precision is not None and at_precision > 0:
+        return at_precision  # a bf16 cell against the bf16 peak, where it was measured
     if library in measured:
         return measured[library]
     return max(measured.values())

@@ -34,6 +34,7 @@ class CellProgress:
     step: int = 0
     busy_seconds: float = 0.0  # worker time spent on this cell, for the time limit
     build_seconds: float = 0.0
+    import_seconds: float | None = None  # its training worker's framework import and set-up
     train_seconds: float = 0.0  # framework time in training rounds, evaluation excluded
     eval_seconds: float = 0.0
     step_times: list[np.ndarray] = field(default_factory=list)
@@ -72,7 +73,7 @@ def group_inputs(cell: Cell, data_dir: str | None = None) -> tuple[ModelSpec, di
     weights, the lr table, the data and the batch order — one copy, shared by all frameworks. The
     spec carries the run's seed for dropout (``dropout_seed``)."""
     dataset = data.load(cell.dataset, data_dir=data_dir, seed=cell.seed)
-    spec = suites.model_spec(cell.model, cell.dataset, dataset.num_classes)
+    spec = suites.model_spec(cell.model, cell.dataset, dataset.num_classes, cell.suite)
     spec = dropout.seeded(spec, cell.seed)  # every framework's dropout draws from the run's seed
     dataset = data.fit_to_model(dataset, spec.input_shape)  # token sequences cut to the model's T
     recipe = cell.recipe

@@ -160,7 +160,7 @@ class DistributedRunner:
     def _cell(self, cell: Cell, progress_cls: Any) -> list[dict[str, Any]]:
         r, o, d = self.runner, self.runner.options, self.dist
         now = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        spec = suites.model_spec(cell.model, cell.dataset)
+        spec = suites.model_spec(cell.model, cell.dataset, suite=cell.suite)
         n_floats = spec_param_count(spec)
         budget = o.cell_timeout or DEFAULT_LAUNCH_TIMEOUT  # per cell and worker count
         spent = dict.fromkeys(d.counts(), 0.0)

@@ -213,7 +213,7 @@ def _check_precision(
         get_variant(f).family == "torch" for f in frameworks
     ):
         for m, d in pairs:
-            spec = suites.model_spec(m, d)
+            spec = suites.model_spec(m, d, suite=args.suite or "quick")
             kinds = [type(layer).__name__ for layer in architectures.layers(spec)]
             if refused := precision.channels_last_refusal(m, spec.input_shape, kinds):
                 raise PlanError(refused)

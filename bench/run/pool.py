@@ -195,6 +195,8 @@ class CellWorkers:
             raise WorkerError(self.broken[key]) from None
         p.manifest = handle.hello["manifest"]
         p.baseline_rss_bytes = handle.hello["baseline_rss_bytes"]
+        if p.import_seconds is None:  # the worker that trains the cell; timing passes' are alike
+            p.import_seconds = handle.hello.get("import_seconds")
         p.worker_pid = handle.pid
         return handle
 

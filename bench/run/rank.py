@@ -210,7 +210,7 @@ def make_job(argv: list[str]) -> int:
     cell = Cell(args.framework, args.model, args.dataset, args.suite, recipe, args.seed)
     scaled = scaled_cell(cell, args.workers, args.scaling)
     job = rank_job(scaled, Settings(threads=args.threads))
-    spec = suites.model_spec(args.model, args.dataset)
+    spec = suites.model_spec(args.model, args.dataset, suite=args.suite)
     job.update(
         train_steps=scaled.recipe.steps, eval_every=scaled.recipe.eval_every,
         timing=args.pass_seconds > 0, window_seconds=min(1.0, args.pass_seconds / 2),

@@ -70,6 +70,7 @@ def build_record(
         "time_to_first_step_s": float(times[0]) if len(times) else None,
         "warmup_steps": warmup,
         "build_seconds": p.build_seconds,
+        "import_seconds": p.import_seconds,
         "train_time_s": p.train_seconds,
         "eval_time_s": p.eval_seconds,
         "accuracy_target": accuracy_target,

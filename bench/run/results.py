@@ -71,6 +71,8 @@ added; a reader takes a missing one as absent (older records)::
     time_to_first_step_s   the first step alone (tracing/compilation included)
     warmup_steps      steps excluded from throughput and latency
     build_seconds     the adapter's build of the cell's model and optimizer, in its worker
+    import_seconds    its training worker's framework import and configuration (the adapter's
+                      ``configure``), before any cell; None in records written before it was kept
     train_time_s      sum of all step times (evaluation excluded)
     eval_time_s       time spent evaluating
     accuracy_target, time_to_accuracy_s   training seconds until test accuracy first reached the

@@ -216,10 +216,15 @@ CATALOGUE = [
     ("history unknown suite", ["history", "--report", "--suite", "huge"], ["unknown suite"]),
     ("history branch, no db", ["history", "--report", "--branch", "main"], ["no history database"]),
     ("history filter, no report", ["history", "--models", "mlp"], ["add --report"]),
+    ("gpu-check into a file", ["gpu-check", "a_file", "--dry-run"], ["not an empty folder"]),
+    ("gpu-check zero budget", ["gpu-check", "out", "--dry-run", "--budget", "0"], ["--budget"]),
+    ("calibrate unknown precision", ["calibrate", "--precision", "fp8"], ["unknown precision"]),
+    ("calibrate tf32 on a cpu", ["calibrate", "--precision", "tf32"], ["tf32 needs an NVIDIA"]),
 ]
 
 if not os.path.exists("/dev/nvidia0"):
     CATALOGUE.append(("cuda without gpu", ["run", "--device", "cuda"], ["no CUDA GPU"]))
+    CATALOGUE.append(("gpu-check without gpu", ["gpu-check", "out"], ["no CUDA GPU", "--dry-run"]))
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,1 @@
+"""JAX outside Keras: only the calibration matmul (Keras-on-JAX's cells are in models/keras)."""
