@@ -21,6 +21,7 @@ from bench.cli.list import cmd_list
 from bench.cli.parser import build_parser
 from bench.cli.report import cmd_report
 from bench.cli.run import cmd_run
+from bench.cli.sweep import cmd_sweep
 from bench.run.plan import PlanError
 from bench.run.results import SchemaError
 
@@ -38,6 +39,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         command = {
             "run": cmd_run, "list": cmd_list, "report": cmd_report, "env": cmd_env,
             "compare": cmd_compare, "calibrate": cmd_calibrate, "history": cmd_history,
+            "sweep": cmd_sweep,
         }  # fmt: skip
         return command[args.command](args, console)
     except (UsageError, PlanError, SchemaError) as exc:

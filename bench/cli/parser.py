@@ -14,6 +14,7 @@ from bench.cli.args import (
     positive_float,
     positive_int,
 )
+from bench.cli.sweep import add_sweep_parser
 from bench.track.filters import since_date
 
 #: What ``bench --help`` says first (the same line as before the command line became a package).
@@ -165,4 +166,5 @@ def build_parser() -> argparse.ArgumentParser:
                      help="cache file (default results/calibration.json)")  # fmt: skip
 
     sub.add_parser("env", help="print this machine's environment as the runs record it")
+    add_sweep_parser(sub)
     return parser
