@@ -35,15 +35,23 @@ def add_sweep_parser(sub: Any) -> None:
     sweep.add_argument("--device", choices=("cpu", "cuda", "auto"), default=None)
     sweep.add_argument("--batch-sizes", default=None, metavar="B1,B2,...",
                        help="increasing batch sizes (default: the recipe's)")  # fmt: skip
-    sweep.add_argument("--threads", default=None, metavar="T1,T2,...",
-                       help="increasing intra-op thread counts, up to the usable cores")
+    sweep.add_argument(
+        "--threads",
+        default=None,
+        metavar="T1,T2,...",
+        help="increasing intra-op thread counts, up to the usable cores",
+    )
     sweep.add_argument("--seq-lens", default=None, metavar="T1,T2,...",
                        help="increasing sequence lengths (sequence models only)")  # fmt: skip
     sweep.add_argument("--memory-budget", default=None, metavar="SIZE",
                        help="also find the largest batch whose training-steps peak fits, e.g. "
                        "4GiB (default on a GPU: the device's memory)")  # fmt: skip
-    sweep.add_argument("--timing-passes", type=positive_int, default=None,
-                       help=f"fresh-worker passes per point (default {DEFAULT_PASSES})")
+    sweep.add_argument(
+        "--timing-passes",
+        type=positive_int,
+        default=None,
+        help=f"fresh-worker passes per point (default {DEFAULT_PASSES})",
+    )
     sweep.add_argument("--pass-seconds", type=positive_float, default=None,
                        help=f"seconds of windows per point and pass "
                        f"(default {DEFAULT_PASS_SECONDS})")  # fmt: skip
@@ -52,7 +60,7 @@ def add_sweep_parser(sub: Any) -> None:
     sweep.add_argument("--report-dir", type=Path, default=None, help="default reports/")
     sweep.add_argument("--no-report", action="store_true")
     sweep.add_argument("--no-history", action="store_true")
-    sweep.add_argument("--yes", action="store_true", help=f"allow more than 200 points")
+    sweep.add_argument("--yes", action="store_true", help="allow more than 200 points")
 
 
 def sweep_request(args: argparse.Namespace) -> SweepRequest:

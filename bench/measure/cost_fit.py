@@ -175,11 +175,17 @@ def bend_words(dropped: list[dict[str, Any]], unit: str = "batch") -> str:
         where = f"{'at and below' if end == 'low' else 'at and above'} {unit} {edge:g}"
         slower = worst["off_line"] > 0
         if end == "high":
-            why = ("per-sample cost grows: caches or memory bandwidth" if slower
-                   else "per-sample cost falls: the thread pool pays off at larger batches")
+            why = (
+                "per-sample cost grows: caches or memory bandwidth"
+                if slower
+                else "per-sample cost falls: the thread pool pays off at larger batches"
+            )
         else:
-            why = ("fixed cost grows at small batches" if slower
-                   else "small batches cost less than the line: cache-resident")
+            why = (
+                "fixed cost grows at small batches"
+                if slower
+                else "small batches cost less than the line: cache-resident"
+            )
         words.append(f"bends {where} ({worst['off_line']:+.0%} off the line; likely {why})")
     return "; ".join(words)
 

@@ -12,6 +12,7 @@ range".
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -46,7 +47,7 @@ def crossovers(curve: list[dict[str, Any]]) -> list[dict[str, Any]]:
     first x there)."""
     decided = [(i, p) for i, p in enumerate(curve) if p["side"] != "unclear"]
     out = []
-    for (i, p), (j, q) in zip(decided, decided[1:], strict=False):
+    for (i, p), (j, q) in pairwise(decided):
         if p["side"] != q["side"]:
             out.append({"from": p["side"], "last": p["x"], "to": q["side"], "first": q["x"],
                         "unclear": [c["x"] for c in curve[i + 1 : j]]})  # fmt: skip
@@ -63,15 +64,20 @@ def crossover_words(curve: list[dict[str, Any]], a: str, b: str, unit: str = "ba
         sides = {p["side"] for p in curve}
         lo, hi = curve[0]["x"], curve[-1]["x"]
         if sides == {"unclear"}:
-            return f"no crossover in the swept range ({unit} {lo:g}–{hi:g}): the ratio's " \
-                   "interval holds 1 everywhere"
+            return (
+                f"no crossover in the swept range ({unit} {lo:g}–{hi:g}): the ratio's "
+                "interval holds 1 everywhere"
+            )
         only = name[next(s for s in ("a", "b") if s in sides)]
-        return f"no crossover in the swept range ({unit} {lo:g}–{hi:g}): {only} faster " \
-               "wherever the interval excludes 1"
+        return (
+            f"no crossover in the swept range ({unit} {lo:g}–{hi:g}): {only} faster "
+            "wherever the interval excludes 1"
+        )
     words = []
     for t in turns:
-        between = f"; unclear at {', '.join(f'{x:g}' for x in t['unclear'])}" if t["unclear"] \
-            else ""
+        between = (
+            f"; unclear at {', '.join(f'{x:g}' for x in t['unclear'])}" if t["unclear"] else ""
+        )
         words.append(f"{name[t['from']]} faster at {unit} {t['last']:g} and below{between}; "
                      f"{name[t['to']]} faster from {unit} {t['first']:g}")  # fmt: skip
     return "crossover: " + " | ".join(words)

@@ -117,7 +117,8 @@ def thread_rows(by_fw: dict[str, list[Record]]) -> list[dict[str, Any]]:
             rows.append({
                 "framework": fw, "threads": r["sweep"]["threads"],
                 "throughput": float(np.exp(lt.mean())),
-                "speedup": np.exp(diff), "speedup_ci": (np.exp(diff - q * se), np.exp(diff + q * se)),
+                "speedup": np.exp(diff),
+                "speedup_ci": (np.exp(diff - q * se), np.exp(diff + q * se)),
                 "efficiency": np.exp(diff) / ratio,
                 "efficiency_ci": (np.exp(diff - q * se) / ratio, np.exp(diff + q * se) / ratio),
             })  # fmt: skip

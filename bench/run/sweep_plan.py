@@ -57,7 +57,7 @@ def parse_axis(text: str, flag: str) -> list[int]:
         try:
             value = int(item)
         except ValueError:
-            raise PlanError(f"{flag}: {item!r} is not a whole number (give e.g. 16,32,64)") from None
+            raise PlanError(f"{flag}: {item!r} is not a whole number (e.g. 16,32,64)") from None
         if value <= 0:
             raise PlanError(f"{flag}: {value} must be greater than 0")
         values.append(value)

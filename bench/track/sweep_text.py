@@ -18,10 +18,16 @@ def _ci(low: float, high: float, spec: str = ".3g") -> str:
 def points_text(records: list[dict[str, Any]]) -> list[str]:
     lines = [f"{'point (' + LABEL + ', not trained to accuracy)':<58} {'samples/s':>10} "
              f"{'95% interval':>22} {'passes':>6}  memory (training-steps peak)"]  # fmt: skip
+
     def order(r: dict[str, Any]) -> tuple:
         s = r.get("sweep") or {}
-        return (r["model"], r["framework"], s.get("threads") or 0, s.get("seq_len") or 0,
-                s.get("batch_size") or 0)
+        return (
+            r["model"],
+            r["framework"],
+            s.get("threads") or 0,
+            s.get("seq_len") or 0,
+            s.get("batch_size") or 0,
+        )
 
     for r in sorted(records, key=order):
         tp = r.get("throughput") or {}
@@ -43,8 +49,10 @@ def fit_text(analysis: dict[str, Any]) -> list[str]:
         lines += ["", f"{line['model']} on {line['dataset']}, {line['threads']} threads: step time "
                   "= a + c·batch (weighted by the passes' spread; 95% intervals from resampling "
                   "passes)"]  # fmt: skip
-        lines.append(f"  {'framework':<12} {'a (ms/step)':>12} {'95% interval':>20} "
-                     f"{'c (µs/sample)':>14} {'95% interval':>20}  line holds on  residuals")
+        lines.append(
+            f"  {'framework':<12} {'a (ms/step)':>12} {'95% interval':>20} "
+            f"{'c (µs/sample)':>14} {'95% interval':>20}  line holds on  residuals"
+        )
         for f in line["fits"]:
             if f.get("note"):
                 lines.append(f"  {f['framework']:<12} {f['note']}")
@@ -61,7 +69,8 @@ def fit_text(analysis: dict[str, Any]) -> list[str]:
         lines += ["", f"{block['model']} on {block['dataset']}, batch {block['batch_size']}: "
                   "thread scaling (efficiency = speed-up / threads, 95% intervals)"]  # fmt: skip
         for r in block["rows"]:
-            lines.append(f"  {r['framework']:<12} {r['threads']:>2} threads {r['throughput']:>10.4g}"
+            lines.append(f"  {r['framework']:<12} {r['threads']:>2} threads "
+                         f"{r['throughput']:>10.4g}"
                          f" samples/s  speed-up {r['speedup']:.2f} {_ci(*r['speedup_ci'], '.2f')}"
                          f"  efficiency {r['efficiency']:.0%} "
                          f"[{r['efficiency_ci'][0]:.0%}, {r['efficiency_ci'][1]:.0%}]")  # fmt: skip

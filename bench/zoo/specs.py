@@ -213,8 +213,11 @@ class Cell:
             "recipe": self.recipe.to_dict(),
             "seed": self.seed,
             "precision": self.precision,
-            **({"sweep": True, "threads": self.threads, "seq_len": self.seq_len}
-               if self.sweep else {}),  # fmt: skip
+            **(
+                {"sweep": True, "threads": self.threads, "seq_len": self.seq_len}
+                if self.sweep
+                else {}
+            ),
         }
 
     @classmethod
