@@ -7,9 +7,12 @@ per sample. Over a sequence-length sweep the step is ``a + b·T + c·T²`` (atte
 Each point of the sweep is timed in several fresh-worker passes, one step-time figure each (the
 pass's median window step, :func:`bench.measure.summaries.pass_medians`). The fit is weighted
 least squares on the points' pass means, weighted by the inverse of their standard errors
-squared (a noisy point pulls less), and its 95 % intervals come from resampling passes: each
-bootstrap replicate redraws every point's passes with replacement and refits, so the intervals
-carry the between-process spread, the one that matters (docs/measurement.md).
+squared (the passes' relative spread, pooled over the points, so a 1 ms step and a 100 ms step
+weigh by their own scale), and its 95 % intervals come from resampling passes: each bootstrap
+replicate redraws every point's passes with replacement (their spread corrected for the
+shrinkage of resampling few values) and refits, so the intervals carry the between-process
+spread, the one that matters (docs/measurement.md). Where the points scatter about the line
+more than their passes explain, the intervals widen by the square root of the reduced chi².
 
 A line does not hold everywhere: caches overflow, a thread pool starts to pay off, memory
 bandwidth saturates. :func:`linear_range` trims end points whose residual is more than
@@ -92,14 +95,19 @@ class Fit:
 
 
 def point_stats(passes: Sequence[Sequence[float]]) -> tuple[np.ndarray, np.ndarray]:
-    """Each point's mean step seconds over its passes and its standard error (a point with one
-    pass gets :data:`MODEL_TOLERANCE` of its mean: it says nothing of its own spread)."""
+    """Each point's mean step seconds over its passes and its standard error.
+
+    The passes' relative spread is pooled over the points (its degrees of freedom summed: 16
+    from 8 points of 3 passes, where one point's 3 passes give 2): a weight from one point's own
+    3 passes is itself so noisy that the fit would chase the points that happened to agree.
+    Without any point of two passes the spread is :data:`MODEL_TOLERANCE`."""
     y = np.array([float(np.mean(p)) for p in passes])
-    se = np.array([
-        float(np.std(p, ddof=1) / np.sqrt(len(p))) if len(p) > 1 else MODEL_TOLERANCE * m
-        for p, m in zip(passes, y, strict=True)
-    ])  # fmt: skip
-    return y, np.maximum(se, 1e-3 * y)  # no point weighs infinitely
+    n = np.array([len(p) for p in passes], dtype=float)
+    dof = np.maximum(n - 1, 0)
+    rel_var = np.array([float(np.var(np.asarray(p) / m, ddof=1)) if len(p) > 1 else 0.0
+                        for p, m in zip(passes, y, strict=True)])  # fmt: skip
+    pooled = float(np.sqrt((dof * rel_var).sum() / dof.sum())) if dof.sum() else MODEL_TOLERANCE
+    return y, np.maximum(pooled, 1e-3) * y / np.sqrt(n)
 
 
 def _solve(terms: tuple[str, ...], x: np.ndarray, y: np.ndarray, se: np.ndarray) -> np.ndarray:
@@ -125,13 +133,26 @@ def fit(
     y, se = point_stats(passes)
     coef = _solve(terms, xs, y, se)
     rng = np.random.default_rng(seed)
-    arrays = [np.asarray(p, dtype=float) for p in passes]
+    arrays = [_inflated(np.asarray(p, dtype=float)) for p in passes]
     boot = np.empty((n_boot, len(terms)))
     for b in range(n_boot):
-        drawn = [p[rng.integers(0, len(p), len(p))] for p in arrays]
-        yb, seb = point_stats(drawn)
-        boot[b] = _solve(terms, xs, yb, np.maximum(seb, se))  # a lucky draw gains no weight
-    return Fit(terms, xs, y, se, coef, boot, confidence)
+        yb = np.array([p[rng.integers(0, len(p), len(p))].mean() for p in arrays])
+        boot[b] = _solve(terms, xs, yb, se)  # the weights stay the data's
+    f = Fit(terms, xs, y, se, coef, boot, confidence)
+    dof = len(xs) - len(terms)
+    if dof > 0:  # the points scatter more than their passes say: widen by that much
+        chi2 = float((((y - f.predicted) / se) ** 2).sum() / dof)
+        f.boot = coef + (boot - coef) * np.sqrt(max(chi2, 1.0))
+    return f
+
+
+def _inflated(p: np.ndarray) -> np.ndarray:
+    """A point's passes spread by sqrt(n / (n - 1)) about their mean: resampling n values with
+    replacement shrinks their mean's variance by (n - 1) / n (a third with 3 passes), which
+    this undoes."""
+    if len(p) < 2:
+        return p
+    return p.mean() + (p - p.mean()) * np.sqrt(len(p) / (len(p) - 1))
 
 
 def linear_range(
