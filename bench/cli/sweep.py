@@ -125,9 +125,9 @@ def cmd_sweep(args: argparse.Namespace, console: Console) -> int:
     records = list(run_dir.latest_by_key().values())
     _print_summary(console, records, run_dir, budget, settings, options)
     if not args.no_report:
-        from bench.report.sweeps import write_sweep_report
+        from bench.cli.report import write_report
 
-        path = write_sweep_report(run_dir, (args.report_dir or Path("reports")) / run_dir.run_id)
+        path = write_report(run_dir, (args.report_dir or Path("reports")) / run_dir.run_id)
         say(f"report: {path}")
     say(f"results: {run_dir.results_path}")
     return 1 if any(r["status"] != "ok" or r.get("throughput") is None for r in records) else 0

@@ -134,22 +134,31 @@ def memory_point(r: Record) -> dict[str, Any] | None:
     return memory.gated_figure(r)
 
 
+def _order(item: tuple[tuple, Any]) -> tuple:
+    """Lines in the order model, dataset, then the other axes numerically (None first)."""
+    return tuple((0, 0, "") if v is None else (1, v, "") if isinstance(v, int | float)
+                 else (2, 0, str(v)) for v in item[0])  # fmt: skip
+
+
 def analyse(records: list[Record]) -> dict[str, Any]:
     """Everything the console and the report show of a sweep, per line of each axis."""
     out: dict[str, Any] = {"batch": [], "threads": [], "seq_len": []}
-    for (model, dataset, threads, seq_len), by_fw in sorted(_curves(records, "batch_size").items(),
-                                                             key=str):  # fmt: skip
+    for (model, dataset, threads, seq_len), by_fw in sorted(
+        _curves(records, "batch_size").items(), key=_order
+    ):
         out["batch"].append({
             "model": model, "dataset": dataset, "threads": threads, "seq_len": seq_len,
             "lines": by_fw, "fits": [batch_fit_row(fw, rs) for fw, rs in sorted(by_fw.items())],
             "ratios": ratio_rows(by_fw, "batch_size", "batch"),
         })  # fmt: skip
-    for (model, dataset, batch, seq_len), by_fw in sorted(_curves(records, "threads").items(),
-                                                           key=str):  # fmt: skip
+    for (model, dataset, batch, seq_len), by_fw in sorted(
+        _curves(records, "threads").items(), key=_order
+    ):
         out["threads"].append({"model": model, "dataset": dataset, "batch_size": batch,
                                "seq_len": seq_len, "rows": thread_rows(by_fw)})  # fmt: skip
-    for (model, dataset, batch, threads), by_fw in sorted(_curves(records, "seq_len").items(),
-                                                           key=str):  # fmt: skip
+    for (model, dataset, batch, threads), by_fw in sorted(
+        _curves(records, "seq_len").items(), key=_order
+    ):
         out["seq_len"].append({
             "model": model, "dataset": dataset, "batch_size": batch, "threads": threads,
             "fits": [seq_fit_row(fw, rs) for fw, rs in sorted(by_fw.items())],
