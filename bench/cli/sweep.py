@@ -122,8 +122,10 @@ def cmd_sweep(args: argparse.Namespace, console: Console) -> int:
         pass_seconds=float(timing["pass_seconds"]),
     )  # fmt: skip
     run_points(run_dir, settings, options, _Notes(console), cells, history)
+    if budget is not None:
+        _fit_search(run_dir, env, cells, budget, settings, options, console)
     records = list(run_dir.latest_by_key().values())
-    _print_summary(console, records, run_dir, budget, settings, options)
+    _print_summary(console, records, run_dir)
     if not args.no_report:
         from bench.cli.report import write_report
 
@@ -152,11 +154,40 @@ def _budget(args: argparse.Namespace, cells: list[Any]) -> int | None:
     return budget
 
 
-def _print_summary(console: Console, records: list[dict[str, Any]], run_dir: RunDir,
-                   budget: int | None, settings: Any, options: Any) -> None:  # fmt: skip
-    from bench.track.sweep_text import sweep_text
+def _fit_search(run_dir: RunDir, env: dict[str, Any], cells: list[Any], budget: int,
+                settings: Any, options: Any, console: Console) -> None:  # fmt: skip
+    """The largest batch within ``budget`` per framework and model (bench.run.fit_search), at
+    the sweep's most threads; the tries go to a run directory of their own inside the sweep's."""
+    from dataclasses import replace
+
+    from bench import data
+    from bench.run.fit_search import largest_batch
+
+    say = _Notes(console)
+    say.note(f"largest batch within {budget / 2**20:.0f} MiB (training-steps peak above the "
+             "baseline), doubling then bisection, each try in a fresh worker:")  # fmt: skip
+    tries_dir = RunDir.create(run_dir.path / "fit-search", {**env, "tag": "fit-search"})
+    top = max(c.threads for c in cells)
+    seen, results = set(), []
+    for cell in cells:
+        what = (cell.framework, cell.model, cell.dataset)
+        if what in seen or cell.threads != top:
+            continue
+        seen.add(what)
+        n_train = data.train_size(cell.dataset)
+        start = min(c.recipe.batch_size for c in cells if c.model == cell.model)
+        results.append(largest_batch(tries_dir, replace(settings, threads=top), options, say,
+                                     cell, budget, n_train, start))  # fmt: skip
+    run_dir.update_env(sweep={**env["sweep"], "fit_search": results})
+
+
+def _print_summary(console: Console, records: list[dict[str, Any]], run_dir: RunDir) -> None:
+    from bench.track.sweep_text import fit_search_text, sweep_text
 
     console.print(sweep_text(records), markup=False)
+    search = (run_dir.env().get("sweep") or {}).get("fit_search")
+    if search:
+        console.print(fit_search_text(search), markup=False)
 
 
 class _Notes:

@@ -37,7 +37,7 @@ def _tp(r: dict[str, Any]) -> tuple[float, float, float]:
 
 
 def batch_figure(line: dict[str, Any], colors: dict[str, str], budget: int | None,
-                 fits: dict[str, dict[str, Any]]) -> Figure:  # fmt: skip
+                 fits: dict[str, dict[str, Any]], found: dict[str, int]) -> Figure:  # fmt: skip
     """Three panels of one model's batch line: throughput, ratios, memory."""
     with style():
         fig = Figure(figsize=(11.5, 3.2), layout="constrained")
@@ -90,6 +90,10 @@ def batch_figure(line: dict[str, Any], colors: dict[str, str], budget: int | Non
             ax_ratio.legend(loc="best")
         if budget:
             ax_mem.axhline(budget / 2**20, color="#c03f7a", ls="--", lw=1, label="budget")
+        for fw, batch in found.items():  # the largest batch within the budget
+            ax_mem.axvline(batch, color=colors[fw], ls=":", lw=1.2, label=f"{fw} fits ≤ {batch}")
+        if budget or found:
+            ax_mem.legend(loc="best")
         ax_mem.set_ylabel("MiB above baseline")
         ax_mem.set_title("Memory: training-steps peak")
         return fig
@@ -116,6 +120,13 @@ def fit_rows(line: dict[str, Any]) -> list[dict[str, str]]:
     return rows
 
 
+def search_row(s: dict[str, Any]) -> dict[str, Any]:
+    """One framework's largest-batch search, formatted."""
+    tries = ", ".join(f"{t['batch']} {'fits' if t['fits'] else 'no'}" for t in s["tries"])
+    mib = f"{s['fits_bytes'] / 2**20:.1f} MiB" if s.get("fits_bytes") is not None else "—"
+    return {**s, "fits_mib": mib, "tries_text": tries}
+
+
 def sweep_context(run_dir: Path) -> dict[str, Any]:
     run = load_run(Path(run_dir))
     analysis = sweep_analysis.analyse(run.records)
@@ -125,7 +136,9 @@ def sweep_context(run_dir: Path) -> dict[str, Any]:
     models = []
     for i, line in enumerate(analysis["batch"]):
         fits = {f["framework"]: f for f in line["fits"]}
-        fig = batch_figure(line, colors, budget, fits)
+        found = {s["framework"]: s["fits"] for s in sweep.get("fit_search") or []
+                 if s["model"] == line["model"] and s.get("fits")}  # fmt: skip
+        fig = batch_figure(line, colors, budget, fits, found)
         models.append({
             "title": f"{line['model']} on {line['dataset']}, {line['threads']} threads"
                      + (f", T={line['seq_len']}" if line["seq_len"] else ""),
@@ -144,7 +157,7 @@ def sweep_context(run_dir: Path) -> dict[str, Any]:
         "models": models,
         "threads": analysis["threads"],
         "seq": analysis["seq_len"],
-        "fit_search": sweep.get("fit_search") or [],
+        "fit_search": [search_row(s) for s in sweep.get("fit_search") or []],
         "budget": budget,
         "failed": [
             f"{r['key']}: {r.get('error') or '; '.join(r.get('timing_notes') or [])}"

@@ -90,6 +90,25 @@ def fit_text(analysis: dict[str, Any]) -> list[str]:
     return lines
 
 
+def fit_search_text(results: list[dict[str, Any]]) -> str:
+    """The largest batch within the budget, per framework and model, with the first that did
+    not fit and why, and every try."""
+    lines = [""]
+    for s in results:
+        budget = s["budget_bytes"] / 2**20
+        fits = (f"batch {s['fits']} fits ({s['fits_bytes'] / 2**20:.1f} MiB)" if s["fits"]
+                else "no batch tried fits")  # fmt: skip
+        first = (
+            f"; first that did not: {s['first_not']} ({s['why_not']})"
+            if s["first_not"]
+            else (f"; {s['why_not']}" if s["why_not"] else "")
+        )
+        tries = ", ".join(f"{t['batch']}{'✓' if t['fits'] else '✗'}" for t in s["tries"])
+        lines.append(f"{s['framework']:<8} {s['model']} within {budget:.0f} MiB: {fits}{first}"
+                     f"  [tries: {tries}]")  # fmt: skip
+    return "\n".join(lines)
+
+
 def sweep_text(records: list[dict[str, Any]]) -> str:
     """The console's sweep summary."""
     return "\n".join(points_text(records) + fit_text(sweep_analysis.analyse(records)))
