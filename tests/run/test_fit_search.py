@@ -38,7 +38,7 @@ def _search(limit: int, n_train: int = 4000, start: int = 16) -> list[int]:
 def test_doubling_then_bisection() -> None:
     assert _search(300) == [16, 32, 64, 128, 256, 512, 384, 320, 288]  # to 1/8
     assert _search(10**6, n_train=100, start=16) == [16, 32, 64, 100]  # the training set caps it
-    assert _search(4) == [16, 8, 4]  # the first try too big: halving down
+    assert _search(4) == [16, 8, 4, 6, 5]  # too big at first: halving, then bisection
 
 
 def _hog(megabytes: int) -> None:
