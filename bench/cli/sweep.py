@@ -43,6 +43,9 @@ def add_sweep_parser(sub: Any) -> None:
     )
     sweep.add_argument("--seq-lens", default=None, metavar="T1,T2,...",
                        help="increasing sequence lengths (sequence models only)")  # fmt: skip
+    sweep.add_argument("--tiny", action="store_true", help="each architecture's tiny "
+                       "configuration (layers, width) on the same data: length sweeps of "
+                       "BERT- or GPT-2-sized models on 2 cores")  # fmt: skip
     sweep.add_argument("--memory-budget", default=None, metavar="SIZE",
                        help="also find the largest batch whose training-steps peak fits, e.g. "
                        "4GiB (default on a GPU: the device's memory)")  # fmt: skip
@@ -71,7 +74,7 @@ def sweep_request(args: argparse.Namespace) -> SweepRequest:
     axes = {name: None if getattr(args, name) is None
             else parse_axis(getattr(args, name), "--" + name.replace("_", "-"))
             for name in ("batch_sizes", "threads", "seq_lens")}  # fmt: skip
-    return SweepRequest(base, yes=args.yes, **axes)
+    return SweepRequest(base, yes=args.yes, tiny=args.tiny, **axes)
 
 
 def cmd_sweep(args: argparse.Namespace, console: Console) -> int:

@@ -45,6 +45,7 @@ class SweepRequest:
     batch_sizes: list[int] | None = None
     threads: list[int] | None = None
     seq_lens: list[int] | None = None
+    tiny: bool = False
     yes: bool = False
 
 
@@ -108,8 +109,8 @@ def plan_sweep(request: SweepRequest, say: Say) -> list[Cell]:
                              warmup_steps=CUTS["warmup_steps"][0])  # fmt: skip
             for t in threads:
                 for length in lengths:
-                    cells += [replace(c, recipe=recipe, sweep=True, threads=t, seq_len=length)
-                              for c in model_cells]  # fmt: skip
+                    cells += [replace(c, recipe=recipe, sweep=True, threads=t, seq_len=length,
+                                      tiny=request.tiny) for c in model_cells]  # fmt: skip
     if len(cells) > MAX_POINTS and not request.yes:
         raise PlanError(f"the sweep has {len(cells)} points (more than {MAX_POINTS}); "
                         "narrow the axes or add --yes")  # fmt: skip

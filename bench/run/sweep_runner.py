@@ -19,11 +19,12 @@ from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any
 
-from bench.run.cells import CellProgress, group_inputs
+from bench.run.cells import CellProgress
 from bench.run.options import RunOptions
 from bench.run.progress import Reporter
 from bench.run.runner import HistorySink, Runner
 from bench.run.store import RunDir
+from bench.run.sweep_inputs import point_inputs
 from bench.run.sweep_plan import CUTS
 from bench.zoo.specs import Cell, Settings
 
@@ -38,11 +39,13 @@ def point_fields(cell: Cell) -> dict[str, Any]:
         "threads": cell.threads,
         "seq_len": cell.seq_len,
         "batch_size": cell.recipe.batch_size,
+        "model_size": "tiny" if cell.tiny else "full",
         "sweep": {
             "kind": LABEL,
             "batch_size": cell.recipe.batch_size,
             "threads": cell.threads,
             "seq_len": cell.seq_len,
+            "tiny": cell.tiny,
             "cuts": {k: {"sweep": v[0], "suite": v[1]} for k, v in CUTS.items()},
             "memory_figure": MEMORY_NAME,
         },
@@ -60,7 +63,7 @@ class SweepRunner(Runner):
     """:class:`Runner` with the training pass replaced by building the group's inputs."""
 
     def _run_group(self, cells: list[Cell]) -> list[dict[str, Any]]:
-        spec, _ = self.inputs[cells[0].group] = group_inputs(cells[0], self.options.data_dir)
+        spec, _ = self.inputs[cells[0].group] = point_inputs(cells[0], self.options.data_dir)
         now = datetime.now(timezone.utc).isoformat(timespec="seconds")
         records = []
         for cell in cells:

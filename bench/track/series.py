@@ -119,6 +119,8 @@ def series_fields(record: Mapping[str, Any], env: Mapping[str, Any] | None) -> d
     recipe = record.get("recipe")
     if record.get("seq_len") is not None:  # a sweep's length point: another model input shape
         recipe = {**(recipe or {}), "seq_len": record["seq_len"]}
+    if record.get("model_size") == "tiny":  # a sweep's tiny configuration: another model
+        recipe = {**(recipe or {}), "model_size": "tiny"}
     return {
         "machine": str(env.get("fingerprint") or "unknown"),
         "framework": str(record.get("framework")),

@@ -171,6 +171,7 @@ class Cell:
     sweep: bool = False
     threads: int | None = None
     seq_len: int | None = None
+    tiny: bool = False  # the architecture's tiny configuration (layers, width) on this data
 
     @property
     def point(self) -> str:
@@ -179,7 +180,8 @@ class Cell:
         if not self.sweep:
             return ""
         text = f"batch{self.recipe.batch_size},threads{self.threads}"
-        return text if self.seq_len is None else f"{text},T{self.seq_len}"
+        text = text if self.seq_len is None else f"{text},T{self.seq_len}"
+        return f"{text},tiny" if self.tiny else text
 
     @property
     def key(self) -> str:
@@ -214,7 +216,7 @@ class Cell:
             "seed": self.seed,
             "precision": self.precision,
             **(
-                {"sweep": True, "threads": self.threads, "seq_len": self.seq_len}
+                {"sweep": True, "threads": self.threads, "seq_len": self.seq_len, "tiny": self.tiny}
                 if self.sweep
                 else {}
             ),
@@ -233,6 +235,7 @@ class Cell:
             bool(d.get("sweep", False)),
             d.get("threads"),
             d.get("seq_len"),
+            bool(d.get("tiny", False)),
         )
 
 
