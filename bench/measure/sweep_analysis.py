@@ -53,7 +53,8 @@ def batch_fit_row(framework: str, rs: list[Record]) -> dict[str, Any]:
     row: dict[str, Any] = {"framework": framework, "batches": xs}
     if len(xs) < cost_fit.MIN_POINTS:
         return {**row, "note": f"{len(xs)} points: no fit (needs {cost_fit.MIN_POINTS})"}
-    f, dropped = cost_fit.linear_range(xs, [step_passes(r) for r in rs])
+    passes = [step_passes(r) for r in rs]
+    f, dropped = cost_fit.linear_range(xs, passes)
     (a_lo, a_hi), (c_lo, c_hi) = f.interval(0), f.interval(1)
     return {
         **row,
@@ -65,8 +66,24 @@ def batch_fit_row(framework: str, rs: list[Record]) -> dict[str, Any]:
         "bends": cost_fit.bend_words(dropped),
         "dropped": dropped,
         "fit": f,
+        "holdout": holdout_check(xs, passes, [float(v) for v in f.x]),
         "note": "",
     }  # fmt: skip
+
+
+def holdout_check(
+    xs: list[int], passes: list[list[float]], fitted: list[float]
+) -> dict[str, Any] | None:
+    """The fit checked on a point it did not see: the interior batch of the linear range
+    nearest its geometric middle is left out, the line refitted on the rest of the range and
+    the point predicted (:func:`bench.measure.cost_fit.holdout`). None with under 4 points."""
+    inside = [i for i, x in enumerate(xs) if float(x) in fitted]
+    if len(inside) < 4:
+        return None
+    middle = float(np.exp(np.mean(np.log([xs[i] for i in inside]))))
+    drop = min(inside[1:-1], key=lambda i: abs(np.log(xs[i] / middle)))
+    return cost_fit.holdout([xs[i] for i in inside], [passes[i] for i in inside],
+                            inside.index(drop))  # fmt: skip
 
 
 def seq_fit_row(framework: str, rs: list[Record]) -> dict[str, Any]:

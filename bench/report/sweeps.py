@@ -108,7 +108,8 @@ def fit_rows(line: dict[str, Any]) -> list[dict[str, str]]:
     for f in line["fits"]:
         if f.get("note"):
             rows.append({"framework": f["framework"], "a": "—", "a_ci": "", "c": "—", "c_ci": "",
-                         "range": "", "residuals": "", "bends": f["note"]})  # fmt: skip
+                         "range": "", "residuals": "", "bends": f["note"],
+                         "holdout": ""})  # fmt: skip
             continue
         rows.append({
             "framework": f["framework"], "a": f"{f['a_ms']:.3f}", "a_ci": _ci(f["a_ms_ci"]),
@@ -116,6 +117,7 @@ def fit_rows(line: dict[str, Any]) -> list[dict[str, str]]:
             "range": f"{f['range'][0]:g}–{f['range'][1]:g}",
             "residuals": " ".join(f"{v:+.1%}" for v in f["residuals"]),
             "bends": f["bends"] or "holds over the whole range",
+            "holdout": _holdout(f.get("holdout")),
         })  # fmt: skip
     return rows
 
@@ -125,6 +127,14 @@ def search_row(s: dict[str, Any]) -> dict[str, Any]:
     tries = ", ".join(f"{t['batch']} {'fits' if t['fits'] else 'no'}" for t in s["tries"])
     mib = f"{s['fits_bytes'] / 2**20:.1f} MiB" if s.get("fits_bytes") is not None else "—"
     return {**s, "fits_mib": mib, "tries_text": tries}
+
+
+def _holdout(h: dict[str, Any] | None) -> str:
+    if not h:
+        return "fewer than 4 points on the line"
+    return (f"batch {h['x']:g}: {1e3 * h['measured']:.3f} ms measured, "
+            f"{1e3 * h['predicted']:.3f} [{1e3 * h['low']:.3f}, {1e3 * h['high']:.3f}] predicted"
+            f" — {'inside' if h['inside'] else 'outside'}")  # fmt: skip
 
 
 def sweep_context(run_dir: Path) -> dict[str, Any]:

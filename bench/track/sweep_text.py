@@ -63,6 +63,12 @@ def fit_text(analysis: dict[str, Any]) -> list[str]:
                          f"batch {f['range'][0]:g}–{f['range'][1]:g}  {res}")  # fmt: skip
             if f["bends"]:
                 lines.append(f"  {'':<12} {f['bends']}")
+            h = f.get("holdout")
+            if h:
+                lines.append(f"  {'':<12} held out batch {h['x']:g}: measured "
+                             f"{1e3 * h['measured']:.3f} ms, predicted {1e3 * h['predicted']:.3f} "
+                             f"ms [{1e3 * h['low']:.3f}, {1e3 * h['high']:.3f}] (95% prediction "
+                             f"interval): {'inside' if h['inside'] else 'OUTSIDE'}")  # fmt: skip
         for r in line["ratios"]:
             lines.append(f"  {r['a']} / {r['b']}: {r['words']}")
     for block in analysis["threads"]:
