@@ -211,6 +211,36 @@ CATALOGUE = [
     ("history unknown suite", ["history", "--report", "--suite", "huge"], ["unknown suite"]),
     ("history branch, no db", ["history", "--report", "--branch", "main"], ["no history database"]),
     ("history filter, no report", ["history", "--models", "mlp"], ["add --report"]),
+    # bench sweep: the axes, the budget and the sweep's size (bench.run.sweep_plan)
+    ("sweep non-numeric batch", ["sweep", "--batch-sizes", "16,abc"], ["--batch-sizes", "'abc'"]),
+    ("sweep zero batch", ["sweep", "--batch-sizes", "0,16"], ["--batch-sizes", "greater than 0"]),
+    ("sweep repeated batch", ["sweep", "--batch-sizes", "16,32,16"], ["16 given more than once"]),
+    ("sweep unsorted batch", ["sweep", "--batch-sizes", "64,16"], ["increasing order (16,64)"]),
+    ("sweep zero threads", ["sweep", "--threads", "0"], ["--threads", "greater than 0"]),
+    ("sweep threads over cores", ["sweep", "--threads", "1,4096"], ["4096", "usable cores"]),
+    ("sweep unsorted lengths", ["sweep", "--seq-lens", "128,64"], ["--seq-lens", "increasing"]),
+    (
+        "sweep batch over train set",
+        ["sweep", "--models", "mlp", "--dataset", "mnist1d", "--batch-sizes", "16,8192"],
+        ["--batch-sizes", "8192", "larger than the 4000"],
+    ),
+    (
+        "sweep seq-lens, no sequence model",
+        ["sweep", "--models", "mlp", "--dataset", "mnist1d", "--seq-lens", "32,64"],
+        ["--seq-lens", "mlp is not a sequence model"],
+    ),
+    ("sweep budget not a size", ["sweep", "--memory-budget", "lots"], ["not a size"]),
+    (
+        "sweep budget below baseline",
+        ["sweep", "--frameworks", "torch", "--memory-budget", "4MiB"],
+        ["--memory-budget 4.0 MiB is below the post-import baseline of torch"],
+    ),
+    (
+        "sweep over 200 points",
+        ["sweep", "--frameworks", "torch", "--models", "mlp", "--dataset", "mnist1d"]
+        + ["--threads", "1", "--batch-sizes", ",".join(str(b) for b in range(1, 202))],
+        ["201 points", "--yes"],
+    ),
 ]
 
 if not os.path.exists("/dev/nvidia0"):
