@@ -54,6 +54,9 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
+#: 201 sweep points of one framework and model: more than bench sweep takes without --yes.
+MANY = ["--threads", "1", "--batch-sizes", ",".join(str(b) for b in range(1, 202))]
+
 # (id, argv, words the one-line message must contain)
 CATALOGUE = [
     ("unknown framework", ["run", "--frameworks", "pytorch"], ["unknown framework", "torch, "]),
@@ -237,8 +240,7 @@ CATALOGUE = [
     ),
     (
         "sweep over 200 points",
-        ["sweep", "--frameworks", "torch", "--models", "mlp", "--dataset", "mnist1d"]
-        + ["--threads", "1", "--batch-sizes", ",".join(str(b) for b in range(1, 202))],
+        ["sweep", "--frameworks", "torch", "--models", "mlp", "--dataset", "mnist1d", *MANY],
         ["201 points", "--yes"],
     ),
 ]
