@@ -72,6 +72,10 @@ class SweepRunner(Runner):
             records.append(self._record(p, None))
         return records
 
+    def _timing_pass(self, members: list[CellProgress], index: int) -> None:
+        self.reporter.note(f"  pass {index}: {members[0].cell.group}")  # a sweep is long
+        super()._timing_pass(members, index)
+
     def _record(self, p: CellProgress, target: float | None) -> dict[str, Any]:
         record = super()._record(p, target)
         record.update(point_fields(p.cell))
