@@ -178,10 +178,25 @@ def _fit_search(run_dir: RunDir, env: dict[str, Any], cells: list[Any], budget: 
             continue
         seen.add(what)
         n_train = data.train_size(cell.dataset)
-        start = min(c.recipe.batch_size for c in cells if c.model == cell.model)
+        start = search_start(run_dir, cell, budget)
         results.append(largest_batch(tries_dir, replace(settings, threads=top), options, say,
                                      cell, budget, n_train, start))  # fmt: skip
     run_dir.update_env(sweep={**env["sweep"], "fit_search": results})
+
+
+def search_start(run_dir: RunDir, cell: Any, budget: int) -> int:
+    """Where the search starts: the largest batch the sweep timed for this framework and model
+    whose memory figure was within the budget (its own try confirms it), else the smallest."""
+    from bench.measure import memory
+
+    points = [
+        r
+        for r in run_dir.latest_by_key().values()
+        if r.get("sweep") and (r["framework"], r["model"]) == (cell.framework, cell.model)
+    ]
+    within = [r["sweep"]["batch_size"] for r in points
+              if (m := memory.gated_figure(r)) and m["bytes"] <= budget]  # fmt: skip
+    return max(within, default=min((r["sweep"]["batch_size"] for r in points), default=8))
 
 
 def _print_summary(console: Console, records: list[dict[str, Any]], run_dir: RunDir) -> None:
