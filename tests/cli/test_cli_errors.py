@@ -49,6 +49,12 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     noplan.mkdir()
     (noplan / "results.jsonl").write_text("")
     (noplan / "env.json").write_text("{}")
+    sweep = tmp_path / "sweep"
+    sweep.mkdir()
+    (sweep / "results.jsonl").write_text("")
+    (sweep / "env.json").write_text(
+        json.dumps({"plan": [], "settings": {}, "sweep": {"kind": "throughput point"}})
+    )
     write_bad_data_dirs(tmp_path)  # data/<case>/: tiny CIFAR-10 and MNIST files, each bad once
     write_bad_job_files(tmp_path)  # jobs/<case>: data-parallel job files, each bad once
     return tmp_path
@@ -104,6 +110,7 @@ CATALOGUE = [
     ("resume corrupt", ["run", "--resume", "corrupt"], ["corrupt"]),
     ("resume newer schema", ["run", "--resume", "future"], [f"version {SCHEMA_VERSION + 1}"]),
     ("resume no plan", ["run", "--resume", "noplan"], ["no run plan"]),
+    ("resume a sweep", ["run", "--resume", "sweep"], ["is a sweep", "run the sweep again"]),
     (
         "resume with flags",
         ["run", "--resume", "noplan", "--frameworks", "tf"],
