@@ -92,7 +92,9 @@ def cmd_sweep(args: argparse.Namespace, console: Console) -> int:
     if args.report_dir is not None:
         check_out_dir(args.report_dir, "--report-dir")
     device = resolve_device(args.device)
-    settings = Settings(device=device, threads=environment.usable_cores(), interop_threads=1)
+    # the most threads of the sweep (each thread count runs with its own; records say which)
+    top = max(c.threads or environment.usable_cores() for c in cells)
+    settings = Settings(device=device, threads=top, interop_threads=1)
     timing = {
         "passes": args.timing_passes or DEFAULT_PASSES,
         "pass_seconds": args.pass_seconds or DEFAULT_PASS_SECONDS,

@@ -84,6 +84,8 @@ def batch_figure(line: dict[str, Any], colors: dict[str, str], budget: int | Non
             ax_ratio.fill_between(xs, [p["low"] for p in curve], [p["high"] for p in curve],
                                   color=colors[pair["a"]], alpha=0.15, lw=0)  # fmt: skip
         ax_ratio.axhline(1.0, color="#323f4b", lw=1)
+        ax_ratio.set_yscale("log", base=2)  # 2x and 1/2 equally far from 1; a wide band no wall
+        ax_ratio.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}×"))
         ax_ratio.set_ylabel("throughput ratio (>1: first faster)")
         ax_ratio.set_title("Ratio per pair (95% band)")
         if line["ratios"]:
