@@ -134,10 +134,12 @@ def fit(
     coef = _solve(terms, xs, y, se)
     rng = np.random.default_rng(seed)
     arrays = [_inflated(np.asarray(p, dtype=float)) for p in passes]
-    boot = np.empty((n_boot, len(terms)))
-    for b in range(n_boot):
-        yb = np.array([p[rng.integers(0, len(p), len(p))].mean() for p in arrays])
-        boot[b] = _solve(terms, xs, yb, se)  # the weights stay the data's
+    yb = np.column_stack(
+        [p[rng.integers(0, len(p), (n_boot, len(p)))].mean(axis=1) for p in arrays]
+    )  # (n_boot, points): every replicate's point means
+    cols = {"1": np.ones_like(xs), "x": xs, "x2": xs * xs}
+    weighted = np.column_stack([cols[t] for t in terms]) / se[:, None]
+    boot = (np.linalg.pinv(weighted) @ (yb / se).T).T  # the weights stay the data's
     f = Fit(terms, xs, y, se, coef, boot, confidence)
     dof = len(xs) - len(terms)
     if dof > 0:  # the points scatter more than their passes say: widen by that much
