@@ -129,6 +129,8 @@ def thread_rows(by_fw: dict[str, list[Record]]) -> list[dict[str, Any]]:
             lt = np.log(r["sweep"]["batch_size"] / np.asarray(step_passes(r)))
             diff = float(lt.mean() - lb.mean())
             se = float(np.sqrt(_var(lt) / len(lt) + _var(lb) / len(lb)))
+            if r is base:  # the reference itself: 1 by definition, no interval
+                se = 0.0
             q = t_quantile(0.95, max(len(lt) + len(lb) - 2, 1))
             ratio = r["sweep"]["threads"] / base["sweep"]["threads"]
             rows.append({
