@@ -22,6 +22,7 @@ from bench.cli.list import cmd_list
 from bench.cli.parser import build_parser
 from bench.cli.report import cmd_report
 from bench.cli.run import cmd_run
+from bench.cli.sweep import cmd_sweep
 from bench.run.plan import PlanError
 from bench.run.results import SchemaError
 
@@ -40,6 +41,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "run": cmd_run, "list": cmd_list, "report": cmd_report, "env": cmd_env,
             "compare": cmd_compare, "calibrate": cmd_calibrate, "history": cmd_history,
             "gpu-check": cmd_gpu_check,
+            "sweep": cmd_sweep,
         }  # fmt: skip
         return command[args.command](args, console)
     except (UsageError, PlanError, SchemaError) as exc:

@@ -14,6 +14,7 @@ from bench.cli.args import (
     positive_float,
     positive_int,
 )
+from bench.cli.sweep import add_sweep_parser
 from bench.track.filters import since_date
 
 #: What ``bench --help`` says first (the same line as before the command line became a package).
@@ -177,4 +178,5 @@ def build_parser() -> argparse.ArgumentParser:
                      "cut-offs share (default 480 on a GPU, 600 in a dry run)")  # fmt: skip
 
     sub.add_parser("env", help="print this machine's environment as the runs record it")
+    add_sweep_parser(sub)
     return parser

@@ -12,6 +12,11 @@ from bench.run.store import RunDir
 
 
 def write_report(run_dir: RunDir, out: Path) -> Path:
+    """The run's report; a sweep's (``env.json`` has ``sweep``) is the sweeps page."""
+    if run_dir.env().get("sweep"):
+        from bench.report.sweeps import write_sweep_report
+
+        return write_sweep_report(run_dir, out)
     from bench.report import build_report
 
     return build_report(run_dir.path, out)

@@ -203,6 +203,9 @@ def load_resume(path: Path) -> tuple[RunDir, list[Cell], Settings]:
     env = run_dir.env()
     if "plan" not in env or "settings" not in env:
         raise UsageError(f"{path}: env.json has no run plan; this run cannot be resumed")
+    if env.get("sweep"):
+        raise UsageError(f"{path} is a sweep (bench sweep): its points are not resumed; run the "
+                         "sweep again")  # fmt: skip
     cells = [Cell.from_dict(c) for c in env["plan"]]
     return run_dir, cells, Settings.from_dict(env["settings"])
 

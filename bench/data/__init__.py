@@ -257,8 +257,20 @@ def _digits() -> Dataset:
     )
 
 
-def _markov_text() -> Dataset:
-    x, y, x_test, y_test, src = markov.generate()
+def load_at_length(name: str, length: int, seed: int = 0) -> Dataset:
+    """A token dataset generated at ``length`` tokens a sequence (``bench sweep --seq-lens``):
+    the Markov source and the synthetic token sets can emit any length."""
+    if name == markov.NAME:
+        return _markov_text(length)
+    meta, t = INFO[name], tokens.SHAPES[name]
+    x, y, x_test, y_test = tokens.generate(name, seed, length)
+    return Dataset(name, x, y, x_test, y_test, t.num_classes, meta.description,
+                   synthetic=True, train_samples=t.train_samples, task=t.task,
+                   vocab_size=t.vocab_size)  # fmt: skip
+
+
+def _markov_text(length: int = markov.LENGTH) -> Dataset:
+    x, y, x_test, y_test, src = markov.generate(length)
     return Dataset(
         markov.NAME, x, y, x_test, y_test, markov.VOCAB, INFO[markov.NAME].description,
         task="lm", vocab_size=markov.VOCAB, entropy_rate=src.entropy_rate,
@@ -339,6 +351,7 @@ __all__ = [
     "fit_to_model",
     "info",
     "load",
+    "load_at_length",
     "num_classes",
     "provenance",
     "sample_shape",

@@ -158,10 +158,13 @@ def position_floor(src: MarkovSource, length: int = LENGTH) -> float:
     return (sum(parts) + full * src.entropy_rate) / length
 
 
-def generate() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, MarkovSource]:
-    """(x_train, y_train, x_test, y_test, source): disjoint draws from one generator."""
+def generate(
+    length: int = LENGTH,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, MarkovSource]:
+    """(x_train, y_train, x_test, y_test, source): disjoint draws from one generator, sequences
+    of ``length`` tokens (a sweep's length axis; the data set is :data:`LENGTH`)."""
     src = source()
     rng = np.random.default_rng([SOURCE_SEED, zlib.crc32(b"markov-text samples")])
-    tokens = src.sample(TRAIN_SEQUENCES + TEST_SEQUENCES, LENGTH + 1, rng)
+    tokens = src.sample(TRAIN_SEQUENCES + TEST_SEQUENCES, length + 1, rng)
     train, test = tokens[:TRAIN_SEQUENCES], tokens[TRAIN_SEQUENCES:]
     return train[:, :-1], train[:, 1:], test[:, :-1], test[:, 1:], src

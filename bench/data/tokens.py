@@ -16,7 +16,7 @@ the token values — is real. Accuracy and loss on such data mean nothing: no ac
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -43,10 +43,13 @@ SHAPES = {
 }
 
 
-def generate(name: str, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def generate(
+    name: str, seed: int, length: int | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(x_pool, y_pool, x_test, y_test) of ``name`` from ``seed``; x int32 (N, T); y int64 (N,)
-    classes, or int32 (N, T) next tokens for a language-model shape."""
-    s = SHAPES[name]
+    classes, or int32 (N, T) next tokens for a language-model shape. ``length``: T other than
+    the shape's (a sweep's length axis)."""
+    s = SHAPES[name] if length is None else replace(SHAPES[name], length=length)
     rng = np.random.default_rng([seed, zlib.crc32(name.encode())])
     n = s.pool + s.test_pool
     if s.task == "lm":

@@ -68,12 +68,20 @@ def groups(cells: Iterable[Cell]) -> list[list[Cell]]:
     return list(out.values())
 
 
-def group_inputs(cell: Cell, data_dir: str | None = None) -> tuple[ModelSpec, dict[str, Any]]:
+def group_inputs(
+    cell: Cell,
+    data_dir: str | None = None,
+    dataset: data.Dataset | None = None,
+    spec: ModelSpec | None = None,
+) -> tuple[ModelSpec, dict[str, Any]]:
     """What every worker of a group is sent to build its cell: the spec, the canonical initial
     weights, the lr table, the data and the batch order — one copy, shared by all frameworks. The
-    spec carries the run's seed for dropout (``dropout_seed``)."""
-    dataset = data.load(cell.dataset, data_dir=data_dir, seed=cell.seed)
-    spec = suites.model_spec(cell.model, cell.dataset, dataset.num_classes, cell.suite)
+    spec carries the run's seed for dropout (``dropout_seed``). A sweep's length point passes
+    its own ``dataset`` and ``spec`` (:mod:`bench.run.sweep_inputs`)."""
+    if dataset is None:
+        dataset = data.load(cell.dataset, data_dir=data_dir, seed=cell.seed)
+    if spec is None:
+        spec = suites.model_spec(cell.model, cell.dataset, dataset.num_classes, cell.suite)
     spec = dropout.seeded(spec, cell.seed)  # every framework's dropout draws from the run's seed
     dataset = data.fit_to_model(dataset, spec.input_shape)  # token sequences cut to the model's T
     recipe = cell.recipe

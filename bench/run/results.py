@@ -5,8 +5,10 @@ record from another schema version with a message naming both versions, rather t
 
 Fields (``SCHEMA_VERSION`` 1): all that a record of ``bench run`` holds, those of
 :func:`bench.run.record.build_record`, then ``precision``, ``memory_format`` and
-``drift_reference`` (:class:`bench.run.runner.Runner`), and on a data-parallel cell
-``distributed``, ``workers`` and ``scaling`` (:mod:`bench.run.distributed`). Fields were only ever
+``drift_reference`` (:class:`bench.run.runner.Runner`), on a data-parallel cell
+``distributed``, ``workers`` and ``scaling`` (:mod:`bench.run.distributed`), and on a sweep's
+throughput point ``sweep``, ``batch_size``, ``threads``, ``seq_len`` and ``model_size``
+(:mod:`bench.run.sweep_runner`). Fields were only ever
 added; a reader takes a missing one as absent (older records)::
 
     schema            1
@@ -102,6 +104,13 @@ added; a reader takes a missing one as absent (older records)::
                       (bench.run.distributed; docs/distributed.md)
     workers, scaling  data-parallel cells only: the worker count and "weak"|"strong", top-level
                       for bench.track.series
+    sweep             a sweep's throughput points only (bench sweep, bench.run.sweep_runner):
+                      {"kind": "throughput point", "batch_size", "threads", "seq_len", "cuts":
+                      {step kind: {"sweep", "suite"}}, "memory_figure"}: timed, never trained
+    batch_size, threads, seq_len   throughput points only: the point's axis values, top-level
+                      for bench.track.series (threads, and seq_len in the key; docs/sweeps.md)
+    model_size        throughput points only: "full", or "tiny" (the architecture's tiny
+                      configuration on the same data, bench sweep --tiny)
 """
 
 from __future__ import annotations

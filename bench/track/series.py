@@ -5,7 +5,9 @@ settings changing, not the code; a change point on such a line is a false alarm.
 series is every field that changes the meaning of a record's figures: the machine, the framework
 variant, model, dataset, a hash of the whole recipe (every hyper-parameter, steps included), the
 precision, memory format, intra-op threads, device, worker count and scaling mode, and the timing
-scope. ``bench compare`` refuses to compare cells whose recipe differs; the charts are as strict.
+scope (a sweep's length point hashes its length with the recipe; its batch is the recipe's and
+its threads are the threads field). ``bench compare`` refuses to compare cells whose recipe
+differs; the charts are as strict.
 
 Records written before some of these fields existed are read with the documented defaults
 (:data:`DEFAULTS`), so an old and a new record of the same settings fall in one series.
@@ -114,12 +116,17 @@ def series_fields(record: Mapping[str, Any], env: Mapping[str, Any] | None) -> d
     settings = env.get("settings") if isinstance(env.get("settings"), dict) else {}
     sources = (record, record.get("throughput") or {}, settings, record.get("manifest") or {})
     precision = str(_lookup("precision", *sources)).lower()
+    recipe = record.get("recipe")
+    if record.get("seq_len") is not None:  # a sweep's length point: another model input shape
+        recipe = {**(recipe or {}), "seq_len": record["seq_len"]}
+    if record.get("model_size") == "tiny":  # a sweep's tiny configuration: another model
+        recipe = {**(recipe or {}), "model_size": "tiny"}
     return {
         "machine": str(env.get("fingerprint") or "unknown"),
         "framework": str(record.get("framework")),
         "model": str(record.get("model")),
         "dataset": str(record.get("dataset")),
-        "recipe_hash": recipe_hash(record.get("recipe")),
+        "recipe_hash": recipe_hash(recipe),
         "precision": PRECISIONS.get(precision, precision),
         "memory_format": str(_lookup("memory_format", *sources)),
         "threads": _int(_lookup("threads", *sources)),

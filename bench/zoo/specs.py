@@ -166,14 +166,33 @@ class Cell:
     recipe: Recipe
     seed: int = 0
     precision: str = "fp32"  # bench.zoo.precision.PRECISIONS
+    #: A sweep's throughput point (``bench sweep``): timed, never trained to accuracy. Its
+    #: intra-op threads and (sequence models) length are part of it, with the recipe's batch.
+    sweep: bool = False
+    threads: int | None = None
+    seq_len: int | None = None
+    tiny: bool = False  # the architecture's tiny configuration (layers, width) on this data
+
+    @property
+    def point(self) -> str:
+        """A throughput point's axis values as the key writes them (``batch64,threads2``);
+        empty for an ordinary cell."""
+        if not self.sweep:
+            return ""
+        text = f"batch{self.recipe.batch_size},threads{self.threads}"
+        text = text if self.seq_len is None else f"{text},T{self.seq_len}"
+        return f"{text},tiny" if self.tiny else text
 
     @property
     def key(self) -> str:
         """Stable identity of the cell within a run (resume and compare match on it); a
         reduced precision is part of it (``torch/mlp/mnist1d@bf16``), so no two precisions
-        of one cell are ever matched, and fp32 keys stay what they always were."""
+        of one cell are ever matched, and fp32 keys stay what they always were. A sweep's
+        throughput point carries its batch, threads and length (``…#batch64,threads2``), so
+        no two points of a sweep are ever matched either."""
         base = f"{self.framework}/{self.model}/{self.dataset}"
-        return base if self.precision == "fp32" else f"{base}@{self.precision}"
+        base = base if self.precision == "fp32" else f"{base}@{self.precision}"
+        return f"{base}#{self.point}" if self.sweep else base
 
     @property
     def worker_key(self) -> str:
@@ -182,8 +201,10 @@ class Cell:
 
     @property
     def group(self) -> str:
-        """Cells of one group train the same model on the same data; they run interleaved."""
-        return f"{self.model}/{self.dataset}"
+        """Cells of one group train the same model on the same data; they run interleaved. A
+        sweep's group is one point: its frameworks, each in its own fresh worker."""
+        base = f"{self.model}/{self.dataset}"
+        return f"{base}#{self.point}" if self.sweep else base
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -194,6 +215,11 @@ class Cell:
             "recipe": self.recipe.to_dict(),
             "seed": self.seed,
             "precision": self.precision,
+            **(
+                {"sweep": True, "threads": self.threads, "seq_len": self.seq_len, "tiny": self.tiny}
+                if self.sweep
+                else {}
+            ),
         }
 
     @classmethod
@@ -206,6 +232,10 @@ class Cell:
             Recipe.from_dict(d["recipe"]),
             int(d["seed"]),
             str(d.get("precision", "fp32")),  # plans written before precision were fp32
+            bool(d.get("sweep", False)),
+            d.get("threads"),
+            d.get("seq_len"),
+            bool(d.get("tiny", False)),
         )
 
 

@@ -49,10 +49,19 @@ def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     noplan.mkdir()
     (noplan / "results.jsonl").write_text("")
     (noplan / "env.json").write_text("{}")
+    sweep = tmp_path / "sweep"
+    sweep.mkdir()
+    (sweep / "results.jsonl").write_text("")
+    (sweep / "env.json").write_text(
+        json.dumps({"plan": [], "settings": {}, "sweep": {"kind": "throughput point"}})
+    )
     write_bad_data_dirs(tmp_path)  # data/<case>/: tiny CIFAR-10 and MNIST files, each bad once
     write_bad_job_files(tmp_path)  # jobs/<case>: data-parallel job files, each bad once
     return tmp_path
 
+
+#: 201 sweep points of one framework and model: more than bench sweep takes without --yes.
+MANY = ["--threads", "1", "--batch-sizes", ",".join(str(b) for b in range(1, 202))]
 
 # (id, argv, words the one-line message must contain)
 CATALOGUE = [
@@ -106,6 +115,7 @@ CATALOGUE = [
     ("resume corrupt", ["run", "--resume", "corrupt"], ["corrupt"]),
     ("resume newer schema", ["run", "--resume", "future"], [f"version {SCHEMA_VERSION + 1}"]),
     ("resume no plan", ["run", "--resume", "noplan"], ["no run plan"]),
+    ("resume a sweep", ["run", "--resume", "sweep"], ["is a sweep", "run the sweep again"]),
     (
         "resume with flags",
         ["run", "--resume", "noplan", "--frameworks", "tf"],
@@ -220,6 +230,35 @@ CATALOGUE = [
     ("gpu-check zero budget", ["gpu-check", "out", "--dry-run", "--budget", "0"], ["--budget"]),
     ("calibrate unknown precision", ["calibrate", "--precision", "fp8"], ["unknown precision"]),
     ("calibrate tf32 on a cpu", ["calibrate", "--precision", "tf32"], ["tf32 needs an NVIDIA"]),
+    # bench sweep: the axes, the budget and the sweep's size (bench.run.sweep_plan)
+    ("sweep non-numeric batch", ["sweep", "--batch-sizes", "16,abc"], ["--batch-sizes", "'abc'"]),
+    ("sweep zero batch", ["sweep", "--batch-sizes", "0,16"], ["--batch-sizes", "greater than 0"]),
+    ("sweep repeated batch", ["sweep", "--batch-sizes", "16,32,16"], ["16 given more than once"]),
+    ("sweep unsorted batch", ["sweep", "--batch-sizes", "64,16"], ["increasing order (16,64)"]),
+    ("sweep zero threads", ["sweep", "--threads", "0"], ["--threads", "greater than 0"]),
+    ("sweep threads over cores", ["sweep", "--threads", "1,4096"], ["4096", "usable cores"]),
+    ("sweep unsorted lengths", ["sweep", "--seq-lens", "128,64"], ["--seq-lens", "increasing"]),
+    (
+        "sweep batch over train set",
+        ["sweep", "--models", "mlp", "--dataset", "mnist1d", "--batch-sizes", "16,8192"],
+        ["--batch-sizes", "8192", "larger than the 4000"],
+    ),
+    (
+        "sweep seq-lens, no sequence model",
+        ["sweep", "--models", "mlp", "--dataset", "mnist1d", "--seq-lens", "32,64"],
+        ["--seq-lens", "mlp is not a sequence model"],
+    ),
+    ("sweep budget not a size", ["sweep", "--memory-budget", "lots"], ["not a size"]),
+    (
+        "sweep budget below baseline",
+        ["sweep", "--frameworks", "torch", "--memory-budget", "4MiB"],
+        ["--memory-budget 4.0 MiB is below the post-import baseline of torch"],
+    ),
+    (
+        "sweep over 200 points",
+        ["sweep", "--frameworks", "torch", "--models", "mlp", "--dataset", "mnist1d", *MANY],
+        ["201 points", "--yes"],
+    ),
 ]
 
 if not os.path.exists("/dev/nvidia0"):

@@ -13,7 +13,7 @@ import pytest
 
 from bench import data
 from bench.catalog.suites import model_spec
-from bench.run import distributed, record, results, runner
+from bench.run import distributed, record, results, runner, sweep_runner
 from bench.run.cells import CellProgress
 from bench.zoo.specs import Cell, Recipe
 
@@ -51,11 +51,17 @@ def assigned(module: object) -> set[str]:
     return names
 
 
+def point_fields() -> set[str]:
+    """Fields a sweep's throughput point adds (:func:`bench.run.sweep_runner.point_fields`)."""
+    cell = Cell("torch", "mlp", "mnist1d", "quick", Recipe(steps=4), sweep=True, threads=1)
+    return set(sweep_runner.point_fields(cell))
+
+
 @pytest.mark.parametrize(
     ("model", "dataset"), [("mlp", "mnist1d"), ("gpt", "synthetic-tokens-gpt2")]
 )
 def test_every_field_a_record_holds_is_documented(model: str, dataset: str) -> None:
-    fields = built(model, dataset) | assigned(runner) | assigned(distributed)
+    fields = built(model, dataset) | assigned(runner) | assigned(distributed) | point_fields()
     missing = fields - documented()
     assert not missing, f"bench/run/results.py does not document {sorted(missing)}"
 
@@ -66,6 +72,7 @@ def test_every_documented_field_is_written() -> None:
         | built("gpt", "synthetic-tokens-gpt2")
         | assigned(runner)
         | assigned(distributed)
+        | point_fields()
     )
     stale = documented() - written
     assert not stale, f"bench/run/results.py documents fields nothing writes: {sorted(stale)}"
