@@ -48,7 +48,7 @@ def add_sweep_parser(sub: Any) -> None:
                        "BERT- or GPT-2-sized models on 2 cores")  # fmt: skip
     sweep.add_argument("--memory-budget", default=None, metavar="SIZE",
                        help="also find the largest batch whose training-steps peak fits, e.g. "
-                       "4GiB (default on a GPU: the device's memory)")  # fmt: skip
+                       "4GiB, or 'device': the GPU's memory (the default on a GPU)")  # fmt: skip
     sweep.add_argument(
         "--timing-passes",
         type=positive_int,
@@ -86,12 +86,12 @@ def cmd_sweep(args: argparse.Namespace, console: Console) -> int:
     say = lambda message: console.print(message, markup=False)  # noqa: E731
     request = sweep_request(args)
     cells = plan_sweep(request, say)
-    budget = _budget(args, cells)
+    device = resolve_device(args.device)
+    budget = _budget(args, cells, device)
     out_root = args.out or Path("results")
     check_out_dir(out_root, "--out")
     if args.report_dir is not None:
         check_out_dir(args.report_dir, "--report-dir")
-    device = resolve_device(args.device)
     # the most threads of the sweep (each thread count runs with its own; records say which)
     top = max(c.threads or environment.usable_cores() for c in cells)
     settings = Settings(device=device, threads=top, interop_threads=1)
@@ -148,13 +148,22 @@ def _axes(request: SweepRequest, cells: list[Any]) -> dict[str, Any]:
     }
 
 
-def _budget(args: argparse.Namespace, cells: list[Any]) -> int | None:
-    """The memory budget in bytes, checked before anything is written (None: no search)."""
-    if args.memory_budget is None:
+def _budget(args: argparse.Namespace, cells: list[Any], device: str) -> int | None:
+    """The memory budget in bytes, checked before anything is written (None: no search). On a
+    GPU the search runs by default, within the device's memory (``--memory-budget device``)."""
+    text = args.memory_budget or ("device" if device == "cuda" else None)
+    if text is None:
         return None
+    from bench.measure.gpu_environment import device_memory_bytes
     from bench.run.fit_search import check_budget, parse_size
 
-    budget = parse_size(args.memory_budget)
+    if text == "device":
+        budget = device_memory_bytes() if device == "cuda" else None
+        if budget is None:
+            raise PlanError("--memory-budget device: needs --device cuda and a GPU nvidia-smi "
+                            "reports; give a size (e.g. 4GiB) on a CPU")  # fmt: skip
+        return budget
+    budget = parse_size(text)
     check_budget(budget, sorted({c.framework for c in cells}))
     return budget
 

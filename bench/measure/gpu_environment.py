@@ -33,6 +33,16 @@ def smi(args: list[str], timeout: float = 15) -> str | None:
     return done.stdout
 
 
+def device_memory_bytes(index: int = 0) -> int | None:
+    """Total memory of GPU ``index`` as nvidia-smi reports it (MiB → bytes); None without one.
+    A sweep's default memory budget on a GPU (:mod:`bench.cli.sweep`)."""
+    table = smi(["--query-gpu=memory.total", "--format=csv,noheader,nounits"])
+    rows = [r.strip() for r in (table or "").splitlines() if r.strip()]
+    if index >= len(rows) or not rows[index].isdigit():
+        return None
+    return int(rows[index]) * 2**20
+
+
 def gpu_lines() -> list[str]:
     """One line per GPU (name, driver, memory, compute capability, clocks, power) and the CUDA
     version the driver supports; ["no NVIDIA GPU (nvidia-smi not found or failing)"] without."""

@@ -249,6 +249,7 @@ CATALOGUE = [
         ["--seq-lens", "mlp is not a sequence model"],
     ),
     ("sweep budget not a size", ["sweep", "--memory-budget", "lots"], ["not a size"]),
+    ("sweep device budget, cpu", ["sweep", "--memory-budget", "device"], ["needs --device cuda"]),
     (
         "sweep budget below baseline",
         ["sweep", "--frameworks", "torch", "--memory-budget", "4MiB"],

@@ -91,3 +91,34 @@ def test_a_tiny_budget_stops_a_worker_and_the_search_goes_on(tmp_path: Path) -> 
     workers = [c for c in psutil.Process().children(recursive=True)
                if "resource_tracker" not in " ".join(c.cmdline())]  # fmt: skip
     assert workers == []
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        "OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB",  # torch
+        "ResourceExhaustedError: OOM when allocating tensor with shape[512,64,56,56]",  # tf
+        "JaxRuntimeError: RESOURCE_EXHAUSTED: Out of memory while trying to allocate 4.1G",  # jax
+    ],
+)
+def test_a_framework_out_of_memory_error_is_does_not_fit(error: str) -> None:
+    """Each framework's own out-of-memory error, as a worker reports it, reads "does not fit"
+    (not "no memory figure", which would end the search without a verdict)."""
+    from bench.run.fit_search import try_outcome
+
+    record = {"sweep": {"batch_size": 512}, "timing_passes": [], "error": error}
+    assert try_outcome(record, 2**30, {}) == {
+        "batch": 512, "fits": False, "bytes": None, "why": "out of memory"}
+    failed = {"sweep": {"batch_size": 512}, "timing_passes": [], "error": "ValueError: shapes"}
+    assert try_outcome(failed, 2**30, {})["fits"] is None
+
+
+def test_the_device_budget_is_nvidia_smis_total(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bench.measure import gpu_environment
+
+    monkeypatch.setattr(gpu_environment, "smi", lambda args, timeout=15: "81559\n143771\n")
+    assert gpu_environment.device_memory_bytes(0) == 81559 * 2**20
+    assert gpu_environment.device_memory_bytes(1) == 143771 * 2**20
+    assert gpu_environment.device_memory_bytes(2) is None
+    monkeypatch.setattr(gpu_environment, "smi", lambda args, timeout=15: None)
+    assert gpu_environment.device_memory_bytes() is None
