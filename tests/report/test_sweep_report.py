@@ -32,6 +32,7 @@ def test_the_page_says_what_a_point_is_and_what_was_cut(sweep_page: Path) -> Non
         "Thread scaling" in html
         and "warm-up training steps, in the point's own fresh worker" in html
     )
+    assert '<section id="environment">' in html and '<table class="kv env">' in html
 
 
 def test_the_console_prints_fits_and_crossovers(tmp_path: Path) -> None:
