@@ -25,6 +25,13 @@ from bench.catalog.frameworks import framework_module, get_variant
 from bench.measure.isolation import one_line, redirect_output
 
 SIZES = (256, 512, 1024, 2048)
+#: On a GPU the tensor cores reach their peak only on larger products.
+GPU_SIZES = (1024, 2048, 4096, 8192)
+
+
+def default_sizes(device: str) -> tuple[int, ...]:
+    """The matmul sizes every library's calibrator tries on ``device`` ("cuda" or "cpu")."""
+    return GPU_SIZES if device == "cuda" else SIZES
 DEFAULT_PATH = Path("results/calibration.json")
 
 #: Which library's matmul a family's cells run on (a Keras variant: its backend's; a reference

@@ -11,7 +11,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from bench.measure.calibrate import best_gflops
+from bench.measure.calibrate import best_gflops, default_sizes
 
 MATMUL_PRECISION = {"fp32": "highest", "tf32": "tensorfloat32", "bf16": "highest",
                     "fp16": "highest"}  # fmt: skip
@@ -41,5 +41,4 @@ def matmul_gflops(
             cache[n] = (jax.device_put(a, target), jax.device_put(b, target))
         mm(*cache[n]).block_until_ready()
 
-    default = (1024, 2048, 4096, 8192) if platform == "gpu" else (256, 512, 1024, 2048)
-    return best_gflops(matmul, sizes or default, seconds)
+    return best_gflops(matmul, sizes or default_sizes(device), seconds)

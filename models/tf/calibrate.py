@@ -8,7 +8,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import tensorflow as tf
 
-from bench.measure.calibrate import best_gflops
+from bench.measure.calibrate import best_gflops, default_sizes
 
 DTYPE = {"fp32": tf.float32, "tf32": tf.float32, "bf16": tf.bfloat16, "fp16": tf.float16}
 
@@ -39,5 +39,4 @@ def matmul_gflops(
             out = mm(*cache[n])
             out.numpy()[0, 0]  # waits for the device: a matmul is only done when read
 
-    default = (1024, 2048, 4096, 8192) if device == "cuda" else (256, 512, 1024, 2048)
-    return best_gflops(matmul, sizes or default, seconds)
+    return best_gflops(matmul, sizes or default_sizes(device), seconds)

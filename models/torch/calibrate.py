@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import torch
 
-from bench.measure.calibrate import best_gflops
+from bench.measure.calibrate import best_gflops, default_sizes
 
 DTYPE = {"fp32": torch.float32, "tf32": torch.float32, "bf16": torch.bfloat16,
          "fp16": torch.float16}  # fmt: skip
@@ -36,5 +36,4 @@ def matmul_gflops(
         if dev.type == "cuda":
             torch.cuda.synchronize()
 
-    default = (1024, 2048, 4096, 8192) if dev.type == "cuda" else (256, 512, 1024, 2048)
-    return best_gflops(matmul, sizes or default, seconds)
+    return best_gflops(matmul, sizes or default_sizes(dev.type), seconds)
