@@ -64,7 +64,8 @@ added; a reader takes a missing one as absent (older records)::
     after_idle        {"unit", "steps", "median", "pass_values", "relative_to_windows",
                        "idle_before_s"}: the cold windows (first steps after an idle gap), kept
                       out of throughput; None without timing passes
-    drift_reference   {"workload", "seconds": [one per timing pass]}: bench.measure.drift_reference
+    drift_reference   {"workload", "seconds": [one per timing pass], "readings": [[start, end] per
+                      pass]}: bench.measure.drift_reference (a pass's second is its lower reading)
     timing_notes      why a timing pass is missing for this cell (its worker died, ...)
     loop_windows      [{"pass", "scope": "loop", "steps", "seconds", "samples_per_s"}]: the
                       loop-scope window of each timing pass (--loop-steps; [] without it)

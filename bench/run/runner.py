@@ -19,10 +19,11 @@ group run one contiguous stretch in turn, the order rotating from pass to pass:
 Contiguous stretches, not short interleaved rounds: a thread pool waking from an idle gap pays
 for a whole short round (torch -20 %, tf -45 % after 0.2 s; docs/measurement.md). Drift lands on
 every framework alike: the order rotates across passes, and a framework-free reference
-(:mod:`bench.measure.drift_reference`) timed at the start of every pass goes into every record
-for ``bench compare``. A cell's throughput and interval come from its passes (one figure each,
-:mod:`bench.measure.timing`: back-to-back runs on a shared 2-core VM differed by 16-73 % while
-intervals from one process's steps were 2-4 % wide). Each pass supersedes the record on disk.
+(:mod:`bench.measure.drift_reference`) timed at the start and the end of every pass goes into
+every record for ``bench compare``. A cell's throughput and interval come from its passes (one
+figure each, :mod:`bench.measure.timing`: back-to-back runs on a shared 2-core VM differed by
+16-73 % while intervals from one process's steps were 2-4 % wide). Each pass supersedes the
+record on disk.
 
 Each cell of each pass runs in a worker that served no cell before, and reads its memory
 sample after its warm-up (build and a fixed count of steps: :mod:`bench.measure.memory`).
@@ -82,6 +83,7 @@ class Runner:
         self.trained: dict[str, CellProgress] = {}  # cells that finished training, for passes
         self.inputs: dict[str, tuple[ModelSpec, dict[str, Any]]] = {}  # per group, built once
         self.drift_seconds: list[float] = []  # the reference workload, one per timing pass
+        self.drift_readings: list[list[float]] = []  # its two readings in each pass
 
     def run(self, cells: list[Cell]) -> list[dict[str, Any]]:
         if self.options.workers:  # data-parallel cells: their own launcher and passes
@@ -101,12 +103,15 @@ class Runner:
                     break
                 self.workers.close_all()  # every pass in fresh processes
                 self.reporter.note(f"timing pass {index} of {self.options.timing_passes}")
-                self.drift_seconds.append(drift_reference.measure())  # workers closed: quiet
+                start = drift_reference.measure()  # workers closed: quiet
                 for group in groups(cells):
                     members = [self.trained[c.key] for c in group if c.key in self.trained]
                     if members:
                         self.workers.close_all()  # each cell's memory sample: a fresh worker
                         self._timing_pass(members, index)
+                self.workers.close_all()
+                self.drift_readings.append([start, drift_reference.measure()])
+                self.drift_seconds.append(drift_reference.pass_reading(self.drift_readings[-1]))
                 records = [self._supersede(r) for r in records]
             if self.options.timing_passes and self.trained:
                 self.run_dir.compact()
@@ -370,6 +375,10 @@ class Runner:
             "workload": drift_reference.WORKLOAD,
             "seconds": [round(s, 6) for s in self.drift_seconds],
         }
+        if self.drift_readings:
+            record["drift_reference"]["readings"] = [
+                [round(s, 6) for s in pair] for pair in self.drift_readings
+            ]
         return record
 
     def _to_history(self, record: dict[str, Any]) -> None:

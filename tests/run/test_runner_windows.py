@@ -84,7 +84,7 @@ class ScriptedRunner(Runner):
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[ScriptedRunner, list[dict]]:
     """One scripted run (two cells, three timing passes) shared by the tests below."""
-    readings = iter([0.5, 0.6, 0.7])
+    readings = iter([0.5, 0.45, 0.6, 0.9, 0.8, 0.7])  # start and end of each pass
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(drift_reference, "measure", lambda: next(readings))
         spec = suites.model_spec("mlp", "mnist1d", 10)  # no data: the worker is scripted
@@ -161,7 +161,8 @@ def test_every_record_carries_the_drift_reference(run: Any) -> None:
     _, records = run
     for r in records:
         ref = r["drift_reference"]
-        assert ref["seconds"] == [0.5, 0.6, 0.7]  # one reading per timing pass
+        assert ref["readings"] == [[0.5, 0.45], [0.6, 0.9], [0.8, 0.7]]
+        assert ref["seconds"] == [0.45, 0.6, 0.7]  # the lower reading of each pass
         assert ref["workload"] == drift_reference.WORKLOAD
 
 
