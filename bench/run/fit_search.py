@@ -7,8 +7,11 @@ budget. It does not fit when the figure is over it, when the framework raises it
 out-of-memory error (``torch.OutOfMemoryError``, ``tf.errors.ResourceExhaustedError``, JAX's
 ``RESOURCE_EXHAUSTED``), or when the :class:`MemoryWatcher` stopped it: on a CPU a worker whose
 resident set passes its baseline plus the budget plus a margin is killed at once, so a try never
-swaps the machine or brings the kernel's OOM killer to the runner. The search goes on after
-every such try and says which batch first did not fit.
+swaps the machine or brings the kernel's OOM killer to the runner. A try ends with its memory
+sample (no windows after it), so a stopped try was stopped inside its figure's own steps, and
+the watcher's reading above its baseline is a lower bound of that figure, over the budget: the
+first batch that did not fit is confirmed by its own fresh worker's reading either way. The
+search goes on after every such try and says which batch first did not fit.
 """
 
 from __future__ import annotations
@@ -64,6 +67,7 @@ class MemoryWatcher:
         self.margin = margin if margin is not None else max(32 * 2**20, budget // 20)
         self.interval = interval
         self.killed: dict[int, int] = {}
+        self.above_baseline: dict[int, int] = {}  # pid → its RSS above its baseline when stopped
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="memory-watcher", daemon=True)
 
@@ -90,20 +94,36 @@ class MemoryWatcher:
                     continue
                 if rss > self.limit(int(baseline)):
                     self.killed[handle.pid] = int(rss)
+                    self.above_baseline[handle.pid] = int(rss) - int(baseline)
                     handle.process.kill()
 
 
-def try_outcome(record: dict[str, Any], budget: int, killed: dict[int, int]) -> dict[str, Any]:
-    """One try's verdict: fits / does not fit, the figure it stands on, and why."""
+def try_outcome(
+    record: dict[str, Any],
+    budget: int,
+    killed: dict[int, int],
+    above_baseline: dict[int, int] | None = None,
+) -> dict[str, Any]:
+    """One try's verdict: fits / does not fit, the figure it stands on, and why.
+
+    A try stopped by the watcher stands on the watcher's own reading of its fresh worker: the
+    resident set above that worker's baseline when it was stopped, a lower bound of the try's
+    figure (a try ends with its memory sample, so the watcher can only stop it while the
+    figure's own build and warm-up steps run: :func:`largest_batch`); ``bytes`` holds it and
+    ``lower_bound`` says so."""
     batch = record["sweep"]["batch_size"]
     figure = memory.gated_figure(record) if record.get("timing_passes") else None
     notes = " ".join(record.get("timing_notes") or []) + " " + str(record.get("error") or "")
     pids = {p.get("worker_pid") for p in record.get("timing_passes") or []}
-    stopped = [rss for pid, rss in killed.items() if pid in pids or str(pid) in notes]
+    stopped = [pid for pid in killed if pid in pids or str(pid) in notes]
     if stopped or ("SIGKILL" in notes and killed):
-        rss = max(stopped or killed.values())
-        return {"batch": batch, "fits": False, "bytes": None,
-                "why": f"stopped by the watcher at {rss / 2**20:.0f} MiB resident"}  # fmt: skip
+        pid = max(stopped or killed, key=lambda k: killed[k])
+        above = (above_baseline or {}).get(pid)
+        why = f"stopped by the watcher at {killed[pid] / 2**20:.0f} MiB resident"
+        if above is not None:
+            why += f", at least {above / 2**20:.0f} MiB above its baseline: over the budget"
+        return {"batch": batch, "fits": False, "bytes": above, "lower_bound": above is not None,
+                "why": why}  # fmt: skip
     if _OOM.search(notes):
         return {"batch": batch, "fits": False, "bytes": None, "why": "out of memory"}
     if figure is None:  # no verdict on memory: the search stops here (see largest_batch)
@@ -152,17 +172,17 @@ def largest_batch(
     (a run directory of its own: a try at batch B is not the sweep's point B)."""
     from bench.run.sweep_runner import SweepRunner, sweep_options
 
-    # one pass; its stretch one window of the cold window's length: the memory sample is read
-    # after the warm-up, so a try needs no throughput figure worth the name
+    # one pass that ends with its memory sample (build + warm-up steps): no stretch after it,
+    # so whatever the watcher sees happens inside the figure's own steps
     opts = replace(sweep_options(options), timing_passes=1, pass_seconds=0.01, pass_min_windows=1)
     tries: list[dict[str, Any]] = []
     batch: int | None = min(start, n_train)
     baseline = None
     while batch is not None and len(tries) < MAX_TRIES:
-        runner = SweepRunner(run_dir, settings, opts, reporter)
+        runner = SweepRunner(run_dir, settings, opts, reporter, memory_only=True)
         with MemoryWatcher(runner.workers, budget, margin) as watcher:
             record = runner.run([point_at(cell, batch, n_train)])[0]
-        outcome = try_outcome(record, budget, watcher.killed)
+        outcome = try_outcome(record, budget, watcher.killed, watcher.above_baseline)
         passes = record.get("timing_passes") or []
         outcome["worker_pids"] = sorted({p.get("worker_pid") for p in passes} - {None}
                                         | set(watcher.killed))  # fmt: skip
@@ -185,6 +205,7 @@ def largest_batch(
         "budget_bytes": budget, "baseline_bytes": baseline,
         "fits": best["batch"] if best else None, "fits_bytes": best["bytes"] if best else None,
         "first_not": first_not["batch"] if first_not else None,
+        "first_not_bytes": first_not["bytes"] if first_not else None,  # a lower bound if stopped
         "why_not": first_not["why"] if first_not else
         (f"every batch up to the {n_train} training samples fits" if best
          else tries[-1]["why"] if tries else ""),

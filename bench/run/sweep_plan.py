@@ -26,11 +26,15 @@ from bench.zoo.specs import Cell
 MAX_POINTS = 200
 
 #: What a throughput point runs, against the suite's floors (recipe warm-up 10 steps, a cold
-#: window of 10 steps, 50 synced latency steps per pass): ``(sweep's value, suite's value)``.
+#: window of 10 steps, 50 synced latency steps per pass, at least 2 throughput windows per pass):
+#: ``(sweep's value, suite's value)``. One window a pass: the pass is the unit of evidence (one
+#: figure, its windows' median step; with one window, that window's mean step) and at ResNet-20's
+#: batch 256 on one thread (a step of 1.3-2 s) a second window costs 5-11 s a pass.
 CUTS: dict[str, tuple[int, int]] = {
     "warmup_steps": (3, 10),
     "cold_steps": (2, 10),
     "latency_steps": (0, 50),
+    "min_windows": (1, 2),
 }
 
 #: Datasets whose samples are token sequences a sweep may generate at any length.

@@ -55,12 +55,28 @@ def point_fields(cell: Cell) -> dict[str, Any]:
 def sweep_options(options: RunOptions) -> RunOptions:
     """The run's options with a throughput point's cuts (:data:`~bench.run.sweep_plan.CUTS`)."""
     return replace(
-        options, cold_steps=CUTS["cold_steps"][0], latency_steps=CUTS["latency_steps"][0]
+        options,
+        cold_steps=CUTS["cold_steps"][0],
+        latency_steps=CUTS["latency_steps"][0],
+        pass_min_windows=CUTS["min_windows"][0],
     )
 
 
 class SweepRunner(Runner):
-    """:class:`Runner` with the training pass replaced by building the group's inputs."""
+    """:class:`Runner` with the training pass replaced by building the group's inputs.
+
+    ``memory_only``: each pass ends with the cells' memory samples, no stretch after them (the
+    largest-batch search's tries, :mod:`bench.run.fit_search`: a try is its memory figure)."""
+
+    def __init__(self, *args: Any, memory_only: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.memory_only = memory_only
+
+    def _stretch(self, p: CellProgress) -> dict[str, Any]:
+        if not self.memory_only:
+            return super()._stretch(p)
+        return {"cold": None, "window_steps": [], "window_seconds": [], "step_times_s": [],
+                "round_sizes": [0], "warmup_steps": 0, "memory_only": True}  # fmt: skip
 
     def _run_group(self, cells: list[Cell]) -> list[dict[str, Any]]:
         spec, _ = self.inputs[cells[0].group] = point_inputs(cells[0], self.options.data_dir)

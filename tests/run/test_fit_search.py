@@ -83,6 +83,8 @@ def test_a_tiny_budget_stops_a_worker_and_the_search_goes_on(tmp_path: Path) -> 
                            8 * 2**20, 4000, 2048, margin=2**20)  # fmt: skip
     stopped = [t for t in result["tries"] if "stopped by the watcher" in t["why"]]
     assert stopped, notes
+    # its own fresh worker's reading, a lower bound of its figure, past the budget + margin
+    assert all(t["lower_bound"] and t["bytes"] > 9 * 2**20 for t in stopped), stopped
     assert result["tries"].index(stopped[0]) < len(result["tries"]) - 1  # the search went on
     # Every try has a verdict. A batch that fit stands on its own figure within the budget
     # (on the quiet machine 512 read 7.1 MiB and 768 7.9 MiB; with a second test process beside
