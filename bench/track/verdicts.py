@@ -115,6 +115,40 @@ def change_verdict(
     return "unchanged"
 
 
+#: A pass whose median step is more than this much slower than the median of its run's other
+#: passes is out of line (the same 15 % as the drift reference's disturbance threshold).
+OUT_OF_LINE = 0.15
+#: Fewest passes in a run before one may be left out as out of line (three remain).
+MIN_PASSES_TO_SCREEN = 4
+
+
+def in_line(log_medians: np.ndarray, limit: float = OUT_OF_LINE) -> np.ndarray:
+    """Which passes of one cell in one run to judge on (a boolean mask): all of them, or all but
+    the slowest when it is more than ``limit`` slower than the median of the others and the run
+    has at least :data:`MIN_PASSES_TO_SCREEN` passes. At most one pass is left out, and only a
+    slow one: on a quiet 2-core VM a pass now and then runs 1.5-3x slow (torch's two spin-waiting
+    threads lose a core to anything else that runs for a second: a test process, a host's
+    neighbour), while something else on the machine can only slow a pass down, never speed it
+    up. One such pass in five widened a same-code comparison's interval to [-37 %, +129 %]; a
+    change worth a verdict shows in most passes, and one out of line is not evidence of it."""
+    x = np.asarray(log_medians, dtype=np.float64)
+    keep = np.ones(x.size, dtype=bool)
+    if x.size < MIN_PASSES_TO_SCREEN:
+        return keep
+    slowest = int(np.argmax(x))
+    if x[slowest] - float(np.median(np.delete(x, slowest))) > math.log1p(limit):
+        keep[slowest] = False
+    return keep
+
+
+def screened_logs(passes: list[list[np.ndarray]]) -> tuple[np.ndarray, int]:
+    """The log median step time of each pass in line (:func:`in_line`), and how many were left
+    out."""
+    x = np.log(pass_medians(passes))
+    keep = in_line(x)
+    return x[keep], int((~keep).sum())
+
+
 def compare_passes(
     base: list[list[np.ndarray]],
     current: list[list[np.ndarray]],
@@ -135,7 +169,9 @@ def compare_passes(
     independent evidence about the next run: on a shared machine, tests on raw step times
     (thousands of them) called every cell of ten same-code comparisons significant. With one
     pass on either side (older runs, imported benchmarks) this falls back to
-    :func:`compare_samples` on the pooled steps. Same return shape as that function.
+    :func:`compare_samples` on the pooled steps. Same return shape as that function, plus
+    ``left_out`` (passes out of line left out of the base and current runs, :func:`in_line`:
+    with four or more passes, the slowest when it is more than 15 % slower than the others).
 
     ``offset`` (natural log of a step-time ratio) is taken off the current run before judging:
     the run-wide drift of the machine (:mod:`bench.track.machine`), so the change reported is the
@@ -153,9 +189,12 @@ def compare_passes(
         c = np.concatenate([r for p in current for r in p]) * scale
         out = compare_samples(b, c, threshold, alpha, confidence, n_boot, seed)
         return _widened(out, offset_variance, confidence, threshold, alpha)
-    x, y = np.log(pass_medians(base)), np.log(pass_medians(current)) - offset
+    (x, out_b), (y, out_c) = screened_logs(base), screened_logs(current)
+    y = y - offset
     diff, lo, hi, p_value = welch_logs(x, y, confidence, offset_variance, offset_df)
     change, ci_low, ci_high = math.expm1(diff), math.expm1(lo), math.expm1(hi)
+    left_out = [f"{n} {side} pass out of line left out" for n, side in
+                ((out_b, "base"), (out_c, "current")) if n]  # fmt: skip
     return {
         "change": change,
         "ci_low": ci_low,
@@ -165,7 +204,9 @@ def compare_passes(
         "n_base": int(x.size),
         "n_current": int(y.size),
         "method": f"Welch t on log median step time of {x.size} vs {y.size} passes"
-        + (" and the drift estimate's variance" if offset_variance > 0 else ""),
+        + (" and the drift estimate's variance" if offset_variance > 0 else "")
+        + (f" ({'; '.join(left_out)})" if left_out else ""),
+        "left_out": [out_b, out_c],
     }
 
 
@@ -258,8 +299,11 @@ def _widened(
 
 
 def log_change(base: list[list[np.ndarray]], current: list[list[np.ndarray]]) -> float:
-    """Natural log of the step-time ratio current/base: geometric means of the pass medians."""
-    return float(np.log(pass_medians(current)).mean() - np.log(pass_medians(base)).mean())
+    """Natural log of the step-time ratio current/base: geometric means of the pass medians in
+    line (:func:`in_line`), as :func:`compare_passes` judges them."""
+    if len(base) < 2 or len(current) < 2:
+        return float(np.log(pass_medians(current)).mean() - np.log(pass_medians(base)).mean())
+    return float(screened_logs(current)[0].mean() - screened_logs(base)[0].mean())
 
 
 def holm(p_values: list[float]) -> list[float]:
