@@ -91,7 +91,12 @@ def run_session(
     path = os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])
     env = {**os.environ, **(extra_env or {}), "PYTHONPATH": path}
     proc = subprocess.Popen(
-        cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cmd,
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
         start_new_session=True,
     )
     last: list[str] = [""]
@@ -169,9 +174,11 @@ def print_plan(parts: list[gpu_plan.Part], cutoffs: list[float], budget: float, 
     log.say(f"plan: {len(parts)} parts, planned {total:.0f} s on an H100 (budget "
             f"{gpu_plan.BUDGET_S:.0f} s, {gpu_plan.FINISH_S:.0f} s kept for the report); "
             f"cut-offs here share {budget:.0f} s")  # fmt: skip
-    log.say(f"  sized at the H100 SXM datasheet's dense peaks (TFLOP/s) "
-            f"{gpu_costs.H100_DENSE_TFLOPS} and assumed MFU {gpu_costs.ASSUMED_MFU}, plus "
-            "worker imports and first steps measured on a CPU (bench/run/gpu_costs.py)")
+    log.say(
+        f"  sized at the H100 SXM datasheet's dense peaks (TFLOP/s) "
+        f"{gpu_costs.H100_DENSE_TFLOPS} and assumed MFU {gpu_costs.ASSUMED_MFU}, plus "
+        "worker imports and first steps measured on a CPU (bench/run/gpu_costs.py)"
+    )
     for part, cut in zip(parts, cutoffs, strict=True):
         log.say(f"  {part.name}: {part.planned_s:.0f} s planned on an H100, cut-off here "
                 f"{cut:.0f} s")  # fmt: skip

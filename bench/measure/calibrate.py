@@ -32,6 +32,8 @@ GPU_SIZES = (1024, 2048, 4096, 8192)
 def default_sizes(device: str) -> tuple[int, ...]:
     """The matmul sizes every library's calibrator tries on ``device`` ("cuda" or "cpu")."""
     return GPU_SIZES if device == "cuda" else SIZES
+
+
 DEFAULT_PATH = Path("results/calibration.json")
 
 #: Which library's matmul a family's cells run on (a Keras variant: its backend's; a reference

@@ -21,7 +21,6 @@ from bench.run.store import RunDir
 Record = dict[str, Any]
 
 
-
 @dataclass(frozen=True)
 class Run:
     """The files of one run: env.json and the latest record of every cell."""

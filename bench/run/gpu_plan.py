@@ -82,9 +82,7 @@ def dataset_of(model: str) -> str:
     return next(e.dataset for e in suites.SUITES["gpu-check"].entries if e.model == model)
 
 
-def cell_seconds(
-    framework: str, model: str, precision: str, passes: int = 1
-) -> tuple[float, str]:
+def cell_seconds(framework: str, model: str, precision: str, passes: int = 1) -> tuple[float, str]:
     """Planned seconds of one cell on an H100 (training pass + timing passes, each in a fresh
     worker) and how they add up, in one line."""
     pass_seconds = TIMING["gpu"][1]

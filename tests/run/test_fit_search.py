@@ -115,7 +115,11 @@ def test_a_framework_out_of_memory_error_is_does_not_fit(error: str) -> None:
 
     record = {"sweep": {"batch_size": 512}, "timing_passes": [], "error": error}
     assert try_outcome(record, 2**30, {}) == {
-        "batch": 512, "fits": False, "bytes": None, "why": "out of memory"}
+        "batch": 512,
+        "fits": False,
+        "bytes": None,
+        "why": "out of memory",
+    }
     failed = {"sweep": {"batch_size": 512}, "timing_passes": [], "error": "ValueError: shapes"}
     assert try_outcome(failed, 2**30, {})["fits"] is None
 
