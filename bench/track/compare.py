@@ -286,9 +286,12 @@ def _overall(out: CellComparison, memory_threshold: float, disturbed: bool = Fal
     return "unchanged"
 
 
-def cell_log_changes(base: list[dict[str, Any]], current: list[dict[str, Any]]) -> list[float]:
-    """Each cell's log step-time change between two runs, over the cells that finished in both
-    with enough timing: the material of the median-of-cells drift estimate."""
+def cell_changes(
+    base: list[dict[str, Any]], current: list[dict[str, Any]]
+) -> list[tuple[float, float]]:
+    """Each cell's log step-time change between two runs and that change's variance from its
+    passes (None with one pass on a side), over the cells that finished in both with enough
+    timing: the material of the median-of-cells drift and of the cells' scatter about it."""
     b = {r["key"]: r for r in base if r.get("status") == "ok"}
     changes = []
     for r in current:
@@ -296,8 +299,13 @@ def cell_log_changes(base: list[dict[str, Any]], current: list[dict[str, Any]]) 
             continue  # another recipe or seed moves step time for its own reasons
         bp, cp = timing.passes(b[r["key"]]), timing.passes(r)
         if bp and cp and _enough(bp) and _enough(cp):
-            changes.append(verdicts.log_change(bp, cp))
+            changes.append((verdicts.log_change(bp, cp), verdicts.change_variance(bp, cp)))
     return changes
+
+
+def cell_log_changes(base: list[dict[str, Any]], current: list[dict[str, Any]]) -> list[float]:
+    """Each cell's log step-time change (:func:`cell_changes` without the variances)."""
+    return [change for change, _ in cell_changes(base, current)]
 
 
 def judge(
@@ -315,9 +323,10 @@ def judge(
     b = {r["key"]: r for r in base}
     c = {r["key"]: r for r in current}
     keys = list(dict.fromkeys([*c, *b]))
-    machine = machine_view(base, current, cell_log_changes(base, current),
-                           disturbance_threshold, drift_correction, base_env,
-                           current_env)  # fmt: skip
+    changes = cell_changes(base, current)
+    machine = machine_view(base, current, [c for c, _ in changes], disturbance_threshold,
+                           drift_correction, base_env, current_env,
+                           [v for _, v in changes])  # fmt: skip
     cells = [compare_cell(b.get(k), c.get(k), threshold, memory_threshold, machine) for k in keys]
     judged = [x for x in cells if x.p_value is not None and x.throughput_ci is not None]
     for x, p_adjusted in zip(judged, verdicts.holm([x.p_value for x in judged]), strict=True):

@@ -73,7 +73,21 @@ def rows(comparisons: list[CellComparison]) -> list[list[str]]:
 
 def drift_line(comparison: Comparison) -> str:
     """What each cell's speed was judged against: the machine's move, where the estimate came
-    from, its cross-check, or why speed was not judged at all."""
+    from, its cross-check, the cells' own scatter about it, or why speed was not judged."""
+    line = _drift_words(comparison)
+    s = comparison.machine.scatter
+    if comparison.machine.disturbed or s is None:
+        return line
+    if s.variance > 0:
+        return line + (
+            f" The cells scattered about the machine's move by {math.sqrt(s.variance):.1%} "
+            f"(sd, median absolute deviation of {s.n} cells) beyond what their passes explain: "
+            "that run-to-run scatter is added to every cell's interval."
+        )
+    return line + f" The {s.n} cells' scatter about the machine's move is within their passes'."
+
+
+def _drift_words(comparison: Comparison) -> str:
     m = comparison.machine
     if m.disturbed:
         return (
@@ -233,6 +247,7 @@ def to_json(
                 "cells": _estimate(m.cells),
                 "agree": m.agree,
                 "cells_machine_change": m.cells_machine_change,
+                "cells_scatter_sd": None if m.scatter is None else math.sqrt(m.scatter.variance),
             },
             "machine_disturbed": m.disturbed,
             "regressed": [c.key for c in comparison.regressed],

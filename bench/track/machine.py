@@ -73,6 +73,7 @@ class MachineView:
     reference: Estimate | None = None
     cells: Estimate | None = None
     agree: bool | None = None  # None when there was nothing to cross-check
+    scatter: Estimate | None = None  # the cells' own scatter about the machine's move
     disturbed: list[str] = field(default_factory=list)  # why speed verdicts are withheld
 
     @property
@@ -144,6 +145,27 @@ def cells_estimate(log_changes: list[float], n_boot: int = 2000, seed: int = 0) 
     rng = np.random.default_rng(seed)
     boot = np.median(x[rng.integers(0, x.size, size=(n_boot, x.size))], axis=1)
     return Estimate(float(np.median(x)), float(boot.var(ddof=1)), float(x.size - 1), int(x.size))
+
+
+def cells_scatter(log_changes: list[float], variances: list[float | None]) -> Estimate | None:
+    """How far the machine moves one cell apart from the others between two runs: the robust
+    spread of the cells' log changes about their median (1.4826 MAD) beyond what their passes
+    explain (the median of their change variances), as a variance; 0 when the passes explain it
+    all, None with fewer than :data:`MIN_DRIFT_CELLS` cells.
+
+    Passes are timed minutes apart within a run, runs further apart: on the shared 2-core VM a
+    cell's level moves from run to run beyond its passes' spread, and not alike for every cell
+    (in ten same-code quick-suite comparisons one cell's 5 passes moved -16 % [-24 %, -8 %]
+    while the reference moved +2 %). Left out, that move reads as a regression. The cells of the
+    comparison measure it: most cells did not change, so their scatter about the median is the
+    machine's; a median and a MAD are not moved by the one or two cells that did."""
+    pairs = [(c, v) for c, v in zip(log_changes, variances, strict=True) if v is not None]
+    if len(pairs) < MIN_DRIFT_CELLS:
+        return None
+    x = np.array([c for c, _ in pairs])
+    mad = 1.4826 * float(np.median(np.abs(x - np.median(x))))
+    tau2 = max(0.0, mad * mad - float(np.median([v for _, v in pairs])))
+    return Estimate(0.0, tau2, float(len(pairs) - 1), len(pairs))
 
 
 def estimates_agree(a: Estimate, b: Estimate, z: float = AGREEMENT_Z) -> bool:
@@ -221,6 +243,7 @@ def machine_view(
     drift_correction: bool = True,
     base_env: dict[str, Any] | None = None,
     current_env: dict[str, Any] | None = None,
+    cell_variances: list[float | None] | None = None,
 ) -> MachineView:
     """The offset and extra variance each cell is judged with, and the machine's disturbances.
 
@@ -231,12 +254,14 @@ def machine_view(
     ref = reference_estimate(base, current)
     cells = cells_estimate(cell_log_changes)
     view = MachineView(reference=ref, cells=cells)
+    if cell_variances is not None:
+        view.scatter = cells_scatter(cell_log_changes, cell_variances)
     view.disturbed = disturbances(base, current, ref, disturbance_threshold, base_env,
                                   current_env)  # fmt: skip
     if ref is not None and cells is not None:
         view.agree = estimates_agree(ref, cells)
     if not drift_correction:
-        return view
+        return _with_scatter(view)
     if ref is not None and view.agree is not False:
         view.shift, view.variance, view.df, view.source = (
             ref.log_change,
@@ -254,4 +279,16 @@ def machine_view(
             cells.df,
             "cells",
         )
+    return _with_scatter(view)
+
+
+def _with_scatter(view: MachineView) -> MachineView:
+    """The cells' scatter (:func:`cells_scatter`) added to the variance every cell is judged
+    with, the degrees of freedom combined (Welch-Satterthwaite)."""
+    s = view.scatter
+    if s is None or s.variance <= 0:
+        return view
+    parts = [(view.variance, view.df), (s.variance, s.df)]
+    view.df = satterthwaite([p for p in parts if p[0] > 0])
+    view.variance = view.variance + s.variance
     return view

@@ -298,6 +298,17 @@ def _widened(
     return {**out, "ci_low": lo, "ci_high": hi, "verdict": verdict, "method": method}
 
 
+def change_variance(base: list[list[np.ndarray]], current: list[list[np.ndarray]]) -> float | None:
+    """The variance of :func:`log_change` from the passes' spread (Welch's), None with fewer
+    than two passes in line on either side."""
+    if len(base) < 2 or len(current) < 2:
+        return None
+    x, y = screened_logs(base)[0], screened_logs(current)[0]
+    if x.size < 2 or y.size < 2:
+        return None
+    return float(x.var(ddof=1) / x.size + y.var(ddof=1) / y.size)
+
+
 def log_change(base: list[list[np.ndarray]], current: list[list[np.ndarray]]) -> float:
     """Natural log of the step-time ratio current/base: geometric means of the pass medians in
     line (:func:`in_line`), as :func:`compare_passes` judges them."""

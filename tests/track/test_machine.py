@@ -140,3 +140,32 @@ def test_one_slow_pass_in_five_is_left_out_and_a_change_in_every_pass_is_not() -
     assert abs(same["change"]) < 0.02
     slower = verdicts.compare_passes(base, _passes([1.30, 1.33, 1.28, 1.31, 1.29]))
     assert slower["verdict"] == "slower" and slower["left_out"] == [0, 0]
+
+
+def test_the_cells_scatter_beyond_their_passes_is_the_machines_one_cell_does_not_set_it() -> None:
+    """Six cells whose passes explain a 1 % spread of their changes but which scatter 8 % about
+    the median (1.4826 MAD): the machine moved them apart, and that variance (beyond the passes')
+    joins every cell's; one cell that really changed (-40 %) does not move the median or the MAD
+    much; passes that explain the scatter leave nothing; fewer than six cells, no estimate."""
+    changes = [0.00, 0.08, -0.08, 0.04, -0.04, 0.0]
+    est = machine.cells_scatter(changes, [0.01**2] * 6)
+    x = np.array(changes)
+    mad = 1.4826 * np.median(np.abs(x - np.median(x)))
+    assert est.variance == pytest.approx(mad**2 - 0.01**2) and est.df == 5
+    moved = [*changes[:5], 0.40]
+    planted = machine.cells_scatter(moved, [0.01**2] * 6)
+    assert planted.variance < 3 * est.variance < np.var(moved, ddof=1) / 2  # the SD's would be 8x
+    assert machine.cells_scatter(changes, [0.2**2] * 6).variance == 0.0
+    assert machine.cells_scatter(changes[:5], [0.01**2] * 5) is None
+    assert machine.cells_scatter(changes, [None] * 6) is None  # one pass a side: no variances
+
+
+def test_the_scatter_joins_the_variance_every_cell_is_judged_with() -> None:
+    run = records([0.0080, 0.0081, 0.0079])
+    changes = [0.00, 0.08, -0.08, 0.04, -0.04, 0.0]
+    plain = machine.machine_view(run, run, changes, 0.15)
+    view = machine.machine_view(run, run, changes, 0.15, cell_variances=[0.01**2] * 6)
+    assert view.scatter is not None and view.scatter.variance > 0
+    assert view.variance == pytest.approx(plain.variance + view.scatter.variance)
+    parts = [(plain.variance, plain.df), (view.scatter.variance, 5.0)]
+    assert view.df == pytest.approx(machine.satterthwaite(parts))
