@@ -75,8 +75,14 @@ def drift_line(comparison: Comparison) -> str:
     """What each cell's speed was judged against: the machine's move, where the estimate came
     from, its cross-check, the cells' own scatter about it, or why speed was not judged."""
     line = _drift_words(comparison)
-    s = comparison.machine.scatter
-    if comparison.machine.disturbed or s is None:
+    m = comparison.machine
+    if not m.disturbed and m.disagreement is not None and abs(m.disagreement) > 0.02:
+        line += (
+            f" The two estimates of the machine's move differ by {abs(m.disagreement):.1%} (log "
+            "step time): the move is known no better, and that joins every cell's interval."
+        )
+    s = m.scatter
+    if m.disturbed or s is None:
         return line
     if s.variance > 0:
         return line + (
@@ -248,6 +254,7 @@ def to_json(
                 "agree": m.agree,
                 "cells_machine_change": m.cells_machine_change,
                 "cells_scatter_sd": None if m.scatter is None else math.sqrt(m.scatter.variance),
+                "disagreement": m.disagreement,
             },
             "machine_disturbed": m.disturbed,
             "regressed": [c.key for c in comparison.regressed],
