@@ -2,7 +2,8 @@
 
 Comparing two runs, the change of this reference is the machine's drift (a noisy neighbour,
 another CPU frequency, a slower VM host), measured apart from the cells, so a slowdown shared
-by most cells (the harness, NumPy, a common backend) still shows as a regression instead of
+by most cells (the harness, NumPy, a common backend) still shows (as a regression, or as a
+disturbed machine where the cells moved more than the threshold apart from it) instead of
 being taken off as "drift". It is the same arithmetic in every run: float64 matrix products
 (compute-bound, BLAS) on one BLAS thread, with fixed sizes and data.
 
