@@ -10,7 +10,7 @@ recipe or the settings changed.
 
 The x axis is commits in order: repeated runs of one commit are a small strip of points at that
 commit's position, its label saying how many (``abc1234 ×3``); labels that would overprint are
-thinned until none do. Change points (:func:`bench.track.verdicts.change_points`) are found in the
+thinned until none do. Change points (:mod:`bench.track.change_points`) are found in the
 per-commit medians of a series' throughput and drawn as vertical lines, written out under the chart;
 a table under each chart lists every point's run id, date, tag and settings. Per model, dataset and
 settings with two or more frameworks, the cross-framework speed ratio is charted too, with the

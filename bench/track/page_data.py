@@ -18,7 +18,7 @@ import pandas as pd
 
 from bench.catalog.frameworks import VARIANTS
 from bench.run.progress import rate
-from bench.track import verdicts
+from bench.track import change_points
 from bench.track.filters import Filters
 from bench.track.history import History
 from bench.track.series import FIELDS, recipe_difference
@@ -159,9 +159,9 @@ def change_indices(values: np.ndarray) -> tuple[list[int], bool]:
     """
     if values.size < 3:
         return [], False
-    found = verdicts.change_points(values, min_size=2)
+    found = change_points.change_points(values, min_size=2)
     last = values.size - 1
-    provisional = last not in found and last in verdicts.change_points(values, min_size=1)
+    provisional = last not in found and last in change_points.change_points(values, min_size=1)
     if provisional:
         found = [*found, last]
     while True:

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from bench.measure import intervals, summaries
-from bench.track import verdicts
+from bench.track import change_points, verdicts
 
 
 def _lognormal_steps(
@@ -296,10 +296,10 @@ def test_change_points_finds_one_step_and_none_in_noise() -> None:
     # in 13; any change point in pure noise in 6 (2 %).
     rng = np.random.default_rng(4)
     noise = rng.normal(100.0, 2.0, 60)
-    assert verdicts.change_points(noise) == []
+    assert change_points.change_points(noise) == []
     stepped = noise.copy()
     stepped[37:] -= 8.0
-    assert verdicts.change_points(stepped) == [37]
+    assert change_points.change_points(stepped) == [37]
 
 
 def test_change_points_two_steps_and_short_series() -> None:
@@ -307,8 +307,8 @@ def test_change_points_two_steps_and_short_series() -> None:
     x = rng.normal(0.0, 1.0, 90)
     x[30:] += 6.0
     x[70:] -= 10.0
-    assert verdicts.change_points(x) == [30, 70]
-    assert verdicts.change_points(np.array([1.0, 2.0, 3.0])) == []
+    assert change_points.change_points(x) == [30, 70]
+    assert change_points.change_points(np.array([1.0, 2.0, 3.0])) == []
 
 
 # ---------------------------------------------------------------------------------------------
