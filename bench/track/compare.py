@@ -299,7 +299,7 @@ def cell_changes(
             continue  # another recipe or seed moves step time for its own reasons
         bp, cp = timing.passes(b[r["key"]]), timing.passes(r)
         if bp and cp and _enough(bp) and _enough(cp):
-            changes.append((verdicts.log_change(bp, cp), verdicts.change_variance(bp, cp)))
+            changes.append(verdicts.screened_change(bp, cp))
     return changes
 
 

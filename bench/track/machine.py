@@ -83,6 +83,15 @@ class MachineView:
     disagreement: float | None = None  # cells' median minus reference, log step time
     disturbed: list[str] = field(default_factory=list)  # why speed verdicts are withheld
 
+    def add_variance(self, variance: float, df: float) -> None:
+        """Another source of uncertainty about the machine's move: its variance joins every
+        cell's, the degrees of freedom combined (Welch-Satterthwaite)."""
+        if variance <= 0:
+            return
+        parts = [(self.variance, self.df), (variance, df)]
+        self.df = satterthwaite([p for p in parts if p[0] > 0])
+        self.variance += variance
+
     @property
     def cells_machine_change(self) -> float | None:
         return None if self.cells is None else self.cells.machine_change
@@ -267,7 +276,8 @@ def machine_view(
                                   current_env)  # fmt: skip
     if ref is not None and cells is not None:
         view.agree = estimates_agree(ref, cells)
-        apart = math.expm1(cells.log_change - ref.log_change)
+        view.disagreement = cells.log_change - ref.log_change
+        apart = math.expm1(view.disagreement)
         if abs(apart) > disturbance_threshold:
             view.disturbed.append(
                 f"the cells' median and the drift reference moved {abs(apart):.0%} apart in "
@@ -308,22 +318,12 @@ def _with_disagreement(view: MachineView, ref: Estimate, cells: Estimate) -> Non
     against the reference alone, one cell read 34 % *faster* [+10 %, +64 %]. Two estimates that
     agree within their errors cost nothing."""
     apart = cells.log_change - ref.log_change
-    view.disagreement = apart
-    excess = max(0.0, apart * apart - ref.variance - cells.variance)
-    if excess <= 0:
-        return
-    parts = [(view.variance, view.df), (excess, 1.0)]
-    view.df = satterthwaite([p for p in parts if p[0] > 0])
-    view.variance += excess
+    view.add_variance(max(0.0, apart * apart - ref.variance - cells.variance), 1.0)
 
 
 def _with_scatter(view: MachineView) -> MachineView:
     """The cells' scatter (:func:`cells_scatter`) added to the variance every cell is judged
     with, the degrees of freedom combined (Welch-Satterthwaite)."""
-    s = view.scatter
-    if s is None or s.variance <= 0:
-        return view
-    parts = [(view.variance, view.df), (s.variance, s.df)]
-    view.df = satterthwaite([p for p in parts if p[0] > 0])
-    view.variance = view.variance + s.variance
+    if view.scatter is not None:
+        view.add_variance(view.scatter.variance, view.scatter.df)
     return view

@@ -299,23 +299,24 @@ def _widened(
     return {**out, "ci_low": lo, "ci_high": hi, "verdict": verdict, "method": method}
 
 
-def change_variance(base: list[list[np.ndarray]], current: list[list[np.ndarray]]) -> float | None:
-    """The variance of :func:`log_change` from the passes' spread (Welch's), None with fewer
-    than two passes in line on either side."""
+def screened_change(
+    base: list[list[np.ndarray]], current: list[list[np.ndarray]]
+) -> tuple[float, float | None]:
+    """Natural log of the step-time ratio current/base (geometric means of the pass medians in
+    line, :func:`in_line`, as :func:`compare_passes` judges them) and its variance from the
+    passes' spread (Welch's). A run of one pass on either side is compared whole, with no
+    variance (None). The screen leaves out a pass only from four, so two or more stay."""
     if len(base) < 2 or len(current) < 2:
-        return None
+        change = np.log(pass_medians(current)).mean() - np.log(pass_medians(base)).mean()
+        return float(change), None
     x, y = screened_logs(base)[0], screened_logs(current)[0]
-    if x.size < 2 or y.size < 2:
-        return None
-    return float(x.var(ddof=1) / x.size + y.var(ddof=1) / y.size)
+    variance = x.var(ddof=1) / x.size + y.var(ddof=1) / y.size
+    return float(y.mean() - x.mean()), float(variance)
 
 
 def log_change(base: list[list[np.ndarray]], current: list[list[np.ndarray]]) -> float:
-    """Natural log of the step-time ratio current/base: geometric means of the pass medians in
-    line (:func:`in_line`), as :func:`compare_passes` judges them."""
-    if len(base) < 2 or len(current) < 2:
-        return float(np.log(pass_medians(current)).mean() - np.log(pass_medians(base)).mean())
-    return float(screened_logs(current)[0].mean() - screened_logs(base)[0].mean())
+    """Natural log of the step-time ratio current/base (:func:`screened_change`)."""
+    return screened_change(base, current)[0]
 
 
 def holm(p_values: list[float]) -> list[float]:
